@@ -1,0 +1,65 @@
+// Every user-facing error in one table. Core code throws LabError; the CLI decides the
+// exit code in one place (see cli/main.ts), following DESIGN.md:
+// 0 ok, 1 gate failed or a run failed, 2 bad usage/scenario/config, 3 environment, 130 interrupted.
+
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  environment: 3,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+const messages = {
+  unknownScenario: (p: { name: string; valid: string[] }) =>
+    `unknown scenario '${p.name}'; valid: ${p.valid.join(', ')} (or a path to a scenario file)`,
+  badScenario: (p: { file: string; issues: string[] }) =>
+    `invalid scenario ${p.file}:\n${p.issues.map((i) => `  - ${i}`).join('\n')}`,
+  scenarioLoad: (p: { file: string; reason: string }) =>
+    `cannot load scenario ${p.file}: ${p.reason}`,
+  unknownVariant: (p: { ids: string[]; valid: string[] }) =>
+    `--variants: unknown variant ${p.ids.map((i) => `'${i}'`).join(', ')}; valid: ${p.valid.join(', ')}`,
+  unavailableVariant: (p: { id: string; reason: string }) =>
+    `variant '${p.id}' is not available: ${p.reason}`,
+  noVariants: () => `no variant is available; run \`npm run setup\` (see \`npm run lab -- list\`)`,
+  badFlag: (p: { flag: string; value: string; valid: string }) =>
+    `${p.flag}: '${p.value}' is not valid; expected ${p.valid}`,
+  missingTool: (p: { tool: string; install: string }) =>
+    `${p.tool} not found; install it with: ${p.install} (or run \`npm run setup\`)`,
+  buildFailed: (p: { step: string; output: string }) =>
+    `native build failed at ${p.step}:\n${p.output}`,
+  outDir: (p: { dir: string; reason: string }) =>
+    `--out: cannot write results under ${p.dir}: ${p.reason}; choose a writable folder with --out DIR`,
+  runDir: (p: { dir: string; reason: string }) => `${p.dir}: not a leak-lab run folder (${p.reason})`,
+} as const;
+
+export type ErrorId = keyof typeof messages;
+type Params<K extends ErrorId> = Parameters<(typeof messages)[K]>[0];
+
+const exitCodes: Record<ErrorId, ExitCode> = {
+  unknownScenario: ExitCode.usage,
+  badScenario: ExitCode.usage,
+  scenarioLoad: ExitCode.usage,
+  unknownVariant: ExitCode.usage,
+  unavailableVariant: ExitCode.environment,
+  noVariants: ExitCode.environment,
+  badFlag: ExitCode.usage,
+  missingTool: ExitCode.environment,
+  buildFailed: ExitCode.environment,
+  outDir: ExitCode.environment,
+  runDir: ExitCode.usage,
+};
+
+type ErrorArgs = { [K in ErrorId]: Params<K> extends undefined ? [id: K] : [id: K, params: Params<K>] }[ErrorId];
+
+export class LabError extends Error {
+  readonly id: ErrorId;
+  readonly exitCode: ExitCode;
+  constructor(...args: ErrorArgs) {
+    const [id, params] = args as [ErrorId, unknown];
+    super((messages[id] as (p: unknown) => string)(params));
+    this.id = id;
+    this.exitCode = exitCodes[id];
+  }
+}

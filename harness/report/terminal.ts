@@ -1,0 +1,93 @@
+// What the terminal shows at the end of a run: a summary table (MiB, ms, %) and an RSS
+// chart per scenario with every variant and the release marked.
+import asciichart from 'asciichart';
+import Table from 'cli-table3';
+import pc from 'picocolors';
+import type { SummaryRow } from '../types.js';
+import { MiB, formatMiB, formatMs, formatPercent } from '../units.js';
+
+interface Column {
+  head: string;
+  metric: string;
+  format: (v: number | null) => string;
+}
+
+const COLUMNS: Column[] = [
+  { head: 'baseline MiB', metric: 'baselineRss', format: (v) => formatMiB(v) },
+  { head: 'peak MiB', metric: 'peakRss', format: (v) => formatMiB(v) },
+  { head: 'VmHWM MiB', metric: 'vmHwm', format: (v) => formatMiB(v) },
+  { head: 'peak live MiB', metric: 'peakLive', format: (v) => formatMiB(v) },
+  { head: 'retained MiB', metric: 'retainedRss', format: (v) => formatMiB(v) },
+  { head: 'released MiB', metric: 'releasedRss', format: (v) => formatMiB(v) },
+  { head: 'release ms', metric: 'releaseMs', format: (v) => formatMs(v) },
+  { head: 'retention', metric: 'retention', format: (v) => formatPercent(v) },
+  { head: 'release eff.', metric: 'releaseEfficiency', format: (v) => formatPercent(v) },
+];
+
+function cell(row: SummaryRow, c: Column): string {
+  const m = row.metrics[c.metric];
+  if (!m) return '-';
+  const mid = c.format(m.median);
+  return row.trials > 1 && m.min !== m.max ? `${mid} (${c.format(m.min)}-${c.format(m.max)})` : mid;
+}
+
+export function summaryTable(summary: readonly SummaryRow[], color = false): string {
+  const out: string[] = [];
+  for (const scenario of [...new Set(summary.map((r) => r.scenario))]) {
+    const table = new Table({
+      head: ['variant', 'trials', ...COLUMNS.map((c) => c.head)],
+      style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
+    });
+    for (const row of summary.filter((r) => r.scenario === scenario)) {
+      const trials = row.failedTrials ? `${row.trials} (${row.failedTrials} failed)` : String(row.trials);
+      table.push([row.variant, trials, ...COLUMNS.map((c) => cell(row, c))]);
+    }
+    out.push(`${color ? pc.bold(scenario) : scenario}`, table.toString());
+  }
+  return out.join('\n');
+}
+
+export interface Curve {
+  variant: string;
+  points: Array<[number, number]>;  // [t_ms, rss_bytes]
+  releaseAt: number | null;
+}
+
+const SERIES_COLORS = [asciichart.blue, asciichart.green, asciichart.red, asciichart.magenta, asciichart.cyan, asciichart.yellow];
+
+/** Resamples to `width` columns, keeping each column's maximum (so peaks survive). */
+export function resampleMax(points: ReadonlyArray<[number, number]>, endMs: number, width: number): number[] {
+  const cols = new Array<number>(width).fill(Number.NaN);
+  for (const [t, v] of points) {
+    const i = Math.min(width - 1, Math.floor((t / endMs) * width));
+    if (!(cols[i]! >= v)) cols[i] = v;
+  }
+  let last = points[0]?.[1] ?? 0;
+  return cols.map((v) => (Number.isNaN(v) ? last : (last = v)));
+}
+
+export function rssChart(title: string, curves: readonly Curve[], color = false, width = 72, height = 12): string {
+  if (curves.length === 0) return '';
+  const endMs = Math.max(...curves.map((c) => c.points.at(-1)?.[0] ?? 1));
+  const series = curves.map((c) => resampleMax(c.points, endMs, width).map((b) => b / MiB));
+  const chart = asciichart.plot(series, {
+    height,
+    colors: color ? curves.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]!) : undefined,
+    format: (x: number) => `${x.toFixed(0).padStart(6)} MiB `,
+  });
+  const marks = new Array<string>(width).fill(' ');
+  for (const c of curves) {
+    if (c.releaseAt !== null) marks[Math.min(width - 1, Math.floor((c.releaseAt / endMs) * width))] = '^';
+  }
+  const pad = ' '.repeat(12);
+  const legend = curves.map((c, i) => {
+    const name = `-- ${c.variant}`;
+    return color ? SERIES_COLORS[i % SERIES_COLORS.length] + name + asciichart.reset : name;
+  }).join('  ');
+  return [
+    `${title}: RSS over time (${(endMs / 1000).toFixed(1)} s; ^ = release)`,
+    chart,
+    pad + marks.join('').trimEnd(),
+    pad + legend,
+  ].join('\n');
+}

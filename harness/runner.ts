@@ -1,0 +1,183 @@
+// Runs scenario x variant x trial: starts upstream, relay and load generator for each
+// trial, samples, acts at phase starts, stops everything, and hands back the trace.
+// Variants run one after another, never in parallel: they would disturb each other.
+import { AdminClient } from './native/client.js';
+import { binaryPath } from './paths.js';
+import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
+import { Sampler, readVmHwm } from './sampler.js';
+import type { Scenario } from './scenario.js';
+import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from './schedule.js';
+import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from './types.js';
+import { type Variant, relayBinary } from './variants.js';
+
+export interface Progress {
+  scenario: string;
+  variant: string;
+  trial: number;
+  trials: number;
+  phase: string;
+  elapsedMs: number;
+  totalMs: number;
+  rssBytes: number;
+}
+
+export interface TrialOptions {
+  scenario: Scenario;
+  variant: Variant;
+  trial: number;
+  trials: number;
+  seed: number;
+  signal: AbortSignal;
+  onSample: (s: Trace['samples'][number]) => void;
+  onEvent: (e: TraceEvent) => void;
+  onProgress?: (p: Progress) => void;
+  /** Called with the relay's ready line (allocator name and version). */
+  onRelayReady?: (ready: Record<string, unknown>) => void;
+}
+
+export interface TrialResult {
+  trace: Trace;
+  samplerIntervals: number[];
+}
+
+/** Runs one trial. Never throws for a failure of the programs under test: the trace then
+ * has status 'failed' and an error that names the program, its exit and its last stderr. */
+export async function runTrial(o: TrialOptions): Promise<TrialResult> {
+  const { scenario, variant } = o;
+  const trace: Trace = {
+    scenario: scenario.name, variant: variant.id, allocator: variant.allocator, trial: o.trial,
+    status: 'complete', samples: [], events: [], phases: [], vmHwmBytes: null,
+    schedule: scenario.phases.map((p) => ({ name: p.name, durationMs: p.duration, actions: [...p.actions] })),
+  };
+  const totalMs = scheduledMs(scenario);
+  const t0 = performance.now();
+  const elapsed = () => Math.round((performance.now() - t0) * 10) / 10;
+  let phase = 'setup';
+  let sampler: Sampler | undefined;
+  let admin: AdminClient | undefined;
+  let relay: NativeProcess | undefined;
+  const procs: NativeProcess[] = [];
+  const event = (e: TraceEvent) => {
+    trace.events.push(e);
+    o.onEvent(e);
+  };
+  const fail = (status: TrialStatus, message: string) => {
+    if (trace.status === 'complete') {
+      trace.status = status;
+      trace.error = message;
+    }
+  };
+
+  try {
+    const upstream = spawnNative('upstream', binaryPath('upstream'), upstreamArgs(scenario, o.seed));
+    procs.push(upstream);
+    const upReady = await upstream.waitReady();
+    relay = spawnNative(`relay-${variant.allocator}`, relayBinary(variant), relayArgs(scenario, Number(upReady.port)), variant.env);
+    procs.push(relay);
+    const relayReady = await relay.waitReady();
+    o.onRelayReady?.(relayReady);
+    admin = await AdminClient.open(Number(relayReady.admin_port));
+    const relayPid = relay.pid;
+    sampler = new Sampler({
+      pid: relayPid, admin, t0, phase: () => phase,
+      onSample: (s) => {
+        trace.samples.push(s);
+        o.onSample(s);
+      },
+    });
+    sampler.start();
+
+    const loadgen = spawnNative('loadgen', binaryPath('loadgen'), ['--port', String(relayReady.port), '--schedule', '-']);
+    procs.push(loadgen);
+    const adminRef = admin;
+    const actions: Promise<void>[] = [];
+    loadgen.onJson((line) => {
+      if (line.type === 'phase') {
+        phase = String(line.name);
+        event({ type: 'phase', tMs: elapsed(), name: phase, index: Number(line.index) });
+        const p = scenario.phases.find((x) => x.name === phase);
+        for (const action of p?.actions ?? []) {
+          if (action === 'release') actions.push(release(adminRef, elapsed, event));
+        }
+      } else if (line.type === 'tick') {
+        event({
+          type: 'load', tMs: elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
+          errors: Number(line.errors), inFlight: Number(line.in_flight), intervalCompleted: Number(line.interval_completed),
+          p50Us: numOrNull(line.p50_us), p99Us: numOrNull(line.p99_us),
+        });
+        o.onProgress?.({
+          scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase,
+          elapsedMs: elapsed(), totalMs, rssBytes: sampler?.lastRss ?? 0,
+        });
+      } else if (line.type === 'totals') {
+        trace.phases = parsePhases(line.phases);
+      }
+    });
+    loadgen.writeStdin(JSON.stringify(toSchedule(scenario, o.seed)));
+
+    // The trial ends when the load generator does; a relay or upstream exit, or an
+    // interruption, ends it early.
+    const aborted = new Promise<'aborted'>((resolve) => {
+      if (o.signal.aborted) resolve('aborted');
+      o.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+    });
+    const outcome = await Promise.race([
+      loadgen.exited.then((e) => ({ who: loadgen, e })),
+      relay.exited.then((e) => ({ who: relay!, e })),
+      upstream.exited.then((e) => ({ who: upstream, e })),
+      aborted,
+    ]);
+    if (outcome === 'aborted') {
+      fail('interrupted', 'interrupted');
+    } else if (outcome.who !== loadgen || outcome.e.code !== 0) {
+      fail('failed', `${outcome.who.name} ${describeExit(outcome.e)}${outcome.who.describeStderr()}`);
+    }
+    await Promise.all(actions);
+    if (trace.status === 'complete') await sampler.sampleStats();
+    phase = 'end';
+    event({ type: 'end', tMs: elapsed() });
+    sampler.stop();
+    trace.vmHwmBytes = readVmHwm(relayPid);
+  } catch (err) {
+    fail(o.signal.aborted ? 'interrupted' : 'failed', (err as Error).message);
+  } finally {
+    sampler?.stop();
+    admin?.close();
+    await Promise.all(procs.map((p) => p.stop()));
+  }
+  return { trace, samplerIntervals: sampler?.intervals ?? [] };
+}
+
+async function release(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void): Promise<void> {
+  const tMs = elapsed();
+  try {
+    const r = await admin.command<Record<string, unknown>>('release', 60_000);
+    event({
+      type: 'release', tMs, ok: r.ok === true, releaseMs: numOrNull(r.release_ms),
+      rssBeforeBytes: numOrNull(r.rss_before_bytes), rssAfterBytes: numOrNull(r.rss_after_bytes),
+      call: typeof r.call === 'string' ? r.call : null, ...(r.ok === true ? {} : { error: String(r.error) }),
+    });
+  } catch (err) {
+    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message });
+  }
+}
+
+function numOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function parsePhases(raw: unknown): PhaseLoad[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map((p: Record<string, unknown>) => ({
+    name: String(p.name),
+    durationMs: Number(p.duration_ms),
+    sent: Number(p.sent),
+    completed: Number(p.completed),
+    errors: Number(p.errors),
+    throughputRps: Number(p.throughput_rps),
+    p50Us: numOrNull(p.p50_us),
+    p99Us: numOrNull(p.p99_us),
+  }));
+}
+
+export { stopAll };

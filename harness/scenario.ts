@@ -1,0 +1,178 @@
+// Scenarios as typed, validated data. A scenario file (scenarios/<name>.ts, or any .ts,
+// .js or .json file) exports a plain object; loadScenario() validates it and turns sizes
+// and durations into numbers. Nothing starts before a scenario is valid.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { LabError } from './errors.js';
+import { SCENARIOS_DIR } from './paths.js';
+import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from './units.js';
+
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const bytes = parseSize(v);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' is not a size; expected ${SIZE_HELP}` });
+    return z.NEVER;
+  }
+  return bytes as number;
+});
+
+const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' is not a duration; expected ${DURATION_HELP}` });
+    return z.NEVER;
+  }
+  return ms as number;
+});
+
+const sizeDistribution = z.union([
+  size.transform((bytes) => ({ dist: 'fixed' as const, bytes })),
+  z.object({ fixed: size }).strict().transform((d) => ({ dist: 'fixed' as const, bytes: d.fixed })),
+  z.object({ uniform: z.tuple([size, size]) }).strict()
+    .refine((d) => d.uniform[0] <= d.uniform[1], { message: 'uniform: [min, max] needs min <= max' })
+    .transform((d) => ({ dist: 'uniform' as const, min: d.uniform[0], max: d.uniform[1] })),
+  z.object({ lognormal: z.object({ median: size, sigma: z.number().positive().max(4), max: size }).strict() }).strict()
+    .refine((d) => d.lognormal.median <= d.lognormal.max, { message: 'lognormal: median must be <= max' })
+    .transform((d) => ({ dist: 'lognormal' as const, ...d.lognormal })),
+], { errorMap: () => ({ message: `expected a size, { fixed: size }, { uniform: [min, max] } or { lognormal: { median, sigma, max } }` }) });
+
+const load = z.union([
+  z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution }).strict()
+    .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size })),
+  z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution }).strict()
+    .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size })),
+], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size } or { rate: <requests per second>, maxInFlight?, size }' }) });
+
+export const ACTIONS = ['release'] as const;
+const phaseName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes');
+
+const phase = z.object({
+  name: phaseName,
+  duration,
+  load: load.optional(),
+  actions: z.array(z.enum(ACTIONS)).default([]),
+}).strict();
+
+const relay = z.object({
+  threads: z.number().int().min(1).max(256).default(8),
+  maxFrame: size.default(16 * 1024 * 1024),
+  highWater: size.default(8 * 1024 * 1024),
+}).strict();
+
+const upstream = z.object({
+  delay: z.union([duration, z.object({ min: duration, max: duration }).strict()]).default(0),
+  response: z.union([size, z.object({ ratio: z.number().nonnegative().max(16) }).strict()]).default(1024),
+  seed: z.number().int().nonnegative().optional(),
+}).strict();
+
+const quick = z.object({
+  relay: relay.partial().optional(),
+  upstream: upstream.partial().optional(),
+  connections: z.number().int().min(1).max(4096).optional(),
+  phases: z.record(phaseName, phase.partial().omit({ name: true })).default({}),
+}).strict();
+
+export const scenarioSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
+  description: z.string().default(''),
+  relay: relay.default({}),
+  upstream: upstream.default({}),
+  connections: z.number().int().min(1).max(4096).default(64),
+  trials: z.number().int().min(1).max(1000).default(1),
+  seed: z.number().int().nonnegative().default(1),
+  phases: z.array(phase).min(1),
+  quick: quick.optional(),
+}).strict().superRefine((s, ctx) => {
+  const seen = new Set<string>();
+  s.phases.forEach((p, i) => {
+    if (seen.has(p.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases', i, 'name'], message: `duplicate phase name '${p.name}'` });
+    seen.add(p.name);
+  });
+  for (const name of Object.keys(s.quick?.phases ?? {})) {
+    if (!seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['quick', 'phases', name], message: `no phase named '${name}'; phases are ${[...seen].join(', ')}` });
+  }
+});
+
+/** What a scenario file is written as (sizes and durations as text). */
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+export type Scenario = z.output<typeof scenarioSchema>;
+export type Phase = Scenario['phases'][number];
+export type Load = NonNullable<Phase['load']>;
+export type SizeDistribution = Load['size'];
+
+/** Identity, for typing: `export default defineScenario({ ... })`. */
+export function defineScenario(s: ScenarioInput): ScenarioInput {
+  return s;
+}
+
+function formatPath(path: (string | number)[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+/** Validates raw scenario data; throws LabError('badScenario') naming the file and fields. */
+export function parseScenario(raw: unknown, file: string): Scenario {
+  const result = scenarioSchema.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${formatPath(i.path) || '(top level)'}: ${i.message}`);
+    throw new LabError('badScenario', { file, issues });
+  }
+  const s = result.data;
+  const tooBig = s.phases.flatMap((p, i) => {
+    const max = p.load ? maxSize(p.load.size) : 0;
+    return max > s.relay.maxFrame ? [`phases[${i}].load.size: ${max} bytes exceeds relay.maxFrame (${s.relay.maxFrame})`] : [];
+  });
+  if (tooBig.length) throw new LabError('badScenario', { file, issues: tooBig });
+  return s;
+}
+
+export function maxSize(d: SizeDistribution): number {
+  return d.dist === 'fixed' ? d.bytes : d.max;
+}
+
+/** The --quick form: the scenario's `quick` overrides applied. */
+export function applyQuick(s: Scenario): Scenario {
+  const q = s.quick;
+  if (!q) return s;
+  return {
+    ...s,
+    relay: { ...s.relay, ...q.relay },
+    upstream: { ...s.upstream, ...q.upstream },
+    connections: q.connections ?? s.connections,
+    phases: s.phases.map((p) => ({ ...p, ...q.phases[p.name] })),
+  };
+}
+
+export function listScenarioNames(): string[] {
+  if (!existsSync(SCENARIOS_DIR)) return [];
+  return readdirSync(SCENARIOS_DIR)
+    .filter((f) => /\.(ts|json)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_'))
+    .map((f) => basename(f, extname(f)))
+    .filter((n) => n !== 'ceilings')
+    .sort();
+}
+
+/** Loads a scenario by name (scenarios/<name>.ts) or by path. */
+export async function loadScenario(nameOrPath: string): Promise<{ scenario: Scenario; file: string }> {
+  const looksLikePath = /[/\\]/.test(nameOrPath) || /\.(ts|js|mjs|json)$/.test(nameOrPath);
+  let file: string;
+  if (looksLikePath) {
+    file = resolve(nameOrPath);
+    if (!existsSync(file)) throw new LabError('scenarioLoad', { file: nameOrPath, reason: 'no such file' });
+  } else {
+    const candidates = ['.ts', '.json'].map((ext) => join(SCENARIOS_DIR, nameOrPath + ext));
+    const found = candidates.find((c) => existsSync(c));
+    if (!found) throw new LabError('unknownScenario', { name: nameOrPath, valid: listScenarioNames() });
+    file = found;
+  }
+  let raw: unknown;
+  try {
+    if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8'));
+    else raw = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+  } catch (err) {
+    throw new LabError('scenarioLoad', { file, reason: (err as Error).message });
+  }
+  if (raw === undefined) throw new LabError('scenarioLoad', { file, reason: 'the file has no default export' });
+  return { scenario: parseScenario(raw, file), file };
+}

@@ -1,0 +1,60 @@
+// Turns a scenario into the load generator's schedule (native/src/schedule.h) and the
+// relay/upstream command lines. Pure functions.
+import type { Scenario, SizeDistribution } from './scenario.js';
+
+export interface LoadgenSchedule {
+  seed: number;
+  connections: number;
+  phases: Array<{ name: string; duration_ms: number; load: LoadgenLoad | null }>;
+}
+type LoadgenSize =
+  | { dist: 'fixed'; bytes: number }
+  | { dist: 'uniform'; min: number; max: number }
+  | { dist: 'lognormal'; median: number; sigma: number; max: number };
+type LoadgenLoad =
+  | { mode: 'closed'; concurrency: number; size: LoadgenSize }
+  | { mode: 'open'; rate: number; max_in_flight: number; size: LoadgenSize };
+
+function sizeOf(d: SizeDistribution): LoadgenSize {
+  return d;
+}
+
+export function toSchedule(s: Scenario, seed: number): LoadgenSchedule {
+  return {
+    seed,
+    connections: s.connections,
+    phases: s.phases.map((p) => ({
+      name: p.name,
+      duration_ms: p.duration,
+      load: !p.load
+        ? null
+        : p.load.mode === 'closed'
+          ? { mode: 'closed', concurrency: p.load.concurrency, size: sizeOf(p.load.size) }
+          : { mode: 'open', rate: p.load.rate, max_in_flight: p.load.maxInFlight, size: sizeOf(p.load.size) },
+    })),
+  };
+}
+
+export function scheduledMs(s: Scenario): number {
+  return s.phases.reduce((sum, p) => sum + p.duration, 0);
+}
+
+export function upstreamArgs(s: Scenario, seed: number): string[] {
+  const u = s.upstream;
+  const delay = typeof u.delay === 'number'
+    ? ['--delay-ms', String(u.delay)]
+    : ['--delay-ms-min', String(u.delay.min), '--delay-ms-max', String(u.delay.max)];
+  const response = typeof u.response === 'number'
+    ? ['--response-bytes', String(u.response)]
+    : ['--response-ratio', String(u.response.ratio)];
+  return [...delay, ...response, '--seed', String(u.seed ?? seed), '--max-frame', String(s.relay.maxFrame)];
+}
+
+export function relayArgs(s: Scenario, upstreamPort: number): string[] {
+  return [
+    '--upstream-port', String(upstreamPort),
+    '--threads', String(s.relay.threads),
+    '--max-frame', String(s.relay.maxFrame),
+    '--high-water', String(s.relay.highWater),
+  ];
+}

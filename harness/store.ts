@@ -1,0 +1,103 @@
+// The run folder: results/<run-id>/ with files written as the run goes (samples.csv and
+// events.jsonl streamed, trials.jsonl after each trial) and the summaries at the end;
+// results/latest points at the newest run.
+import { createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join, relative } from 'node:path';
+import { stringify, type Stringifier } from 'csv-stringify';
+import { LabError } from './errors.js';
+import type { Sample, TraceEvent, Trace, TrialMetrics } from './types.js';
+
+/** samples.csv columns, in order (documented in results/README.md). */
+export const SAMPLE_COLUMNS = [
+  'scenario', 'variant', 'trial', 't_ms', 'phase', 'source', 'rss_bytes', 'smaps_rss_bytes',
+  'private_dirty_bytes', 'lazyfree_bytes', 'live_request_bytes', 'live_request_count',
+  'live_response_bytes', 'live_response_count', 'alloc_allocated_bytes', 'alloc_free_bytes',
+  'alloc_unmapped_bytes', 'stats_us',
+] as const;
+
+export function sampleRow(key: TrialKey, s: Sample): (string | number | null)[] {
+  return [
+    key.scenario, key.variant, key.trial, s.tMs, s.phase, s.source, s.rssBytes, s.smapsRssBytes,
+    s.privateDirtyBytes, s.lazyfreeBytes, s.liveRequestBytes, s.liveRequestCount,
+    s.liveResponseBytes, s.liveResponseCount, s.allocAllocatedBytes, s.allocFreeBytes,
+    s.allocUnmappedBytes, s.statsUs,
+  ];
+}
+
+export interface TrialKey {
+  scenario: string;
+  variant: string;
+  trial: number;
+}
+
+export function makeRunId(date: Date, scenarios: string[]): string {
+  const stamp = date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${stamp}-${scenarios.join('+')}`;
+}
+
+export class RunStore {
+  readonly dir: string;
+  private readonly csv: Stringifier;
+  private readonly csvFile: WriteStream;
+  private readonly events: WriteStream;
+  private readonly trials: WriteStream;
+
+  constructor(readonly outDir: string, readonly runId: string) {
+    this.dir = join(outDir, runId);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(join(this.dir, '.write-test'), '');
+      rmSync(join(this.dir, '.write-test'));
+    } catch (err) {
+      throw new LabError('outDir', { dir: outDir, reason: (err as Error).message });
+    }
+    this.csvFile = createWriteStream(join(this.dir, 'samples.csv'));
+    this.csv = stringify({ header: true, columns: [...SAMPLE_COLUMNS] });
+    this.csv.pipe(this.csvFile);
+    this.events = createWriteStream(join(this.dir, 'events.jsonl'));
+    this.trials = createWriteStream(join(this.dir, 'trials.jsonl'));
+  }
+
+  sample(key: TrialKey, s: Sample): void {
+    this.csv.write(sampleRow(key, s));
+  }
+
+  event(key: TrialKey, e: TraceEvent): void {
+    this.events.write(JSON.stringify({ ...key, ...e }) + '\n');
+  }
+
+  /** One line per finished trial: its status, load per phase, VmHWM and metrics. */
+  trial(trace: Trace, metrics: TrialMetrics): void {
+    const { samples: _s, events: _e, ...rest } = trace;
+    this.trials.write(JSON.stringify({ ...rest, metrics }) + '\n');
+  }
+
+  writeJson(name: string, value: unknown): void {
+    this.writeText(name, JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Atomic (write then rename), so a reader never sees half a file. */
+  writeText(name: string, text: string): void {
+    const tmp = join(this.dir, `.${name}.tmp`);
+    writeFileSync(tmp, text);
+    renameSync(tmp, join(this.dir, name));
+  }
+
+  async close(): Promise<void> {
+    const ended = (s: WriteStream) => new Promise<void>((resolve) => s.end(resolve));
+    await new Promise<void>((resolve) => {
+      this.csvFile.once('finish', resolve);
+      this.csv.end();
+    });
+    await Promise.all([ended(this.events), ended(this.trials)]);
+  }
+
+  /** Points <outDir>/latest at this run (a relative symbolic link). */
+  markLatest(): void {
+    const link = join(this.outDir, 'latest');
+    const tmp = join(this.outDir, `.latest-${process.pid}`);
+    rmSync(tmp, { force: true });
+    symlinkSync(relative(this.outDir, this.dir), tmp);
+    renameSync(tmp, link);
+  }
+}

@@ -1,0 +1,63 @@
+// A small epoll loop: fds with callbacks, plus a thread-safe task queue woken by an
+// eventfd. It knows nothing of the protocol.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace leaklab {
+
+class EventLoop {
+ public:
+  using Callback = std::function<void(uint32_t events)>;
+
+  EventLoop();  // exits the process with a message if epoll or eventfd cannot be made
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  // Loop-thread only.
+  void Add(int fd, uint32_t events, Callback cb);
+  void Modify(int fd, uint32_t events);
+  void Remove(int fd);  // safe from inside a callback, also for the fd being dispatched
+
+  // Any thread.
+  void Post(std::function<void()> task);
+  void Stop();
+
+  // Runs callbacks and posted tasks until Stop(). `tick_ms` > 0 calls on_tick about that
+  // often (for timers), on the loop thread.
+  void Run(int tick_ms = 0, std::function<void()> on_tick = nullptr);
+  // Optional, loop-thread only: called after each batch of ready fds has been dispatched,
+  // so a caller can flush work those callbacks queued (e.g. one writev per connection).
+  void SetAfterDispatch(std::function<void()> fn) { after_dispatch_ = std::move(fn); }
+
+ private:
+  struct Entry {
+    int fd;
+    Callback cb;
+    bool dead = false;
+  };
+  void DrainTasks();
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  bool stop_ = false;
+  std::function<void()> after_dispatch_;
+  std::unordered_map<int, std::unique_ptr<Entry>> entries_;
+  std::vector<std::unique_ptr<Entry>> graveyard_;  // removed during a dispatch batch
+  std::mutex tasks_mu_;
+  std::vector<std::function<void()>> tasks_;
+  bool stop_requested_ = false;  // guarded by tasks_mu_
+};
+
+// Milliseconds on CLOCK_MONOTONIC.
+int64_t NowMs();
+// Microseconds on CLOCK_MONOTONIC.
+int64_t NowUs();
+
+}  // namespace leaklab
