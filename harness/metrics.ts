@@ -65,8 +65,9 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   const baselineName = trace.schedule.find((p) => p.name === 'baseline')?.name ?? trace.schedule[0]?.name;
   const baselineSpan = baselineName ? spans.get(baselineName) : undefined;
   const release = trace.events.find((e) => e.type === 'release');
+  // The phase a release happened in: the last one that started at or before it.
   const releasePhase = release
-    ? [...spans.entries()].find(([, s]) => release.tMs >= s.start && release.tMs <= s.end)
+    ? [...spans.entries()].filter(([, s]) => s.start <= release.tMs).at(-1)
     : undefined;
   const lastT = rss.at(-1)?.tMs ?? 0;
 

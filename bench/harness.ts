@@ -1,0 +1,108 @@
+// npm run bench -- harness: how much the harness disturbs what it measures. Runs burst
+// --quick on every default variant (warm build), then times one RSS sample and one admin
+// `stats` round trip per variant, at idle and at the burst's peak heap.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Bench } from 'tinybench';
+import { buildNative } from '../harness/build.js';
+import { binaryPath } from '../harness/paths.js';
+import { executeRun } from '../harness/run.js';
+import { readSmapsRollup, readStatmRss, RSS_INTERVAL_MS } from '../harness/sampler.js';
+import { applyQuick, loadScenario } from '../harness/scenario.js';
+import { scheduledMs } from '../harness/schedule.js';
+import { quantile } from '../harness/stats.js';
+import { VARIANTS } from '../harness/variants.js';
+import { startLab } from '../harness/native/lab.js';
+import { table, writeBench } from './report.js';
+
+export async function benchHarness(): Promise<void> {
+  await buildNative();
+  const { scenario, file } = await loadScenario('burst');
+  const quick = applyQuick(scenario);
+  const variants = VARIANTS.filter((v) => v.isDefault);
+  const out = mkdtempSync(join(tmpdir(), 'leaklab-bench-'));
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  const outcome = await executeRun({
+    scenarios: [{ scenario: quick, file }], variants, trials: 1, seed: undefined, quick: true, outDir: out, argv: ['bench', 'harness'],
+  }, new AbortController().signal, { onProgress: () => {} });
+  const wallMs = performance.now() - wall0;
+  const cpu = process.cpuUsage(cpu0);
+  rmSync(out, { recursive: true, force: true });
+  const scripted = scheduledMs(quick) * variants.length;
+  const jitter = outcome.samplerIntervals.map((iv) => Math.abs(iv - RSS_INTERVAL_MS));
+  const perVariant = outcome.summary.map((s) => ({
+    variant: s.variant,
+    peakRssMiB: +(s.metrics.peakRss!.median! / 2 ** 20).toFixed(1),
+    vmHwmMiB: +(s.metrics.vmHwm!.median! / 2 ** 20).toFixed(1),
+    sampledOverHwm: +(s.metrics.peakRss!.median! / s.metrics.vmHwm!.median!).toFixed(4),
+  }));
+  const run = {
+    status: outcome.info.status,
+    wallMs: Math.round(wallMs),
+    scriptedMs: scripted,
+    wallOverScripted: +(wallMs / scripted).toFixed(3),
+    samplerIntervals: outcome.samplerIntervals.length,
+    jitterP50Ms: +quantile(jitter, 0.5)!.toFixed(3),
+    jitterP99Ms: +quantile(jitter, 0.99)!.toFixed(3),
+    harnessCpuPercentOfOneCore: +(((cpu.user + cpu.system) / 1000 / wallMs) * 100).toFixed(2),
+    perVariant,
+  };
+
+  // Cost of one sample, per variant, at idle and at the burst's peak heap.
+  const costs: Array<{ variant: string; state: string; statmUs: number; smapsUs: number; statsRoundTripUs: number; relayStatsUs: number | null }> = [];
+  for (const v of variants) {
+    const lab = await startLab(v.allocator, ['--delay-ms', '60000', '--response-bytes', '1024']);
+    try {
+      for (const state of ['idle', 'peak'] as const) {
+        let loadgen;
+        if (state === 'peak') {
+          loadgen = execa(binaryPath('loadgen'), ['--port', String(lab.port), '--schedule', '-'], {
+            input: JSON.stringify({ seed: 1, connections: 32, phases: [{ name: 'hold', duration_ms: 60000, load: { mode: 'closed', concurrency: 1024, size: { dist: 'uniform', min: 131072, max: 786432 } } }] }),
+            reject: false, cleanup: true,
+          });
+          for (let i = 0; i < 200; i++) {
+            const s = await lab.admin.command<Record<string, number>>('stats');
+            if (s.live_request_count! >= 1024) break;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        let relayStatsUs = 0;
+        let n = 0;
+        const bench = new Bench({ time: 500, warmupTime: 100 });
+        bench
+          .add('statm', () => { readStatmRss(lab.relay.pid); })
+          .add('smaps_rollup', () => { readSmapsRollup(lab.relay.pid); })
+          .add('stats', async () => {
+            const s = await lab.admin.command<Record<string, number>>('stats');
+            relayStatsUs += s.stats_us ?? 0;
+            n += 1;
+          });
+        await bench.run();
+        const us = (name: string) => +((bench.tasks.find((t) => t.name === name)!.result as { latency?: { p50?: number }; mean?: number } | undefined)?.latency?.p50 ?? NaN) * 1000;
+        costs.push({
+          variant: v.id, state,
+          statmUs: +us('statm').toFixed(1), smapsUs: +us('smaps_rollup').toFixed(1), statsRoundTripUs: +us('stats').toFixed(1),
+          relayStatsUs: n ? +(relayStatsUs / n).toFixed(1) : null,
+        });
+        loadgen?.kill('SIGTERM');
+        await loadgen;
+      }
+    } finally {
+      await lab.stop();
+    }
+  }
+  const written = writeBench('harness', { run, costs });
+  console.log(table(['figure', 'value', 'goal'], [
+    ['wall / scripted time', run.wallOverScripted, '<= 1.10'],
+    ['10 ms sampler jitter p99 (ms)', run.jitterP99Ms, '<= 2'],
+    ['harness CPU (% of one core)', run.harnessCpuPercentOfOneCore, '<= 3'],
+    ...perVariant.map((p) => [`sampled peak / VmHWM, ${p.variant}`, p.sampledOverHwm, '>= 0.99']),
+  ]));
+  console.log(table(['variant', 'heap', 'statm read us', 'smaps_rollup read us', 'stats round trip us', 'stats inside relay us'],
+    costs.map((c) => [c.variant, c.state, c.statmUs, c.smapsUs, c.statsRoundTripUs, c.relayStatsUs ?? '-'])));
+  console.log(JSON.stringify({ bench: 'harness', run, costs }));
+  console.log(`written: ${written}`);
+}

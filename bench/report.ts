@@ -1,0 +1,20 @@
+// Every bench prints a readable table and writes the same figures as JSON under results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Table from 'cli-table3';
+import { RESULTS_DIR } from '../harness/paths.js';
+import { collectEnvironment } from '../harness/environment.js';
+
+export function writeBench(name: string, figures: unknown): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const file = join(RESULTS_DIR, `bench-${name}-${stamp}.json`);
+  writeFileSync(file, JSON.stringify({ bench: name, at: new Date().toISOString(), environment: collectEnvironment(), figures }, null, 2) + '\n');
+  return file;
+}
+
+export function table(head: string[], rows: Array<Array<string | number>>): string {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  for (const r of rows) t.push(r.map(String));
+  return t.toString();
+}

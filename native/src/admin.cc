@@ -1,0 +1,154 @@
+#include "admin.h"
+
+#include <dlfcn.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "alloc.h"
+#include "connection.h"
+#include "net.h"
+#include "proc_stats.h"
+#include "relay.h"
+
+namespace leaklab {
+namespace {
+
+nlohmann::json OrNull(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
+
+// The shared object that `malloc` resolves to in this process (e.g. "libtcmalloc.so.4"),
+// to catch a relay that silently fell back to glibc.
+std::string MallocLibrary() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&std::malloc), &info) == 0 || info.dli_fname == nullptr)
+    return "unknown";
+  const char* slash = std::strrchr(info.dli_fname, '/');
+  return slash ? slash + 1 : info.dli_fname;
+}
+
+double Ms(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - from_us) / 1e3; }
+
+// Runs `fn` on `loop`'s thread and waits for it.
+void RunOn(EventLoop& loop, const std::function<void()>& fn) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  loop.Post([&] {
+    fn();
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+}
+
+}  // namespace
+
+Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
+    : relay_(relay), acceptor_(acceptor), max_frame_(max_frame) {}
+
+void Admin::Start() {
+  listen_fd_ = ListenLoopback(&port_);
+  loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptConnections(); });
+  thread_ = std::thread([this] { loop_.Run(); });
+  thread_.detach();  // runs until the process exits
+}
+
+void Admin::AcceptConnections() {
+  for (;;) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+        std::fprintf(stderr, "relay: admin accept: %s\n", std::strerror(errno));
+      return;
+    }
+    SetNoDelay(fd);
+    Connection::Handlers h;
+    h.on_frame = [this](Connection& c, Frame&& f) {
+      const std::string command(f.payload ? f.payload : "", f.header.length);
+      std::free(f.payload);
+      const std::string reply = Handle(command);
+      char* copy = static_cast<char*>(std::malloc(reply.size() + 1));
+      std::memcpy(copy, reply.data(), reply.size());
+      c.Send(FrameType::kAdminReply, f.header.id, copy, static_cast<uint32_t>(reply.size()),
+             /*owned=*/true);
+    };
+    // The connection keeps itself alive while registered with the loop.
+    auto conn = std::make_shared<Connection>(loop_, fd, max_frame_,
+                                             TypeBit(FrameType::kAdmin), std::move(h));
+    conn->Start();
+  }
+}
+
+std::string Admin::Handle(const std::string& command) {
+  if (command == "ping") return nlohmann::json{{"ok", true}}.dump();
+  if (command == "stats") return Stats();
+  if (command == "release") return Release();
+  return nlohmann::json{{"ok", false},
+                        {"error", "unknown admin command '" + command +
+                                      "'; valid: ping, stats, release"}}
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Admin::Stats() {
+  const int64_t start = NowUs();
+  const RelayCounters& c = relay_.counters();
+  const SmapsRollup smaps = ReadSmapsRollup();
+  nlohmann::json j;
+  j["ok"] = true;
+  j["t_us"] = start;
+  j["rss_bytes"] = OrNull(ReadRssBytes());
+  j["smaps_rss_bytes"] = OrNull(smaps.rss_bytes);
+  j["private_dirty_bytes"] = OrNull(smaps.private_dirty_bytes);
+  j["lazyfree_bytes"] = OrNull(smaps.lazyfree_bytes);
+  j["live_request_bytes"] = c.live_request_bytes.load();
+  j["live_request_count"] = c.live_request_count.load();
+  j["live_response_bytes"] = c.live_response_bytes.load();
+  j["live_response_count"] = c.live_response_count.load();
+  j["requests_total"] = c.requests_total.load();
+  j["responses_total"] = c.responses_total.load();
+  j["client_errors_total"] = c.client_errors_total.load();
+  j["clients_total"] = c.clients_total.load();
+  j["paused_clients"] = c.paused_clients.load();
+  j["congested_upstreams"] = c.congested_upstreams.load();
+  j["allocator"] = {{"name", alloc::Name()},
+                    {"version", alloc::Version()},
+                    {"release_call", alloc::ReleaseCall()},
+                    {"malloc_library", MallocLibrary()}};
+  j["alloc"] = alloc::Stats();
+  j["stats_us"] = NowUs() - start;
+  return j.dump();
+}
+
+// Thread-local release on every worker, the acceptor and this thread, then the
+// process-wide call.
+std::string Admin::Release() {
+  const int64_t rss_before = ReadRssBytes();
+  const int64_t t0 = NowUs();
+  relay_.RunOnEveryWorker(alloc::ReleaseThread);
+  RunOn(acceptor_, alloc::ReleaseThread);
+  alloc::ReleaseThread();
+  const int64_t t1 = NowUs();
+  alloc::ReleaseProcess();
+  const int64_t t2 = NowUs();
+  nlohmann::json j;
+  j["ok"] = true;
+  j["rss_before_bytes"] = OrNull(rss_before);
+  j["rss_after_bytes"] = OrNull(ReadRssBytes());
+  j["release_ms"] = Ms(t0, t2);
+  j["thread_ms"] = Ms(t0, t1);
+  j["process_ms"] = Ms(t1, t2);
+  j["call"] = alloc::ReleaseCall();
+  return j.dump();
+}
+
+}  // namespace leaklab

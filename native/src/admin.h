@@ -1,0 +1,41 @@
+// The relay's admin port: ADMIN frames in, one JSON object per ADMIN_REPLY out.
+// Runs its own thread and event loop; commands: ping, stats, release.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <thread>
+
+#include "event_loop.h"
+
+namespace leaklab {
+
+class Relay;
+
+class Admin {
+ public:
+  // `acceptor` is the relay's acceptor loop: `release` runs the thread-local release there
+  // too.
+  Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame);
+  // Opens the admin port (127.0.0.1, port 0) and starts the admin thread.
+  void Start();
+  uint16_t port() const { return port_; }
+
+  // Builds the reply to one command; called on the admin thread.
+  std::string Handle(const std::string& command);
+
+ private:
+  void AcceptConnections();
+  std::string Stats();
+  std::string Release();
+
+  Relay& relay_;
+  EventLoop& acceptor_;
+  uint32_t max_frame_;
+  EventLoop loop_;
+  std::thread thread_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+};
+
+}  // namespace leaklab

@@ -1,0 +1,116 @@
+// mimalloc 2 (Debian's libmimalloc overrides malloc/free when linked): counters from
+// mi_process_info() and the text of mi_stats_print_out(), release with mi_collect(true).
+#include <mimalloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "alloc.h"
+
+namespace leaklab::alloc {
+namespace {
+
+void Append(const char* msg, void* arg) { static_cast<std::string*>(arg)->append(msg); }
+
+double UnitScale(const std::string& unit) {
+  if (unit == "B") return 1;
+  if (unit == "KiB") return 1024.0;
+  if (unit == "MiB") return 1024.0 * 1024;
+  if (unit == "GiB") return 1024.0 * 1024 * 1024;
+  if (unit == "TiB") return 1024.0 * 1024 * 1024 * 1024;
+  return 0;
+}
+
+// "current" column (4th amount) of a line like
+// "  reserved:  128.0 MiB  128.0 MiB      0      128.0 MiB". Amounts are printed with one
+// decimal, so the result is approximate (+-0.05 of the unit). Returns false if absent.
+bool ParseCurrent(const std::string& text, const char* label, double* out) {
+  const std::string key = std::string(label) + ":";
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t pos = line.find(key);
+    if (pos == std::string::npos || line.find_first_not_of(" [", 0) != pos) continue;
+    std::istringstream tokens(line.substr(pos + key.size()));
+    std::string tok;
+    double amounts[4];
+    int count = 0;
+    while (count < 4 && tokens >> tok) {
+      char* end = nullptr;
+      const double v = std::strtod(tok.c_str(), &end);
+      if (end == tok.c_str() || *end != '\0') return false;
+      double scale = 1;
+      const std::streampos mark = tokens.tellg();
+      std::string unit;
+      if (tokens >> unit && UnitScale(unit) > 0) scale = UnitScale(unit);
+      else tokens.seekg(mark);
+      amounts[count++] = v * scale;
+    }
+    if (count < 4) return false;
+    *out = amounts[3];
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* Name() { return "mimalloc"; }
+
+std::string Version() {
+  const int v = mi_version();  // e.g. 209
+  return std::to_string(v / 100) + "." + std::to_string(v % 100 / 10) + "." +
+         std::to_string(v % 10);
+}
+
+nlohmann::json Stats() {
+  size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
+  mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  nlohmann::json j;
+  j["process.current_rss"] = rss;
+  j["process.peak_rss"] = peak_rss;
+  j["process.current_commit"] = commit;
+  j["process.peak_commit"] = peak_commit;
+  j["process.page_faults"] = faults;
+
+  // A release build (Debian's) keeps only the OS-level counters (reserved, committed,
+  // reset); the per-size heap counters ("touched", "pages", malloc'd bytes) need
+  // MI_STAT>1 and print garbage, so they are not parsed.
+  std::string text;
+  mi_stats_print_out(&Append, &text);
+  double reserved = 0, committed = 0, reset = 0;
+  const bool have_reserved = ParseCurrent(text, "reserved", &reserved);
+  const bool have_committed = ParseCurrent(text, "committed", &committed);
+  const bool have_reset = ParseCurrent(text, "reset", &reset);
+  auto num = [](bool ok, double v) {
+    return ok ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(nullptr);
+  };
+  j["stats.reserved_approx"] = num(have_reserved, reserved);
+  j["stats.committed_approx"] = num(have_committed, committed);
+  j["stats.reset_approx"] = num(have_reset, reset);
+
+  // Does malloc() really go to mimalloc (Debian's libmimalloc overrides it)?
+  void* probe = std::malloc(100);
+  j["owns_malloc"] = mi_is_in_heap_region(probe);
+  std::free(probe);
+  // Unknowable in a release build: mimalloc does not count live malloc'd bytes, so
+  // neither allocated nor free (committed - allocated) can be derived.
+  j["allocated_bytes"] = nullptr;
+  j["free_bytes"] = nullptr;
+  // Reserved address space that is decommitted, plus committed memory that was reset
+  // (madvise'd) but kept mapped; approximate (see ParseCurrent).
+  j["unmapped_bytes"] = have_reserved && have_committed && have_reset
+                            ? num(true, reserved - committed + reset)
+                            : nlohmann::json(nullptr);
+  return j;
+}
+
+void ReleaseThread() { mi_collect(true); }
+
+void ReleaseProcess() { mi_collect(true); }
+
+const char* ReleaseCall() { return "mi_collect(true)"; }
+
+}  // namespace leaklab::alloc

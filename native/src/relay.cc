@@ -1,0 +1,361 @@
+#include "relay.h"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "connection.h"
+#include "net.h"
+
+namespace leaklab {
+
+// One request in flight, keyed by its relay id.
+struct Relay::Pending {
+  int client_worker;    // worker A, which owns the client connection
+  uint64_t client_tag;  // the client connection's tag on A
+  uint64_t client_id;   // the id the client chose
+  int upstream;         // global index of the upstream connection (on worker B)
+  char* buffer;         // the request payload; owned by the table
+  uint32_t length;
+};
+
+// Sharded by relay id, one mutex per shard: A inserts, B takes.
+class Relay::PendingTable {
+ public:
+  void Insert(uint64_t rid, const Pending& p) {
+    Shard& s = shards_[rid % kShards];
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.map.emplace(rid, p);
+  }
+  bool Find(uint64_t rid, Pending* out) {
+    Shard& s = shards_[rid % kShards];
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(rid);
+    if (it == s.map.end()) return false;
+    *out = it->second;
+    return true;
+  }
+  bool Take(uint64_t rid, Pending* out) {
+    Shard& s = shards_[rid % kShards];
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(rid);
+    if (it == s.map.end()) return false;
+    *out = it->second;
+    s.map.erase(it);
+    return true;
+  }
+  // Removes everything (the buffers stay with the caller).
+  std::vector<Pending> TakeAll() {
+    std::vector<Pending> out;
+    for (Shard& s : shards_) {
+      std::lock_guard<std::mutex> lock(s.mu);
+      for (auto& [rid, p] : s.map) out.push_back(p);
+      s.map.clear();
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kShards = 64;
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<uint64_t, Pending> map;
+  };
+  Shard shards_[kShards];
+};
+
+// A worker thread: its loop, its client connections, its upstream connections.
+// Everything but `loop.Post` is touched only on the worker's own thread.
+class Relay::Worker {
+ public:
+  struct Client {
+    std::shared_ptr<Connection> conn;
+    bool self_paused = false;        // its own output is above high water
+    bool congestion_paused = false;  // an upstream connection is above high water
+  };
+
+  explicit Worker(int index) : index(index) {}
+
+  const int index;
+  EventLoop loop;
+  std::thread thread;
+  std::vector<std::shared_ptr<Connection>> upstreams;
+  std::vector<int> upstream_ids;  // global upstream index of each entry of `upstreams`
+  std::unordered_map<uint64_t, Client> clients;
+};
+
+Relay::Relay(const RelayOptions& options)
+    : options_(options), pending_(std::make_unique<PendingTable>()) {
+  if (options_.threads < 1) options_.threads = 1;
+  for (int i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>(i));
+}
+
+// Worker threads run forever; the process ends with _exit, so nothing is joined.
+Relay::~Relay() {
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.detach();
+}
+
+void Relay::Start() {
+  const int n = options_.threads;
+  // Each worker owns upstream_conns / threads connections, the remainder spread over
+  // the first workers, and at least one.
+  int global = 0;
+  for (int i = 0; i < n; ++i) {
+    Worker& w = *workers_[i];
+    int mine = options_.upstream_conns / n + (i < options_.upstream_conns % n ? 1 : 0);
+    if (mine < 1) mine = 1;
+    for (int k = 0; k < mine; ++k, ++global) {
+      std::string error;
+      const int fd = ConnectLoopback(options_.upstream_port, &error);
+      if (fd < 0) {
+        std::fprintf(stderr, "relay: cannot connect to upstream: %s\n", error.c_str());
+        std::exit(1);
+      }
+      const int id = global;
+      Connection::Handlers h;
+      h.on_frame = [this, &w](Connection&, Frame&& f) {
+        OnUpstreamFrame(w, f.header.id, f.payload, f.header.length);
+      };
+      h.on_close = [this, id](Connection&, const std::string& reason) {
+        OnUpstreamLost(id, reason.empty() ? "closed by upstream" : reason);
+      };
+      h.on_high_water = [this](Connection&) { OnUpstreamHighWater(); };
+      h.on_low_water = [this](Connection&) { OnUpstreamLowWater(); };
+      // Request payloads are sent unowned (the pending table owns them), so there is
+      // nothing to free here but our own ERROR frames.
+      auto conn = std::make_shared<Connection>(w.loop, fd, options_.max_frame,
+                                               TypeBit(FrameType::kResponse), std::move(h));
+      conn->SetWaterMarks(options_.high_water, options_.high_water / 2);
+      conn->tag = static_cast<uint64_t>(id);
+      conn->Start();  // before the worker thread exists, so no race on the loop
+      w.upstreams.push_back(conn);
+      w.upstream_ids.push_back(id);
+    }
+  }
+  upstream_count_ = global;
+  listen_fd_ = ListenLoopback(&port_);
+  for (auto& w : workers_) {
+    Worker* wp = w.get();
+    wp->thread = std::thread([wp] { wp->loop.Run(); });
+  }
+}
+
+void Relay::AttachAcceptor(EventLoop& loop) {
+  loop.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptClients(); });
+}
+
+// Acceptor thread: hands each new client to the next worker, round robin.
+void Relay::AcceptClients() {
+  for (;;) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
+      std::fprintf(stderr, "relay: accept: %s\n", std::strerror(errno));
+      return;
+    }
+    SetNoDelay(fd);
+    counters_.clients_total.fetch_add(1, std::memory_order_relaxed);
+    Worker& w = *workers_[next_worker_++ % workers_.size()];
+    const uint64_t tag = next_client_tag_.fetch_add(1);
+    w.loop.Post([this, &w, fd, tag] {
+      Connection::Handlers h;
+      h.on_frame = [this, &w](Connection& c, Frame&& f) {
+        OnClientFrame(w, c.tag, f.payload, f.header.length, f.header.id);
+      };
+      h.on_close = [this, &w](Connection& c, const std::string& reason) {
+        if (!reason.empty()) counters_.client_errors_total.fetch_add(1);
+        auto it = w.clients.find(c.tag);
+        if (it == w.clients.end()) return;
+        if (it->second.self_paused || it->second.congestion_paused)
+          counters_.paused_clients.fetch_sub(1);
+        w.clients.erase(it);
+      };
+      // Client-side back-pressure: past high water on the client's output, stop reading
+      // its requests until the output drains below half.
+      h.on_high_water = [this, &w](Connection& c) {
+        auto it = w.clients.find(c.tag);
+        if (it == w.clients.end()) return;
+        Worker::Client& cl = it->second;
+        if (!cl.self_paused && !cl.congestion_paused) counters_.paused_clients.fetch_add(1);
+        cl.self_paused = true;
+        c.PauseReading(true);
+      };
+      h.on_low_water = [this, &w](Connection& c) {
+        auto it = w.clients.find(c.tag);
+        if (it == w.clients.end() || !it->second.self_paused) return;
+        Worker::Client& cl = it->second;
+        cl.self_paused = false;
+        if (!cl.congestion_paused) {
+          counters_.paused_clients.fetch_sub(1);
+          c.PauseReading(false);
+        }
+      };
+      h.free_payload = [this](FrameType type, char* payload, uint32_t length) {
+        if (type == FrameType::kResponse) FreeResponse(payload, length);
+        else std::free(payload);
+      };
+      auto conn = std::make_shared<Connection>(w.loop, fd, options_.max_frame,
+                                               TypeBit(FrameType::kRequest), std::move(h));
+      conn->SetWaterMarks(options_.high_water, options_.high_water / 2);
+      conn->tag = tag;
+      w.clients[tag].conn = conn;
+      conn->Start();
+    });
+  }
+}
+
+// Worker A: a client's request. Its payload is the buffer under test.
+void Relay::OnClientFrame(Worker& a, uint64_t client_tag, char* payload, uint32_t length,
+                          uint64_t client_id) {
+  counters_.requests_total.fetch_add(1, std::memory_order_relaxed);
+  // Upstream-side back-pressure: while any upstream connection is above high water,
+  // every worker stops reading from a client as soon as it delivers a frame (the frame
+  // itself is still relayed); the last upstream to fall below low water posts a resume
+  // to every worker (ResumeCongested below).
+  if (counters_.congested_upstreams.load() > 0) {
+    auto it = a.clients.find(client_tag);
+    if (it != a.clients.end() && !it->second.congestion_paused) {
+      if (!it->second.self_paused) counters_.paused_clients.fetch_add(1);
+      it->second.congestion_paused = true;
+      it->second.conn->PauseReading(true);
+    }
+  }
+  const uint64_t rid = next_rid_.fetch_add(1);
+  const int n = static_cast<int>(workers_.size());
+  // Another worker when there is one: B = (A + 1 + rid mod (N-1)) mod N, never A.
+  const int b_index = n > 1 ? (a.index + 1 + static_cast<int>(rid % (n - 1))) % n : a.index;
+  Worker& b = *workers_[b_index];
+  const int upstream = b.upstream_ids[rid % b.upstream_ids.size()];
+  counters_.live_request_bytes.fetch_add(length, std::memory_order_relaxed);
+  counters_.live_request_count.fetch_add(1, std::memory_order_relaxed);
+  pending_->Insert(rid, Pending{a.index, client_tag, client_id, upstream, payload, length});
+  b.loop.Post([this, &b, rid] { SendUpstream(b, rid); });
+}
+
+// Worker B: writes the request from the pending table's buffer (not owned by the
+// connection: the buffer stays valid until B itself takes the entry on response).
+void Relay::SendUpstream(Worker& b, uint64_t rid) {
+  Pending p;
+  if (!pending_->Find(rid, &p)) return;  // failed meanwhile (upstream lost)
+  const int first = b.upstream_ids.front();
+  Connection& conn = *b.upstreams[static_cast<size_t>(p.upstream - first)];
+  conn.Send(FrameType::kRequest, rid, p.buffer, p.length, /*owned=*/false);
+}
+
+// Worker B: the upstream's response. Frees the request buffer here, on B.
+void Relay::OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t length) {
+  (void)b;
+  Pending p;
+  if (!pending_->Take(rid, &p)) {
+    std::fprintf(stderr, "relay: upstream answered unknown relay id %llu; dropped\n",
+                 static_cast<unsigned long long>(rid));
+    std::free(payload);
+    return;
+  }
+  std::free(p.buffer);
+  counters_.live_request_bytes.fetch_sub(p.length, std::memory_order_relaxed);
+  counters_.live_request_count.fetch_sub(1, std::memory_order_relaxed);
+  counters_.live_response_bytes.fetch_add(length, std::memory_order_relaxed);
+  counters_.live_response_count.fetch_add(1, std::memory_order_relaxed);
+  counters_.responses_total.fetch_add(1, std::memory_order_relaxed);
+  Worker& a = *workers_[p.client_worker];
+  a.loop.Post([this, &a, tag = p.client_tag, id = p.client_id, payload, length] {
+    DeliverResponse(a, tag, id, payload, length);
+  });
+}
+
+// Worker A: hands the response buffer to the client connection, which frees it (through
+// free_payload -> FreeResponse) once written.
+void Relay::DeliverResponse(Worker& a, uint64_t client_tag, uint64_t client_id,
+                            char* payload, uint32_t length) {
+  auto it = a.clients.find(client_tag);
+  if (it == a.clients.end()) return FreeResponse(payload, length);  // client has gone
+  it->second.conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
+}
+
+void Relay::FreeResponse(char* payload, uint32_t length) {
+  std::free(payload);
+  counters_.live_response_bytes.fetch_sub(length, std::memory_order_relaxed);
+  counters_.live_response_count.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Relay::OnUpstreamHighWater() { counters_.congested_upstreams.fetch_add(1); }
+
+void Relay::OnUpstreamLowWater() {
+  if (counters_.congested_upstreams.fetch_sub(1) != 1) return;
+  for (auto& wp : workers_) {
+    Worker& w = *wp;
+    w.loop.Post([this, &w] {  // ResumeCongested
+      if (counters_.congested_upstreams.load() > 0) return;  // congested again
+      for (auto& [tag, cl] : w.clients) {
+        if (!cl.congestion_paused) continue;
+        cl.congestion_paused = false;
+        if (!cl.self_paused) {
+          counters_.paused_clients.fetch_sub(1);
+          cl.conn->PauseReading(false);
+        }
+      }
+    });
+  }
+}
+
+// Worker B: an upstream connection is gone. That ends the lab run: every request in
+// flight gets an ERROR frame (id = the client's id), then the process exits 1 once each
+// worker has run the tasks queued before the barrier.
+void Relay::OnUpstreamLost(int upstream, const std::string& reason) {
+  if (failing_.exchange(true)) return;
+  std::vector<Pending> lost = pending_->TakeAll();
+  std::fprintf(stderr,
+               "relay: upstream connection %d lost (%s); failing %zu pending requests and "
+               "exiting\n",
+               upstream, reason.c_str(), lost.size());
+  const std::string message = "upstream connection lost: " + reason;
+  for (const Pending& p : lost) {
+    Worker& a = *workers_[p.client_worker];
+    a.loop.Post([&a, p, message] {
+      auto it = a.clients.find(p.client_tag);
+      if (it == a.clients.end()) return;
+      char* copy = static_cast<char*>(std::malloc(message.size() + 1));
+      std::memcpy(copy, message.data(), message.size());
+      it->second.conn->Send(FrameType::kError, p.client_id, copy,
+                            static_cast<uint32_t>(message.size()), /*owned=*/true);
+    });
+  }
+  auto remaining = std::make_shared<std::atomic<int>>(static_cast<int>(workers_.size()));
+  for (auto& w : workers_) {
+    w->loop.Post([remaining] {
+      if (remaining->fetch_sub(1) == 1) {
+        std::fflush(stderr);
+        std::_Exit(1);
+      }
+    });
+  }
+}
+
+void Relay::RunOnEveryWorker(const std::function<void()>& fn) {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t left = workers_.size();
+  for (auto& w : workers_) {
+    w->loop.Post([&] {
+      fn();
+      std::lock_guard<std::mutex> lock(mu);
+      if (--left == 0) cv.notify_one();
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return left == 0; });
+}
+
+}  // namespace leaklab

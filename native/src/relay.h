@@ -1,0 +1,98 @@
+// The relay server: an acceptor, N workers with their own event loops, upstream
+// connections spread over the workers, and a sharded table of requests in flight.
+//
+// Buffer ownership and threads (the point of the lab):
+// - A request payload is malloc()ed by the FrameReader of the client's worker A, sits in
+//   the pending table while in flight, is written by worker B (which owns the upstream
+//   connection) straight from that buffer, and is free()d on B when the response arrives.
+// - A response payload is malloc()ed on B, handed to A, written to the client and
+//   free()d on A (or free()d on arrival if the client has gone).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "event_loop.h"
+
+namespace leaklab {
+
+struct RelayOptions {
+  uint16_t upstream_port = 0;
+  int threads = 8;
+  int upstream_conns = 8;  // total; every worker gets at least one
+  uint32_t max_frame = 16u << 20;
+  size_t high_water = 8u << 20;
+};
+
+// Live accounting, read by the admin thread at any time.
+struct RelayCounters {
+  std::atomic<int64_t> live_request_bytes{0};  // request buffers in the pending table
+  std::atomic<int64_t> live_request_count{0};
+  std::atomic<int64_t> live_response_bytes{0};  // response buffers not yet free()d
+  std::atomic<int64_t> live_response_count{0};
+  std::atomic<int64_t> requests_total{0};     // REQUEST frames read from clients
+  std::atomic<int64_t> responses_total{0};    // RESPONSE frames matched to a request
+  std::atomic<int64_t> client_errors_total{0};  // client connections closed on an error
+  std::atomic<int64_t> clients_total{0};      // client connections accepted
+  std::atomic<int64_t> paused_clients{0};     // clients currently not being read
+  std::atomic<int> congested_upstreams{0};    // upstream connections above high water
+};
+
+class Relay {
+ public:
+  explicit Relay(const RelayOptions& options);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Connects every upstream connection (exits 1 with a message if one fails), opens the
+  // client port and starts the worker threads. Call once, on the main thread.
+  void Start();
+  uint16_t port() const { return port_; }
+  int upstream_connection_count() const { return upstream_count_; }
+
+  // Accepts clients and hands them to the workers; runs on the calling thread until
+  // the loop is stopped. `loop` is the caller's loop (it may also watch other fds).
+  void AttachAcceptor(EventLoop& loop);
+
+  // Runs `fn` on every worker thread and returns when all have run it. Any thread but
+  // a worker's.
+  void RunOnEveryWorker(const std::function<void()>& fn);
+
+  const RelayCounters& counters() const { return counters_; }
+
+ private:
+  class Worker;
+  class PendingTable;
+  struct Pending;
+
+  void OnClientFrame(Worker& a, uint64_t client_tag, char* payload, uint32_t length,
+                     uint64_t client_id);
+  void SendUpstream(Worker& b, uint64_t rid);
+  void OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t length);
+  void DeliverResponse(Worker& a, uint64_t client_tag, uint64_t client_id, char* payload,
+                       uint32_t length);
+  void FreeResponse(char* payload, uint32_t length);
+  void OnUpstreamLost(int upstream, const std::string& reason);
+  void OnUpstreamHighWater();
+  void OnUpstreamLowWater();
+  void AcceptClients();
+
+  RelayOptions options_;
+  RelayCounters counters_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<PendingTable> pending_;
+  std::atomic<uint64_t> next_rid_{1};
+  std::atomic<uint64_t> next_client_tag_{1};
+  std::atomic<bool> failing_{false};
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  int upstream_count_ = 0;
+  size_t next_worker_ = 0;  // acceptor thread only
+};
+
+}  // namespace leaklab

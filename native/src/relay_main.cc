@@ -1,0 +1,134 @@
+// relay-<allocator>: the RPC relay under test. See native/PROTOCOL.md and relay.h.
+//
+//   relay-<alloc> --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]
+//                 [--max-frame 16777216] [--high-water 8388608]
+//
+// Prints one JSON ready line on stdout once listening and connected upstream; nothing
+// else ever goes to stdout. SIGTERM/SIGINT exit 0.
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "admin.h"
+#include "alloc.h"
+#include "event_loop.h"
+#include "net.h"
+#include "relay.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: relay --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]\n"
+    "             [--max-frame 16777216] [--high-water 8388608]\n";
+
+[[noreturn]] void Usage(const std::string& message) {
+  std::fprintf(stderr, "relay: %s\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+// Parses an integer flag value in [lo, hi]; exits 2 naming the flag otherwise.
+long long ParseInt(const std::string& flag, const std::string& value, long long lo,
+                   long long hi) {
+  char* end = nullptr;
+  errno = 0;
+  const long long v = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
+    Usage(flag + ": expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
+          ", got '" + value + "'");
+  return v;
+}
+
+leaklab::RelayOptions ParseArgs(int argc, char** argv) {
+  leaklab::RelayOptions o;
+  bool have_port = false, have_conns = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    std::string value;
+    const size_t eq = flag.find('=');
+    if (flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    } else if (flag == "--upstream-port" || flag == "--threads" ||
+               flag == "--upstream-conns" || flag == "--max-frame" || flag == "--high-water") {
+      if (i + 1 >= argc) Usage(flag + ": missing value");
+      value = argv[++i];
+    }
+    if (flag == "--upstream-port") {
+      o.upstream_port = static_cast<uint16_t>(ParseInt(flag, value, 1, 65535));
+      have_port = true;
+    } else if (flag == "--threads") {
+      o.threads = static_cast<int>(ParseInt(flag, value, 1, 256));
+    } else if (flag == "--upstream-conns") {
+      o.upstream_conns = static_cast<int>(ParseInt(flag, value, 1, 4096));
+      have_conns = true;
+    } else if (flag == "--max-frame") {
+      o.max_frame = static_cast<uint32_t>(ParseInt(flag, value, 1, 1ll << 30));
+    } else if (flag == "--high-water") {
+      o.high_water = static_cast<size_t>(ParseInt(flag, value, 1, 1ll << 40));
+    } else {
+      Usage("unknown flag '" + flag +
+            "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
+            "--high-water");
+    }
+  }
+  if (!have_port) Usage("--upstream-port: required (the upstream's port, 1..65535)");
+  if (!have_conns) o.upstream_conns = o.threads;
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  leaklab::DieWithParent();
+  const leaklab::RelayOptions options = ParseArgs(argc, argv);
+
+  // A peer that goes away must not kill us on write.
+  signal(SIGPIPE, SIG_IGN);
+  // SIGTERM/SIGINT arrive on a signalfd in the acceptor loop; blocked in every thread
+  // (threads inherit the mask, so block before creating any).
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  const int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (sfd < 0) {
+    std::fprintf(stderr, "relay: signalfd: %s\n", std::strerror(errno));
+    return 1;
+  }
+
+  leaklab::EventLoop acceptor;
+  acceptor.Add(sfd, EPOLLIN, [](uint32_t) {
+    std::fflush(stderr);
+    std::_Exit(0);  // nothing to save; skip destructors racing the worker threads
+  });
+
+  leaklab::Relay relay(options);
+  relay.Start();
+  relay.AttachAcceptor(acceptor);
+  leaklab::Admin admin(relay, acceptor, options.max_frame);
+  admin.Start();
+
+  nlohmann::ordered_json ready;
+  ready["event"] = "ready";
+  ready["port"] = relay.port();
+  ready["admin_port"] = admin.port();
+  ready["pid"] = getpid();
+  ready["allocator"] = leaklab::alloc::Name();
+  ready["version"] = leaklab::alloc::Version();
+  std::fputs((ready.dump() + "\n").c_str(), stdout);
+  std::fflush(stdout);
+  std::fprintf(stderr, "relay: %d worker threads, %d upstream connections to port %u\n",
+               options.threads, relay.upstream_connection_count(), options.upstream_port);
+
+  acceptor.Run();
+  return 0;
+}
