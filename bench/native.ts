@@ -3,7 +3,7 @@
 // upstream directly); and HAProxy (mode tcp) in the relay's place, all in one run.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { binaryPath } from '../harness/paths.js';
@@ -16,6 +16,8 @@ import { table, writeBench } from './report.js';
 const CONNECTIONS = 64;
 const CONCURRENCY = 256;  // 4 pipelined requests per connection
 const MEASURE_MS = 4000;
+// The relay's default (8 workers) and one worker per core, as HAProxy runs here (nbthread 2).
+const RELAY_THREADS = [8, cpus().length];
 
 function schedule(seed: number) {
   const load = { mode: 'closed', concurrency: CONCURRENCY, size: { dist: 'fixed', bytes: 1024 } };
@@ -45,7 +47,7 @@ async function withHaproxy<T>(upstreamPort: number, fn: (port: number) => Promis
   const port = await freePort();
   const cfg = join(dir, 'haproxy.cfg');
   writeFileSync(cfg, [
-    'global', '  maxconn 4096', '  nbthread 2',
+    'global', '  maxconn 4096', `  nbthread ${cpus().length}`,
     'defaults', '  mode tcp', '  timeout connect 5s', '  timeout client 60s', '  timeout server 60s',
     'frontend relay', `  bind 127.0.0.1:${port}`, '  default_backend upstream',
     'backend upstream', `  server up 127.0.0.1:${upstreamPort}`, '',
@@ -87,14 +89,17 @@ export async function benchNative(rounds: number): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round}/${rounds}: loadgen -> upstream\n`);
       record('loadgen ceiling (direct to upstream)', await drive(upPort));
-      for (const a of ALLOCATORS) {
-        process.stderr.write(`round ${round}/${rounds}: relay-${a}\n`);
-        const relay: NativeProcess = spawnNative(`relay-${a}`, binaryPath(`relay-${a}`), ['--upstream-port', String(upPort)]);
-        try {
-          const ready = await relay.waitReady();
-          record(`relay-${a}`, await drive(Number(ready.port)));
-        } finally {
-          await relay.stop();
+      for (const threads of RELAY_THREADS) {
+        for (const a of ALLOCATORS) {
+          const name = `relay-${a} --threads ${threads}`;
+          process.stderr.write(`round ${round}/${rounds}: ${name}\n`);
+          const relay: NativeProcess = spawnNative(`relay-${a}`, binaryPath(`relay-${a}`), ['--upstream-port', String(upPort), '--threads', String(threads)]);
+          try {
+            const ready = await relay.waitReady();
+            record(name, await drive(Number(ready.port)));
+          } finally {
+            await relay.stop();
+          }
         }
       }
       process.stderr.write(`round ${round}/${rounds}: haproxy\n`);

@@ -129,7 +129,19 @@ void Connection::Enqueue(const Segment& seg) {
     above_high_ = true;
     if (handlers_.on_high_water) handlers_.on_high_water(*this);
   }
-  if (!want_write_ && cork_depth_ == 0) HandleWrite();
+  if (want_write_) return;  // EPOLLOUT will write it
+  if (loop_.dispatching() && !flush_scheduled_) {
+    // Inside an event batch: write once at the end of the batch, so every frame queued
+    // for this connection by this batch's events and tasks goes out in one writev.
+    flush_scheduled_ = true;
+    Cork();
+    loop_.RunAfterBatch([self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->Uncork();
+    });
+    return;
+  }
+  if (cork_depth_ == 0) HandleWrite();
 }
 
 void Connection::Uncork() {

@@ -96,6 +96,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
   bool want_write_ = false;
   int cork_depth_ = 0;
+  bool flush_scheduled_ = false;  // an end-of-batch Uncork() is queued on the loop
   uint32_t interest_ = 0;  // events last given to the loop
   std::shared_ptr<Connection> self_;  // keeps us alive while registered
 };

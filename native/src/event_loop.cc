@@ -73,6 +73,8 @@ void EventLoop::Post(std::function<void()> task) {
   {
     std::lock_guard<std::mutex> lock(tasks_mu_);
     tasks_.push_back(std::move(task));
+    if (wake_pending_) return;  // one wake-up drains every task queued before it
+    wake_pending_ = true;
   }
   uint64_t one = 1;
   ssize_t n = write(wakefd_, &one, sizeof one);
@@ -97,6 +99,7 @@ void EventLoop::DrainTasks() {
   {
     std::lock_guard<std::mutex> lock(tasks_mu_);
     batch.swap(tasks_);
+    wake_pending_ = false;
     if (stop_requested_) stop_ = true;
   }
   for (auto& task : batch) task();
@@ -123,6 +126,7 @@ void EventLoop::Run(int tick_ms, std::function<void()> on_tick) {
       std::fprintf(stderr, "fatal: epoll_wait: %s\n", std::strerror(errno));
       std::exit(1);
     }
+    dispatching_ = true;
     for (int i = 0; i < n; ++i) {
       auto* entry = static_cast<Entry*>(events[i].data.ptr);
       if (entry == nullptr) {
@@ -130,6 +134,12 @@ void EventLoop::Run(int tick_ms, std::function<void()> on_tick) {
         continue;
       }
       if (!entry->dead) entry->cb(events[i].events);
+    }
+    dispatching_ = false;
+    while (!after_batch_.empty()) {
+      std::vector<std::function<void()>> fns;
+      fns.swap(after_batch_);
+      for (auto& fn : fns) fn();
     }
     if (after_dispatch_) after_dispatch_();
     graveyard_.clear();

@@ -34,6 +34,10 @@ class EventLoop {
   void Run(int tick_ms = 0, std::function<void()> on_tick = nullptr);
   // Optional, loop-thread only: called after each batch of ready fds has been dispatched,
   // so a caller can flush work those callbacks queued (e.g. one writev per connection).
+  // Loop-thread only: true while callbacks or posted tasks of one epoll batch run.
+  bool dispatching() const { return dispatching_; }
+  // Loop-thread only: runs `fn` once the current batch has been dispatched.
+  void RunAfterBatch(std::function<void()> fn) { after_batch_.push_back(std::move(fn)); }
   void SetAfterDispatch(std::function<void()> fn) { after_dispatch_ = std::move(fn); }
 
  private:
@@ -53,6 +57,9 @@ class EventLoop {
   std::mutex tasks_mu_;
   std::vector<std::function<void()>> tasks_;
   bool stop_requested_ = false;  // guarded by tasks_mu_
+  bool wake_pending_ = false;    // guarded by tasks_mu_: the eventfd has been written
+  bool dispatching_ = false;
+  std::vector<std::function<void()>> after_batch_;
 };
 
 // Milliseconds on CLOCK_MONOTONIC.
