@@ -1,12 +1,19 @@
-// Samples the relay from outside: RSS from /proc/<pid>/statm every 10 ms, and every
-// 100 ms /proc/<pid>/smaps_rollup plus the relay's admin `stats`. Each sample goes to
-// `onSample` as it is taken (the runner streams it to disk).
-import { readFileSync } from 'node:fs';
+// Samples the relay from outside: RSS from /proc/<pid>/statm every 10 ms; the relay's
+// admin `stats-counters` every 100 ms; /proc/<pid>/smaps_rollup every 500 ms. Each sample
+// goes to `onSample` as it is taken (the runner streams it to disk).
+//
+// Why smaps_rollup is read less often, and off the main thread: the kernel walks every
+// page table of the relay to answer it, under the relay's mmap lock. At the burst's peak
+// (~450 MiB) one read takes ~5 ms (npm run bench -- harness); every 100 ms that is 5% of
+// the time with the relay's mmap/munmap blocked, and a 5 ms stall of the 10 ms sampler.
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { AdminClient } from './native/client.js';
 import type { Sample } from './types.js';
 
 export const RSS_INTERVAL_MS = 10;
 export const STATS_INTERVAL_MS = 100;
+export const SMAPS_INTERVAL_MS = 500;
 export const PAGE_SIZE = 4096;
 
 export function readStatmRss(pid: number): number | null {
@@ -15,6 +22,35 @@ export function readStatmRss(pid: number): number | null {
     return Number(fields[1]) * PAGE_SIZE;
   } catch {
     return null;
+  }
+}
+
+/** Keeps /proc/<pid>/statm open and re-reads it with one pread per sample (instead of
+ * open + read + close): the 10 ms loop's cost is one syscall. */
+export class StatmReader {
+  private fd: number | null;
+  private readonly buf = Buffer.alloc(256);
+  constructor(pid: number) {
+    try {
+      this.fd = openSync(`/proc/${pid}/statm`, 'r');
+    } catch {
+      this.fd = null;
+    }
+  }
+  rssBytes(): number | null {
+    if (this.fd === null) return null;
+    try {
+      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
+      const text = this.buf.toString('latin1', 0, n);
+      const resident = Number(text.split(' ')[1]);
+      return n > 0 && Number.isFinite(resident) ? resident * PAGE_SIZE : null;
+    } catch {
+      return null;  // the process has exited
+    }
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
 
@@ -35,6 +71,15 @@ export function parseSmapsRollup(text: string): SmapsRollup {
 export function readSmapsRollup(pid: number): SmapsRollup | null {
   try {
     return parseSmapsRollup(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
+/** The same on libuv's thread pool, so the 10 ms statm loop is not held up. */
+export async function readSmapsRollupAsync(pid: number): Promise<SmapsRollup | null> {
+  try {
+    return parseSmapsRollup(await readFile(`/proc/${pid}/smaps_rollup`, 'latin1'));
   } catch {
     return null;
   }
@@ -72,12 +117,15 @@ export class Sampler {
 
   constructor(private readonly o: SamplerOptions) {}
 
+  private statm: StatmReader | undefined;
+
   start(): void {
+    this.statm = new StatmReader(this.o.pid);
     const start = performance.now();
     const loop = () => {
       if (this.stopped) return;
       this.sampleRss();
-      if (this.tick % (STATS_INTERVAL_MS / RSS_INTERVAL_MS) === 0) void this.sampleStats();
+      if (this.tick % (STATS_INTERVAL_MS / RSS_INTERVAL_MS) === 0) void this.sampleStats(this.tick % (SMAPS_INTERVAL_MS / RSS_INTERVAL_MS) === 0);
       this.tick += 1;
       const next = start + this.tick * RSS_INTERVAL_MS;
       this.timer = setTimeout(loop, Math.max(0, next - performance.now()));
@@ -90,7 +138,7 @@ export class Sampler {
   }
 
   private sampleRss(): void {
-    const rss = readStatmRss(this.o.pid);
+    const rss = this.statm?.rssBytes() ?? null;
     if (rss === null) return;
     const t = this.now();
     if (this.lastRssT !== null) this.intervals.push(t - this.lastRssT);
@@ -104,15 +152,18 @@ export class Sampler {
     });
   }
 
-  /** One smaps_rollup + admin stats sample; skipped while the previous one is in flight. */
-  async sampleStats(): Promise<void> {
+  /** One admin stats sample (with smaps_rollup when `withSmaps`); skipped while the
+   * previous one is in flight. */
+  async sampleStats(withSmaps = true): Promise<void> {
     if (this.statsInFlight) return;
     this.statsInFlight = true;
     try {
       const t = this.now();
       const phase = this.o.phase();
-      const smaps = readSmapsRollup(this.o.pid);
-      const st = await this.o.admin.command<Record<string, unknown>>('stats', 5_000);
+      const [smaps, st] = await Promise.all([
+        withSmaps ? readSmapsRollupAsync(this.o.pid) : Promise.resolve(null),
+        this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000),
+      ]);
       const alloc = (st.alloc ?? {}) as Record<string, unknown>;
       this.o.onSample({
         tMs: round(t), phase, source: 'stats',
@@ -139,6 +190,8 @@ export class Sampler {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.statm?.close();
+    this.statm = undefined;
   }
 }
 

@@ -26,7 +26,7 @@ class Admin {
 
  private:
   void AcceptConnections();
-  std::string Stats();
+  std::string Stats(bool with_smaps);
   std::string Release();
 
   Relay& relay_;
