@@ -9,7 +9,7 @@ import { RESULTS_DIR } from '../paths.js';
 import { killAllNow, stopAll } from '../procs.js';
 import { summaryCsv } from '../report/csv.js';
 import { summaryJson } from '../report/json.js';
-import { rssChart, summaryTable } from '../report/terminal.js';
+import { rssCharts, summaryTable } from '../report/terminal.js';
 import { executeRun } from '../run.js';
 import { applyQuick, listScenarioNames, loadScenario } from '../scenario.js';
 import { VARIANTS, type Variant, variantStatus } from '../variants.js';
@@ -209,7 +209,7 @@ async function runCommand(flags: RunFlags, argv: string[], io: Io): Promise<numb
       io.stdout.write('\n' + summaryTable(summary, color) + '\n\n');
       for (const name of info.scenarios.map((s) => s.name)) {
         const c = curves.filter((x) => x.scenario === name);
-        if (c.length) io.stdout.write(rssChart(name, c, color) + '\n\n');
+        if (c.length) io.stdout.write(rssCharts(name, c, color) + '\n\n');
       }
       io.stdout.write(`results: ${store.dir}\n`);
     }

@@ -66,28 +66,22 @@ export function resampleMax(points: ReadonlyArray<[number, number]>, endMs: numb
   return cols.map((v) => (Number.isNaN(v) ? last : (last = v)));
 }
 
-export function rssChart(title: string, curves: readonly Curve[], color = false, width = 72, height = 12): string {
+/** One small chart per variant, on the same time and RSS scales, with the release marked. */
+export function rssCharts(title: string, curves: readonly Curve[], color = false, width = 64, height = 6): string {
   if (curves.length === 0) return '';
   const endMs = Math.max(...curves.map((c) => c.points.at(-1)?.[0] ?? 1));
-  const series = curves.map((c) => resampleMax(c.points, endMs, width).map((b) => b / MiB));
-  const chart = asciichart.plot(series, {
-    height,
-    colors: color ? curves.map((_, i) => SERIES_COLORS[i % SERIES_COLORS.length]!) : undefined,
-    format: (x: number) => `${x.toFixed(0).padStart(6)} MiB `,
-  });
-  const marks = new Array<string>(width).fill(' ');
-  for (const c of curves) {
+  const top = Math.max(...curves.flatMap((c) => c.points.map((p) => p[1]))) / MiB;
+  const out = [`${title}: RSS over time, 0-${(endMs / 1000).toFixed(1)} s (^ = release)`];
+  curves.forEach((c, i) => {
+    const series = resampleMax(c.points, endMs, width).map((b) => b / MiB);
+    const chart = asciichart.plot(series, {
+      height, min: 0, max: top,
+      colors: color ? [SERIES_COLORS[i % SERIES_COLORS.length]!] : undefined,
+      format: (x: number) => `${x.toFixed(0).padStart(6)} MiB `,
+    });
+    const marks = new Array<string>(width).fill(' ');
     if (c.releaseAt !== null) marks[Math.min(width - 1, Math.floor((c.releaseAt / endMs) * width))] = '^';
-  }
-  const pad = ' '.repeat(12);
-  const legend = curves.map((c, i) => {
-    const name = `-- ${c.variant}`;
-    return color ? SERIES_COLORS[i % SERIES_COLORS.length] + name + asciichart.reset : name;
-  }).join('  ');
-  return [
-    `${title}: RSS over time (${(endMs / 1000).toFixed(1)} s; ^ = release)`,
-    chart,
-    pad + marks.join('').trimEnd(),
-    pad + legend,
-  ].join('\n');
+    out.push(`${color ? pc.bold(c.variant) : c.variant}`, chart, ' '.repeat(12) + marks.join('').trimEnd());
+  });
+  return out.join('\n');
 }
