@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import { buildNative } from '../build.js';
+import { AdminClient } from '../native/client.js';
 import { ExitCode, LabError } from '../errors.js';
 import { RESULTS_DIR } from '../paths.js';
 import { killAllNow, stopAll } from '../procs.js';
@@ -48,6 +49,7 @@ export function buildProgram(io: Io, actions: {
   run: (flags: RunFlags) => Promise<number>;
   build: () => Promise<number>;
   list: (flags: { json?: boolean }) => Promise<number>;
+  admin: (port: number, command: string) => Promise<number>;
 }): { program: Command; result: () => number } {
   let code: number = ExitCode.ok;
   const program = new Command('lab')
@@ -79,6 +81,13 @@ export function buildProgram(io: Io, actions: {
     .exitOverride()
     .action(async (flags: { json?: boolean }) => { code = await actions.list(flags); });
 
+  program.command('admin')
+    .description('send one admin command (ping, stats, stats-counters, release) to a relay started by hand')
+    .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
+    .argument('<command>', 'ping | stats | stats-counters | release')
+    .exitOverride()
+    .action(async (port: number, command: string) => { code = await actions.admin(port, command); });
+
   return { program, result: () => code };
 }
 
@@ -91,6 +100,21 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return ExitCode.ok;
     },
     list: async (flags) => listCommand(flags, io),
+    admin: async (port, command) => {
+      let client: AdminClient;
+      try {
+        client = await AdminClient.open(port);
+      } catch (err) {
+        throw new LabError('badFlag', { flag: '<port>', value: String(port), valid: `the admin_port of a running relay (${(err as Error).message})` });
+      }
+      try {
+        const reply = await client.command<Record<string, unknown>>(command);
+        io.stdout.write(JSON.stringify(reply, null, 2) + '\n');
+        return reply.ok === true ? ExitCode.ok : ExitCode.usage;
+      } finally {
+        client.close();
+      }
+    },
   });
   try {
     await program.parseAsync(argv, { from: 'user' });
