@@ -22,6 +22,10 @@ export interface Variant {
   env: Record<string, string>;
   /** Part of a run when --variants is not given. */
   isDefault: boolean;
+  /** Allocator counters (keys of the relay's stats `alloc` object) that must read these
+   * values when the tuning took effect: allocators ignore unknown option names silently,
+   * so every tuned variant says how to check it (test/native/variants.test.ts does). */
+  expect?: Record<string, number>;
 }
 
 export const VARIANTS: readonly Variant[] = [
@@ -29,6 +33,43 @@ export const VARIANTS: readonly Variant[] = [
   { id: 'tcmalloc', allocator: 'tcmalloc', description: 'gperftools tcmalloc, defaults (TCMALLOC_RELEASE_RATE=1); release = ReleaseFreeMemory()', env: {}, isDefault: true },
   { id: 'jemalloc', allocator: 'jemalloc', description: 'jemalloc, defaults (10 s dirty decay); release = arena.<all>.purge', env: {}, isDefault: true },
   { id: 'mimalloc', allocator: 'mimalloc', description: 'mimalloc, defaults; release = mi_collect(true)', env: {}, isDefault: true },
+  // Tuned variants: run them with --variants (the `tuning` scenario lists them all).
+  {
+    id: 'tcmalloc-rate0', allocator: 'tcmalloc', isDefault: false,
+    description: 'tcmalloc, TCMALLOC_RELEASE_RATE=0: never returns free pages by itself (the story\'s setting)',
+    env: { TCMALLOC_RELEASE_RATE: '0' }, expect: { 'opt.release_rate': 0 },
+  },
+  {
+    id: 'tcmalloc-rate10', allocator: 'tcmalloc', isDefault: false,
+    description: 'tcmalloc, TCMALLOC_RELEASE_RATE=10: returns free pages 10x faster while allocating',
+    env: { TCMALLOC_RELEASE_RATE: '10' }, expect: { 'opt.release_rate': 10 },
+  },
+  {
+    id: 'jemalloc-decay0', allocator: 'jemalloc', isDefault: false,
+    description: 'jemalloc, dirty_decay_ms:0,muzzy_decay_ms:0: purges freed pages at once',
+    env: { MALLOC_CONF: 'dirty_decay_ms:0,muzzy_decay_ms:0' }, expect: { 'opt.dirty_decay_ms': 0, 'opt.muzzy_decay_ms': 0 },
+  },
+  {
+    id: 'jemalloc-bg', allocator: 'jemalloc', isDefault: false,
+    description: 'jemalloc, background_thread:true: decay runs on its own thread, also when idle',
+    env: { MALLOC_CONF: 'background_thread:true' }, expect: { 'opt.background_thread': 1 },
+  },
+  {
+    id: 'glibc-arenas2', allocator: 'glibc', isDefault: false,
+    description: 'glibc, MALLOC_ARENA_MAX=2: at most two arenas for all threads',
+    env: { MALLOC_ARENA_MAX: '2' },
+  },
+  {
+    id: 'glibc-trim', allocator: 'glibc', isDefault: false,
+    description: 'glibc, GLIBC_TUNABLES=glibc.malloc.trim_threshold=131072: trims the heap top past 128 KiB free (and stops the dynamic mmap threshold)',
+    env: { GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=131072' },
+  },
+  {
+    id: 'mimalloc-eager', allocator: 'mimalloc', isDefault: false,
+    description: 'mimalloc, MIMALLOC_DECOMMIT_DELAY=0 and MIMALLOC_SEGMENT_DECOMMIT_DELAY=0: decommits freed memory at once',
+    env: { MIMALLOC_DECOMMIT_DELAY: '0', MIMALLOC_SEGMENT_DECOMMIT_DELAY: '0' },
+    expect: { 'opt.decommit_delay': 0, 'opt.segment_decommit_delay': 0 },
+  },
 ];
 
 export function relayBinary(v: Variant): string {

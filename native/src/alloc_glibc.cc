@@ -2,9 +2,30 @@
 #include <gnu/libc-version.h>
 #include <malloc.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "alloc.h"
 
 namespace leaklab::alloc {
+namespace {
+
+// Number of arenas, from malloc_info()'s XML (one <heap nr="..."> per arena).
+int CountArenas() {
+  char* buf = nullptr;
+  size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  if (f == nullptr) return -1;
+  malloc_info(0, f);
+  std::fclose(f);
+  int n = 0;
+  for (const char* p = buf; (p = std::strstr(p, "<heap nr=")) != nullptr; ++p) ++n;
+  std::free(buf);
+  return n;
+}
+
+}  // namespace
 
 const char* Name() { return "glibc"; }
 
@@ -23,6 +44,7 @@ nlohmann::json Stats() {
   // ptmalloc does not track memory it madvise()d away but kept mapped (malloc_trim
   // releases inside arenas without a counter), so this is unknowable here.
   j["unmapped_bytes"] = nullptr;
+  j["arenas"] = CountArenas();  // MALLOC_ARENA_MAX shows here
   return j;
 }
 

@@ -2,6 +2,8 @@
 // arena.<MALLCTL_ARENAS_ALL>.purge.
 #include <jemalloc/jemalloc.h>
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -46,6 +48,16 @@ nlohmann::json Stats() {
   j["free_bytes"] = ok[0] && ok[2] && v[2] >= v[0] ? nlohmann::json(v[2] - v[0])
                                                    : nlohmann::json(nullptr);
   j["unmapped_bytes"] = ok[3] ? nlohmann::json(v[3]) : nlohmann::json(nullptr);
+  // The effective tuning, so a variant can check that MALLOC_CONF took (jemalloc
+  // warns on unknown options but carries on).
+  ssize_t decay = 0;
+  size_t dlen = sizeof decay;
+  if (mallctl("opt.dirty_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.dirty_decay_ms"] = decay;
+  dlen = sizeof decay;
+  if (mallctl("opt.muzzy_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.muzzy_decay_ms"] = decay;
+  bool flag = false;
+  size_t blen = sizeof flag;
+  if (mallctl("background_thread", &flag, &blen, nullptr, 0) == 0) j["opt.background_thread"] = flag ? 1 : 0;
   return j;
 }
 

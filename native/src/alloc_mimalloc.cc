@@ -97,6 +97,13 @@ nlohmann::json Stats() {
   std::free(probe);
   // Unknowable in a release build: mimalloc does not count live malloc'd bytes, so
   // neither allocated nor free (committed - allocated) can be derived.
+  // The effective tuning, so a variant can check that MIMALLOC_* took (mimalloc
+  // silently ignores unknown option names).
+  j["opt.decommit_delay"] = mi_option_get(mi_option_decommit_delay);
+  j["opt.segment_decommit_delay"] = mi_option_get(mi_option_segment_decommit_delay);
+  j["opt.page_reset"] = mi_option_get(mi_option_page_reset);
+  j["opt.allow_decommit"] = mi_option_get(mi_option_allow_decommit);
+  j["opt.eager_commit"] = mi_option_get(mi_option_eager_commit);
   j["allocated_bytes"] = nullptr;
   j["free_bytes"] = nullptr;
   // Reserved address space that is decommitted, plus committed memory that was reset

@@ -50,6 +50,8 @@ nlohmann::json Stats() {
   j["owns_malloc"] = ext->GetOwnership(probe) == MallocExtension::kOwned;
   std::free(probe);
   j["unmapped_bytes"] = ok[4] ? nlohmann::json(v[4]) : nlohmann::json(nullptr);
+  // The effective tuning, so a variant can check that TCMALLOC_RELEASE_RATE took.
+  j["opt.release_rate"] = ext->GetMemoryReleaseRate();
   return j;
 }
 
