@@ -34,6 +34,30 @@ export async function buildNative(log: (line: string) => void = () => {}): Promi
   return { skipped, ms: performance.now() - started };
 }
 
+/** Where `lab detect` builds its AddressSanitizer relay (next to BUILD_DIR). */
+export const ASAN_BUILD_DIR = `${BUILD_DIR}-asan`;
+
+/** Builds relay-glibc with clang and -fsanitize=address (LeakSanitizer) into ASAN_BUILD_DIR,
+ * for `lab detect`; incremental like buildNative. Returns the binary's path. */
+export async function buildAsanRelay(log: (line: string) => void = () => {}): Promise<string> {
+  await requireTool('cmake', 'sudo apt-get install cmake');
+  await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
+  if (!existsSync(join(ASAN_BUILD_DIR, 'CMakeCache.txt'))) {
+    log(`configuring native/ with clang and -fsanitize=address into ${ASAN_BUILD_DIR}`);
+    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', ASAN_BUILD_DIR, '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+      '-DCMAKE_CXX_COMPILER=clang++', '-DLEAKLAB_SANITIZE=address'], { reject: false, all: true });
+    if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: 'cmake configure (ASan)', output: tail(conf.all ?? '') });
+  }
+  const build = await execa('cmake', ['--build', ASAN_BUILD_DIR, '-j', '2', '--target', 'relay-glibc'], { reject: false, all: true });
+  if (build.exitCode !== 0) {
+    const out = build.all ?? '';
+    // clang links but finds no ASan runtime: Debian ships it apart (libclang-rt-<version>-dev).
+    if (/libclang_rt\.asan/.test(out)) throw new LabError('missingTool', { tool: 'the clang AddressSanitizer runtime (libclang_rt.asan)', install: 'sudo apt-get install libclang-rt-dev' });
+    throw new LabError('buildFailed', { step: 'cmake --build (ASan relay-glibc)', output: tail(out) });
+  }
+  return join(ASAN_BUILD_DIR, 'relay-glibc');
+}
+
 function tail(text: string, lines = 40): string {
   return text.split('\n').slice(-lines).join('\n');
 }

@@ -32,6 +32,15 @@ const messages = {
   outDir: (p: { dir: string; reason: string }) =>
     `--out: cannot write results under ${p.dir}: ${p.reason}; choose a writable folder with --out DIR`,
   runDir: (p: { dir: string; reason: string }) => `${p.dir}: not a leak-lab run folder (${p.reason})`,
+  badCeilings: (p: { file: string; issues: string[] }) =>
+    `invalid ceilings ${p.file}:\n${p.issues.map((i) => `  - ${i}`).join('\n')}`,
+  ceilingsLoad: (p: { file: string; reason: string }) =>
+    `cannot load ceilings ${p.file}: ${p.reason}; pass another file with --ceilings FILE`,
+  noCeilings: (p: { file: string; keys: string[] }) =>
+    `no ceiling in ${p.file} applies to this run; add entries under ${p.keys.map((k) => `'${k}'`).join(' or ')} (a gate that checks nothing never passes)`,
+  baselineMismatch: (p: { dir: string; reason: string }) =>
+    `--baseline ${p.dir}: ${p.reason}; compare against a run of the same form`,
+  mergeInput: (p: { reason: string }) => `merge: ${p.reason}`,
 } as const;
 
 export type ErrorId = keyof typeof messages;
@@ -49,6 +58,11 @@ const exitCodes: Record<ErrorId, ExitCode> = {
   buildFailed: ExitCode.environment,
   outDir: ExitCode.environment,
   runDir: ExitCode.usage,
+  badCeilings: ExitCode.usage,
+  ceilingsLoad: ExitCode.usage,
+  noCeilings: ExitCode.usage,
+  baselineMismatch: ExitCode.usage,
+  mergeInput: ExitCode.usage,
 };
 
 type ErrorArgs = { [K in ErrorId]: Params<K> extends undefined ? [id: K] : [id: K, params: Params<K>] }[ErrorId];

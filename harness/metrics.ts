@@ -6,20 +6,26 @@ import type { Sample, SummaryRow, Trace, TrialMetrics } from './types.js';
  * noisy 10 ms sample cannot move a metric. */
 export const WINDOW_MS = 200;
 
-/** Scalar metric names, in report order. Per-phase load metrics are added as
+/** Scalar metric names, in report order. Per-phase metrics are added as
+ * `rssEnd.<phase>` (the RSS level at the end of each phase), and for phases with load
  * `throughput.<phase>`, `p50.<phase>`, `p99.<phase>`. */
 export const METRICS = [
   'baselineRss', 'peakRss', 'vmHwm', 'peakLive', 'peakAllocated', 'retainedRss', 'releasedRss',
-  'releaseMs', 'retention', 'releaseEfficiency',
+  'releaseMs', 'retention', 'releaseEfficiency', 'liveAfter', 'liveGrowth', 'requestsServed',
+  'leakSlope', 'policyReleases', 'relayCpuMs',
 ] as const;
 
-export const METRIC_UNITS: Record<string, 'bytes' | 'ms' | 'ratio' | 'rps'> = {
+export type MetricUnit = 'bytes' | 'ms' | 'ratio' | 'rps' | 'count' | 'bytes/request';
+
+export const METRIC_UNITS: Record<string, MetricUnit> = {
   baselineRss: 'bytes', peakRss: 'bytes', vmHwm: 'bytes', peakLive: 'bytes', peakAllocated: 'bytes',
   retainedRss: 'bytes', releasedRss: 'bytes', releaseMs: 'ms', retention: 'ratio', releaseEfficiency: 'ratio',
+  liveAfter: 'bytes', liveGrowth: 'bytes', requestsServed: 'count', leakSlope: 'bytes/request', policyReleases: 'count', relayCpuMs: 'ms',
 };
 
-export function metricUnit(name: string): 'bytes' | 'ms' | 'ratio' | 'rps' {
+export function metricUnit(name: string): MetricUnit {
   if (name.startsWith('throughput.')) return 'rps';
+  if (name.startsWith('rssEnd.')) return 'bytes';
   if (name.startsWith('p50.') || name.startsWith('p99.')) return 'ms';
   return METRIC_UNITS[name] ?? 'ratio';
 }
@@ -53,6 +59,25 @@ export function rssAt(samples: readonly Sample[], end: number, windowMs = WINDOW
   return before ? before.rssBytes : null;
 }
 
+/** Everything the relay itself holds at a stats sample: requests and responses in flight,
+ * requests kept forever in leak mode, and long-lived log records. */
+export function heldBytes(s: Sample): number | null {
+  if (s.liveRequestBytes === null) return null;
+  return s.liveRequestBytes + (s.liveResponseBytes ?? 0) + (s.leakedRequestBytes ?? 0) + (s.liveLogBytes ?? 0);
+}
+
+/** Held bytes at the last stats sample before `t`. */
+function heldAt(stats: readonly Sample[], t: number): number | null {
+  const s = stats.filter((x) => x.tMs < t && heldBytes(x) !== null).at(-1);
+  return s ? heldBytes(s) : null;
+}
+
+/** Requests completed by time `t`, from the load generator's cumulative ticks. */
+function completedAt(trace: Trace, t: number): number | null {
+  const e = trace.events.filter((x) => x.type === 'load' && x.tMs <= t).at(-1);
+  return e && e.type === 'load' ? e.completed : null;
+}
+
 function ratio(num: number | null, den: number | null): number | null {
   if (num === null || den === null || den <= 0) return null;
   return num / den;
@@ -75,10 +100,20 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   const peakRss = max(rss.map((s) => s.rssBytes));
   const retainedRss = rssAt(rss, release ? release.tMs : lastT + 1);
   const releasedRss = releasePhase ? rssAt(rss, releasePhase[1].end + 1) : null;
-  const live = stats.flatMap((s) =>
-    s.liveRequestBytes === null ? [] : [s.liveRequestBytes + (s.liveResponseBytes ?? 0)]);
+  const live = stats.flatMap((s) => {
+    const h = heldBytes(s);
+    return h === null ? [] : [h];
+  });
   const allocated = stats.flatMap((s) => (s.allocAllocatedBytes === null ? [] : [s.allocAllocatedBytes]));
   const grown = (x: number | null) => (x === null || baselineRss === null ? null : x - baselineRss);
+  const retainedAt = release ? release.tMs : lastT + 1;
+  const liveAfter = heldAt(stats, retainedAt);
+  const liveBefore = baselineSpan ? heldAt(stats, baselineSpan.end + 1) : null;
+  const liveGrowth = liveAfter === null || liveBefore === null ? null : liveAfter - liveBefore;
+  const servedEnd = completedAt(trace, retainedAt);
+  const servedStart = baselineSpan ? completedAt(trace, baselineSpan.end) ?? 0 : 0;
+  const requestsServed = servedEnd === null ? null : servedEnd - servedStart;
+  const policy = stats.flatMap((s) => (s.policyReleases === null ? [] : [s.policyReleases]));
 
   const m: TrialMetrics = {
     baselineRss,
@@ -91,7 +126,14 @@ export function trialMetrics(trace: Trace): TrialMetrics {
     releaseMs: release?.type === 'release' ? release.releaseMs : null,
     retention: ratio(grown(retainedRss), grown(peakRss)),
     releaseEfficiency: retainedRss === null || releasedRss === null ? null : ratio(retainedRss - releasedRss, grown(retainedRss)),
+    liveAfter,
+    liveGrowth,
+    requestsServed,
+    leakSlope: liveGrowth === null || !requestsServed ? null : liveGrowth / requestsServed,
+    policyReleases: max(policy),
+    relayCpuMs: trace.relayCpuMs ?? null,
   };
+  for (const [name, span] of spans) m[`rssEnd.${name}`] = rssAt(rss, span.end + 1);
   for (const p of trace.phases) {
     if (p.sent === 0 && p.completed === 0) continue;
     m[`throughput.${p.name}`] = p.throughputRps;
@@ -101,11 +143,20 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   return m;
 }
 
+/** What summarizing needs of one trial: a trials.jsonl line has it (so `lab merge` can
+ * recompute a summary from shards without the traces). */
+export type TrialRecord = Pick<Trace, 'scenario' | 'variant' | 'allocator' | 'status'> & { metrics: TrialMetrics };
+
 /** Median, min and max of each metric across the trials of one scenario x variant. */
 export function summarize(traces: readonly Trace[], perTrial: readonly TrialMetrics[]): SummaryRow {
-  const first = traces[0];
+  return summarizeTrials(traces.map((t, i) => ({ ...t, metrics: perTrial[i] ?? {} })));
+}
+
+/** summarize() over trial records (all of one scenario x variant). */
+export function summarizeTrials(trials: readonly TrialRecord[]): SummaryRow {
+  const first = trials[0];
   if (!first) throw new Error('summarize: no traces');
-  const ok = perTrial.filter((_, i) => traces[i]!.status === 'complete');
+  const ok = trials.filter((t) => t.status === 'complete').map((t) => t.metrics);
   const names = [...new Set(ok.flatMap((m) => Object.keys(m)))];
   const order = (n: string) => {
     const i = (METRICS as readonly string[]).indexOf(n);
@@ -122,7 +173,7 @@ export function summarize(traces: readonly Trace[], perTrial: readonly TrialMetr
     variant: first.variant,
     allocator: first.allocator,
     trials: ok.length,
-    failedTrials: traces.length - ok.length,
+    failedTrials: trials.length - ok.length,
     metrics,
   };
 }

@@ -17,6 +17,7 @@ export class NativeProcess {
   private readonly stderrTail: string[] = [];
   private readonly lineListeners: Array<(obj: Record<string, unknown>) => void> = [];
   private readonly queued: Record<string, unknown>[] = [];
+  private readonly stderrListeners: Array<(line: string) => void> = [];
   readonly exited: Promise<Exit>;
   exit: Exit | undefined;
 
@@ -28,6 +29,7 @@ export class NativeProcess {
     createInterface({ input: proc.stderr }).on('line', (line) => {
       this.stderrTail.push(line);
       if (this.stderrTail.length > 20) this.stderrTail.shift();
+      for (const l of this.stderrListeners) l(line);
     });
     this.exited = proc.then((r) => {
       live.delete(this);
@@ -69,6 +71,11 @@ export class NativeProcess {
         reject(new Error(`${this.name} exited before it was ready (${describeExit(e)})${this.describeStderr()}`));
       });
     });
+  }
+
+  /** Receives every stderr line from now on (lab detect keeps a leak checker's whole report). */
+  onStderr(listener: (line: string) => void): void {
+    this.stderrListeners.push(listener);
   }
 
   writeStdin(text: string): void {

@@ -2,9 +2,11 @@
 // summarized. The order interleaves variants within each trial, so slow drift of the
 // machine spreads over all variants instead of biasing one.
 import { collectEnvironment, type Environment } from './environment.js';
+import { withVerdict } from './diagnosis.js';
 import { summarize, trialMetrics } from './metrics.js';
 import { type Progress, runTrial } from './runner.js';
 import type { Scenario } from './scenario.js';
+import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
 import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from './types.js';
 import type { Variant } from './variants.js';
@@ -17,6 +19,8 @@ export interface RunPlan {
   quick: boolean;
   outDir: string;
   argv: string[];
+  /** Run only this slice of the scenario x trial x variant matrix (--shard i/n). */
+  shard?: Shard;
 }
 
 export interface RunInfo {
@@ -30,6 +34,10 @@ export interface RunInfo {
   endedAt: string | null;
   environment: Environment;
   errors: string[];
+  /** The slice this run covers (--shard), or null for the whole matrix. */
+  shard: Shard | null;
+  /** Set by `lab merge`: the shard run folders this run was joined from. */
+  mergedFrom?: Array<{ runId: string; dir: string; shard: Shard | null; status: RunStatus }>;
 }
 
 export interface RunOutcome {
@@ -48,7 +56,8 @@ export interface RunHooks {
 
 export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunHooks = {}): Promise<RunOutcome> {
   const startedAt = new Date();
-  const store = new RunStore(plan.outDir, makeRunId(startedAt, plan.scenarios.map((s) => s.scenario.name)));
+  const shardSuffix = plan.shard ? `-shard${plan.shard.index}of${plan.shard.count}` : '';
+  const store = new RunStore(plan.outDir, makeRunId(startedAt, plan.scenarios.map((s) => s.scenario.name)) + shardSuffix);
   const info: RunInfo = {
     runId: store.runId,
     command: plan.argv,
@@ -62,7 +71,9 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     endedAt: null,
     environment: collectEnvironment(),
     errors: [],
+    shard: plan.shard ?? null,
   };
+  const selected = new Set(shardMatrix(runMatrix(info.scenarios, plan.variants.map((v) => v.id)), plan.shard).map(cellKey));
   store.writeJson('run.json', info);
   store.markLatest();
 
@@ -78,6 +89,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     for (let trial = 1; trial <= s.trials; trial++) {
       for (const variant of plan.variants) {
         if (signal.aborted) break outer;
+        if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
         const { trace, samplerIntervals: iv } = await runTrial({
           scenario: s.scenario, variant, trial, trials: s.trials, seed: s.seed, signal,
@@ -109,7 +121,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         trace.samples = [];  // on disk already; keep the harness's memory flat over long runs
       }
     }
-    for (const { traces: t, metrics } of traces.values()) summary.push(summarize(t, metrics));
+    for (const { traces: t, metrics } of traces.values()) summary.push(withVerdict(summarize(t, metrics)));
     writeSummary();
   }
 

@@ -4,7 +4,7 @@
 import { AdminClient } from './native/client.js';
 import { binaryPath } from './paths.js';
 import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
-import { Sampler, readVmHwm } from './sampler.js';
+import { Sampler, readCpuMs, readVmHwm } from './sampler.js';
 import type { Scenario } from './scenario.js';
 import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from './schedule.js';
 import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from './types.js';
@@ -33,6 +33,22 @@ export interface TrialOptions {
   onProgress?: (p: Progress) => void;
   /** Called with the relay's ready line (allocator name and version). */
   onRelayReady?: (ready: Record<string, unknown>) => void;
+  /** How to start the relay when not plainly (lab detect runs it under leak checkers). */
+  relayLaunch?: RelayLaunch;
+}
+
+/** The relay started as `wrapper.command ...wrapper.args <binary> <relay args> ...extraArgs`
+ * (or without a wrapper), with `env` added to the variant's. A tool slows the start and
+ * reports at exit, so the ready wait and the grace before SIGKILL are longer, and the relay
+ * is stopped (and its report awaited) before the upstream goes. */
+export interface RelayLaunch {
+  wrapper?: { command: string; args: string[] };
+  binary?: string;
+  env?: Record<string, string>;
+  extraArgs?: string[];
+  readyTimeoutMs?: number;
+  stopGraceMs?: number;
+  onSpawn?: (relay: NativeProcess) => void;
 }
 
 export interface TrialResult {
@@ -72,9 +88,13 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     const upstream = spawnNative('upstream', binaryPath('upstream'), upstreamArgs(scenario, o.seed));
     procs.push(upstream);
     const upReady = await upstream.waitReady();
-    relay = spawnNative(`relay-${variant.allocator}`, relayBinary(variant), relayArgs(scenario, Number(upReady.port)), variant.env);
+    const launch = o.relayLaunch ?? {};
+    const rArgs = [launch.binary ?? relayBinary(variant), ...relayArgs(scenario, Number(upReady.port)), ...(launch.extraArgs ?? [])];
+    relay = spawnNative(`relay-${variant.allocator}`, launch.wrapper?.command ?? rArgs.shift()!,
+      [...(launch.wrapper?.args ?? []), ...rArgs], { ...variant.env, ...launch.env });
     procs.push(relay);
-    const relayReady = await relay.waitReady();
+    launch.onSpawn?.(relay);
+    const relayReady = await relay.waitReady(launch.readyTimeoutMs);
     o.onRelayReady?.(relayReady);
     admin = await AdminClient.open(Number(relayReady.admin_port));
     const relayPid = relay.pid;
@@ -138,11 +158,13 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     event({ type: 'end', tMs: elapsed() });
     sampler.stop();
     trace.vmHwmBytes = readVmHwm(relayPid);
+    trace.relayCpuMs = readCpuMs(relayPid);
   } catch (err) {
     fail(o.signal.aborted ? 'interrupted' : 'failed', (err as Error).message);
   } finally {
     sampler?.stop();
     admin?.close();
+    if (relay && o.relayLaunch) await relay.stop(o.relayLaunch.stopGraceMs);
     await Promise.all(procs.map((p) => p.stop()));
   }
   return { trace, samplerIntervals: sampler?.intervals ?? [] };

@@ -95,6 +95,20 @@ export function readVmHwm(pid: number): number | null {
   }
 }
 
+/** CPU time (user + system, ms) a process has used, from /proc/<pid>/stat. */
+export function readCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** USER_HZ: 100 on every Linux architecture leak-lab runs on. */
+const CLOCK_TICKS = 100;
+
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export interface SamplerOptions {
@@ -148,7 +162,8 @@ export class Sampler {
       tMs: round(t), phase: this.o.phase(), source: 'statm', rssBytes: rss,
       smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
       liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
-      allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null, statsUs: null,
+      allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
+      leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
     });
   }
 
@@ -178,6 +193,9 @@ export class Sampler {
         allocAllocatedBytes: num(alloc.allocated_bytes),
         allocFreeBytes: num(alloc.free_bytes),
         allocUnmappedBytes: num(alloc.unmapped_bytes),
+        leakedRequestBytes: num(st.leaked_request_bytes),
+        liveLogBytes: num(st.live_log_bytes),
+        policyReleases: num(st.policy_releases),
         statsUs: num(st.stats_us),
       });
     } catch {

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { LabError } from './errors.js';
 import { SCENARIOS_DIR } from './paths.js';
+import { VARIANTS } from './variants.js';
 import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from './units.js';
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -38,12 +39,15 @@ const sizeDistribution = z.union([
     .transform((d) => ({ dist: 'lognormal' as const, ...d.lognormal })),
 ], { errorMap: () => ({ message: `expected a size, { fixed: size }, { uniform: [min, max] } or { lognormal: { median, sigma, max } }` }) });
 
+/** Churn: each connection is closed and reopened after this many responses (0 = never). */
+const reconnectEvery = z.number().int().nonnegative().max(1_000_000_000).default(0);
+
 const load = z.union([
-  z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution }).strict()
-    .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size })),
-  z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution }).strict()
-    .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size })),
-], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size } or { rate: <requests per second>, maxInFlight?, size }' }) });
+  z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution, reconnectEvery }).strict()
+    .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size, reconnectEvery: l.reconnectEvery })),
+  z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution, reconnectEvery }).strict()
+    .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size, reconnectEvery: l.reconnectEvery })),
+], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size, reconnectEvery? } or { rate: <requests per second>, maxInFlight?, size, reconnectEvery? }' }) });
 
 export const ACTIONS = ['release'] as const;
 const phaseName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes');
@@ -59,6 +63,14 @@ const relay = z.object({
   threads: z.number().int().min(1).max(256).default(8),
   maxFrame: size.default(16 * 1024 * 1024),
   highWater: size.default(8 * 1024 * 1024),
+  /** Leak mode: this fraction of requests stays in the pending table forever. */
+  leakRate: z.number().min(0).max(1).default(0),
+  /** Fragmentation workload: a small long-lived record every `every` requests. */
+  logRecord: z.object({ bytes: size, every: z.number().int().min(1).default(1), retention: duration.default(5000) }).strict().optional(),
+  /** The relay's own release policy (each one off when absent). */
+  releasePolicy: z.object({ every: duration.optional(), idle: duration.optional(), freeOver: size.optional() }).strict().optional(),
+  /** Thread churn: a transient thread takes over building responses for this long, then exits. */
+  threadChurn: duration.optional(),
 }).strict();
 
 const upstream = z.object({
@@ -74,6 +86,10 @@ const quick = z.object({
   phases: z.record(phaseName, phase.partial().omit({ name: true })).default({}),
 }).strict();
 
+/** An arm runs the same scenario with other relay settings; each arm becomes a scenario
+ * of its own, named `<scenario>-<arm>` (e.g. release-policy-idle). */
+const arm = z.object({ name: phaseName, description: z.string().default(''), relay: relay.partial().default({}) }).strict();
+
 export const scenarioSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   description: z.string().default(''),
@@ -84,11 +100,22 @@ export const scenarioSchema = z.object({
   seed: z.number().int().nonnegative().default(1),
   phases: z.array(phase).min(1),
   quick: quick.optional(),
+  /** Variant ids to run when --variants is not given (default: the default variants). */
+  variants: z.array(z.string()).min(1).optional(),
+  arms: z.array(arm).min(1).optional(),
 }).strict().superRefine((s, ctx) => {
   const seen = new Set<string>();
   s.phases.forEach((p, i) => {
     if (seen.has(p.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases', i, 'name'], message: `duplicate phase name '${p.name}'` });
     seen.add(p.name);
+  });
+  s.variants?.forEach((id, i) => {
+    if (!VARIANTS.some((v) => v.id === id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variants', i], message: `unknown variant '${id}'; valid: ${VARIANTS.map((v) => v.id).join(', ')}` });
+  });
+  const arms = new Set<string>();
+  s.arms?.forEach((a, i) => {
+    if (arms.has(a.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arms', i, 'name'], message: `duplicate arm name '${a.name}'` });
+    arms.add(a.name);
   });
   for (const name of Object.keys(s.quick?.phases ?? {})) {
     if (!seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['quick', 'phases', name], message: `no phase named '${name}'; phases are ${[...seen].join(', ')}` });
@@ -142,6 +169,19 @@ export function applyQuick(s: Scenario): Scenario {
     connections: q.connections ?? s.connections,
     phases: s.phases.map((p) => ({ ...p, ...q.phases[p.name] })),
   };
+}
+
+/** One scenario per arm (`<name>-<arm>`, the arm's relay settings applied), or the
+ * scenario itself when it has no arms. */
+export function expandArms(s: Scenario): Scenario[] {
+  if (!s.arms) return [s];
+  return s.arms.map((a) => ({
+    ...s,
+    name: `${s.name}-${a.name}`,
+    description: a.description || s.description,
+    relay: { ...s.relay, ...a.relay },
+    arms: undefined,
+  }));
 }
 
 export function listScenarioNames(): string[] {

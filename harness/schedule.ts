@@ -12,8 +12,8 @@ type LoadgenSize =
   | { dist: 'uniform'; min: number; max: number }
   | { dist: 'lognormal'; median: number; sigma: number; max: number };
 type LoadgenLoad =
-  | { mode: 'closed'; concurrency: number; size: LoadgenSize }
-  | { mode: 'open'; rate: number; max_in_flight: number; size: LoadgenSize };
+  | { mode: 'closed'; concurrency: number; size: LoadgenSize; reconnect_every?: number }
+  | { mode: 'open'; rate: number; max_in_flight: number; size: LoadgenSize; reconnect_every?: number };
 
 function sizeOf(d: SizeDistribution): LoadgenSize {
   return d;
@@ -28,9 +28,12 @@ export function toSchedule(s: Scenario, seed: number): LoadgenSchedule {
       duration_ms: p.duration,
       load: !p.load
         ? null
-        : p.load.mode === 'closed'
-          ? { mode: 'closed', concurrency: p.load.concurrency, size: sizeOf(p.load.size) }
-          : { mode: 'open', rate: p.load.rate, max_in_flight: p.load.maxInFlight, size: sizeOf(p.load.size) },
+        : {
+          ...(p.load.mode === 'closed'
+            ? { mode: 'closed' as const, concurrency: p.load.concurrency, size: sizeOf(p.load.size) }
+            : { mode: 'open' as const, rate: p.load.rate, max_in_flight: p.load.maxInFlight, size: sizeOf(p.load.size) }),
+          ...(p.load.reconnectEvery ? { reconnect_every: p.load.reconnectEvery } : {}),
+        },
     })),
   };
 }
@@ -51,10 +54,23 @@ export function upstreamArgs(s: Scenario, seed: number): string[] {
 }
 
 export function relayArgs(s: Scenario, upstreamPort: number): string[] {
-  return [
+  const r = s.relay;
+  const args = [
     '--upstream-port', String(upstreamPort),
-    '--threads', String(s.relay.threads),
-    '--max-frame', String(s.relay.maxFrame),
-    '--high-water', String(s.relay.highWater),
+    '--threads', String(r.threads),
+    '--max-frame', String(r.maxFrame),
+    '--high-water', String(r.highWater),
   ];
+  // Behaviours: only passed when set, so a relay without them runs unchanged.
+  if (r.leakRate > 0) args.push('--leak-rate', String(r.leakRate));
+  if (r.logRecord) {
+    args.push('--log-record-bytes', String(r.logRecord.bytes), '--log-record-every', String(r.logRecord.every),
+      '--log-retention-ms', String(r.logRecord.retention));
+  }
+  const p = r.releasePolicy;
+  if (p?.every !== undefined) args.push('--release-every-ms', String(p.every));
+  if (p?.idle !== undefined) args.push('--release-idle-ms', String(p.idle));
+  if (p?.freeOver !== undefined) args.push('--release-free-over', String(p.freeOver));
+  if (r.threadChurn !== undefined) args.push('--thread-churn-ms', String(r.threadChurn));
+  return args;
 }

@@ -12,7 +12,7 @@ export const SAMPLE_COLUMNS = [
   'scenario', 'variant', 'trial', 't_ms', 'phase', 'source', 'rss_bytes', 'smaps_rss_bytes',
   'private_dirty_bytes', 'lazyfree_bytes', 'live_request_bytes', 'live_request_count',
   'live_response_bytes', 'live_response_count', 'alloc_allocated_bytes', 'alloc_free_bytes',
-  'alloc_unmapped_bytes', 'stats_us',
+  'alloc_unmapped_bytes', 'leaked_request_bytes', 'live_log_bytes', 'policy_releases', 'stats_us',
 ] as const;
 
 export function sampleRow(key: TrialKey, s: Sample): (string | number | null)[] {
@@ -20,7 +20,7 @@ export function sampleRow(key: TrialKey, s: Sample): (string | number | null)[] 
     key.scenario, key.variant, key.trial, s.tMs, s.phase, s.source, s.rssBytes, s.smapsRssBytes,
     s.privateDirtyBytes, s.lazyfreeBytes, s.liveRequestBytes, s.liveRequestCount,
     s.liveResponseBytes, s.liveResponseCount, s.allocAllocatedBytes, s.allocFreeBytes,
-    s.allocUnmappedBytes, s.statsUs,
+    s.allocUnmappedBytes, s.leakedRequestBytes, s.liveLogBytes, s.policyReleases, s.statsUs,
   ];
 }
 

@@ -1,4 +1,5 @@
 // The data every stage passes on: trace (what a trial recorded) -> summary (metrics).
+import type { Verdict } from './diagnosis.js';
 import type { Allocator } from './variants.js';
 
 /** One sample row. `statm` rows come every 10 ms; `stats` rows (smaps_rollup + the relay's
@@ -18,6 +19,11 @@ export interface Sample {
   allocAllocatedBytes: number | null;
   allocFreeBytes: number | null;
   allocUnmappedBytes: number | null;
+  /** Requests the relay kept forever in leak mode, and its long-lived log records. */
+  leakedRequestBytes: number | null;
+  liveLogBytes: number | null;
+  /** Releases the relay's own release policy has made so far. */
+  policyReleases: number | null;
   statsUs: number | null;
 }
 
@@ -51,6 +57,8 @@ export interface Trace {
   events: TraceEvent[];
   phases: PhaseLoad[];
   vmHwmBytes: number | null;
+  /** CPU time (user + system) the relay used over the whole trial. */
+  relayCpuMs?: number | null;
   /** Phase names in scenario order, with their scripted start offsets. */
   schedule: Array<{ name: string; durationMs: number; actions: string[] }>;
 }
@@ -72,6 +80,8 @@ export interface SummaryRow {
   /** Trials that failed or were interrupted (not counted in the metrics). */
   failedTrials: number;
   metrics: Record<string, Spread>;
+  /** The diagnosis of the medians (harness/diagnosis.ts). */
+  verdict?: Verdict;
 }
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';

@@ -10,7 +10,8 @@ function statm(tMs: number, rssMiB: number, phase = 'x'): Sample {
   return {
     tMs, phase, source: 'statm', rssBytes: rssMiB * MiB, smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
     liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
-    allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null, statsUs: null,
+    allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
+    leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
   };
 }
 
@@ -61,6 +62,9 @@ describe('trialMetrics on a fake trace', () => {
     expect(m.retainedRss).toBe(410 * MiB);
     expect(m.releasedRss).toBe(20 * MiB);
     expect(m.releaseMs).toBe(41.5);
+    expect(m['rssEnd.baseline']).toBe(10 * MiB);
+    expect(m['rssEnd.idle']).toBe(410 * MiB);
+    expect(m['rssEnd.after-release']).toBe(20 * MiB);
   });
   it('computes the ratios of DESIGN.md', () => {
     expect(m.retention).toBeCloseTo(400 / 490, 10);
@@ -128,5 +132,26 @@ describe('stats', () => {
     expect(quantile([1, 2, 3, 4, 5], 0.99)).toBeCloseTo(4.96);
     expect(cv([10, 10, 10])).toBe(0);
     expect(cv([9, 11])).toBeCloseTo(0.1);
+  });
+});
+
+describe('leak metrics on a fake trace', () => {
+  it('measures held-byte growth between quiet points and divides by the requests served', () => {
+    const t = fakeTrace();
+    const held = (tMs: number, inFlightMiB: number, leakedMiB: number): Sample => ({
+      ...stats(tMs, inFlightMiB, null), leakedRequestBytes: leakedMiB * MiB, liveLogBytes: 0,
+    });
+    t.samples = t.samples.filter((s) => s.source === 'statm');
+    t.samples.push(held(900, 1, 0), held(1500, 100, 10), held(2900, 0, 30));
+    t.events.push(
+      { type: 'load', tMs: 1000, phase: 'baseline', sent: 1000, completed: 1000, errors: 0, inFlight: 8, intervalCompleted: 10, p50Us: 1, p99Us: 1 },
+      { type: 'load', tMs: 2950, phase: 'idle', sent: 11000, completed: 11000, errors: 0, inFlight: 0, intervalCompleted: 0, p50Us: null, p99Us: null },
+    );
+    const m = trialMetrics(t);
+    expect(m.liveAfter).toBe(30 * MiB);
+    expect(m.liveGrowth).toBe(29 * MiB);
+    expect(m.requestsServed).toBe(10000);
+    expect(m.leakSlope).toBeCloseTo((29 * MiB) / 10000, 6);
+    expect(m.peakLive).toBe(110 * MiB);
   });
 });

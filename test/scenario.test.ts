@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabError } from '../harness/errors.js';
-import { applyQuick, listScenarioNames, loadScenario, parseScenario } from '../harness/scenario.js';
-import { scheduledMs, toSchedule, upstreamArgs } from '../harness/schedule.js';
+import { applyQuick, expandArms, listScenarioNames, loadScenario, parseScenario } from '../harness/scenario.js';
+import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../harness/schedule.js';
 
 const minimal = {
   name: 'tiny',
@@ -25,9 +25,9 @@ function issuesOf(raw: unknown): string {
 describe('scenario schema', () => {
   it('fills defaults and converts units', () => {
     const s = parseScenario(minimal, 'x');
-    expect(s.relay).toEqual({ threads: 8, maxFrame: 16 * 1024 * 1024, highWater: 8 * 1024 * 1024 });
+    expect(s.relay).toEqual({ threads: 8, maxFrame: 16 * 1024 * 1024, highWater: 8 * 1024 * 1024, leakRate: 0 });
     expect(s.trials).toBe(1);
-    expect(s.phases[0]).toEqual({ name: 'load', duration: 1000, actions: [], load: { mode: 'closed', concurrency: 4, size: { dist: 'fixed', bytes: 4096 } } });
+    expect(s.phases[0]).toEqual({ name: 'load', duration: 1000, actions: [], load: { mode: 'closed', concurrency: 4, size: { dist: 'fixed', bytes: 4096 }, reconnectEvery: 0 } });
   });
 
   it('accepts every size distribution and the open-loop form', () => {
@@ -54,6 +54,10 @@ describe('scenario schema', () => {
     [{ ...minimal, phases: [{ name: 'load', duration: '1s', actions: ['purge'] }] }, 'phases[0].actions[0]', "'release'"],
     [{ ...minimal, phases: [minimal.phases[0], minimal.phases[0]] }, 'phases[1].name', 'duplicate'],
     [{ ...minimal, quick: { phases: { nope: { duration: '1s' } } } }, 'quick.phases.nope', "no phase named 'nope'"],
+    [{ ...minimal, variants: ['glibc', 'hoard'] }, 'variants[1]', "unknown variant 'hoard'; valid: glibc"],
+    [{ ...minimal, relay: { leakRate: 2 } }, 'relay.leakRate', 'less than or equal to 1'],
+    [{ ...minimal, relay: { releasePolicy: { every: 'often' } } }, 'relay.releasePolicy.every', 'not a duration'],
+    [{ ...minimal, arms: [{ name: 'a' }, { name: 'a' }] }, 'arms[1].name', "duplicate arm name 'a'"],
     [{ ...minimal, phases: [{ name: 'load', duration: '1s', load: { closed: 1, size: '32MiB' } }] }, 'phases[0].load.size', 'exceeds relay.maxFrame'],
     [{ ...minimal, phases: [{ name: 'l', duration: '1s', load: { closed: 1, size: { uniform: ['2KiB', '1KiB'] } } }] }, 'phases[0].load', 'expected'],
   ])('rejects %j naming the field', (raw, field, words) => {
@@ -107,17 +111,35 @@ describe('scenario files', () => {
   });
 });
 
+describe('arms', () => {
+  it('expands into one scenario per arm with its relay settings', () => {
+    const s = parseScenario({ ...minimal, relay: { threads: 4 }, arms: [{ name: 'none' }, { name: 'idle', relay: { releasePolicy: { idle: '500ms' } } }] }, 'x');
+    const [none, idle] = expandArms(s);
+    expect(none!.name).toBe('tiny-none');
+    expect(idle!.name).toBe('tiny-idle');
+    expect(idle!.relay).toMatchObject({ threads: 4, releasePolicy: { idle: 500 } });
+    expect(relayArgs(idle!, 9)).toEqual(expect.arrayContaining(['--release-idle-ms', '500']));
+    expect(relayArgs(none!, 9)).not.toContain('--release-idle-ms');
+    expect(expandArms(parseScenario(minimal, 'x'))).toHaveLength(1);
+  });
+  it('passes relay behaviours only when set', () => {
+    const s = parseScenario({ ...minimal, relay: { leakRate: 0.05, logRecord: { bytes: '512', retention: '2s' }, threadChurn: '250ms' } }, 'x');
+    expect(relayArgs(s, 7)).toEqual(['--upstream-port', '7', '--threads', '8', '--max-frame', '16777216', '--high-water', '8388608',
+      '--leak-rate', '0.05', '--log-record-bytes', '512', '--log-record-every', '1', '--log-retention-ms', '2000', '--thread-churn-ms', '250']);
+  });
+});
+
 describe('schedule', () => {
   it('turns phases into the load generator schedule', () => {
     const s = parseScenario({ ...minimal, connections: 8, upstream: { delay: { min: '1ms', max: '5ms' }, response: { ratio: 0.5 } },
-      phases: [...minimal.phases, { name: 'idle', duration: '250ms' }, { name: 'open', duration: '1s', load: { rate: 50, maxInFlight: 10, size: { uniform: [1, 2] } } }] }, 'x');
+      phases: [...minimal.phases, { name: 'idle', duration: '250ms' }, { name: 'open', duration: '1s', load: { rate: 50, maxInFlight: 10, size: { uniform: [1, 2] }, reconnectEvery: 100 } }] }, 'x');
     expect(toSchedule(s, 7)).toEqual({
       seed: 7,
       connections: 8,
       phases: [
         { name: 'load', duration_ms: 1000, load: { mode: 'closed', concurrency: 4, size: { dist: 'fixed', bytes: 4096 } } },
         { name: 'idle', duration_ms: 250, load: null },
-        { name: 'open', duration_ms: 1000, load: { mode: 'open', rate: 50, max_in_flight: 10, size: { dist: 'uniform', min: 1, max: 2 } } },
+        { name: 'open', duration_ms: 1000, load: { mode: 'open', rate: 50, max_in_flight: 10, size: { dist: 'uniform', min: 1, max: 2 }, reconnect_every: 100 } },
       ],
     });
     expect(scheduledMs(s)).toBe(2250);

@@ -35,14 +35,18 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
   const out: string[] = [];
   for (const scenario of [...new Set(summary.map((r) => r.scenario))]) {
     const table = new Table({
-      head: ['variant', 'trials', ...COLUMNS.map((c) => c.head)],
+      head: ['variant', 'trials', ...COLUMNS.map((c) => c.head), 'verdict'],
       style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] },
     });
     for (const row of summary.filter((r) => r.scenario === scenario)) {
       const trials = row.failedTrials ? `${row.trials} (${row.failedTrials} failed)` : String(row.trials);
-      table.push([row.variant, trials, ...COLUMNS.map((c) => cell(row, c))]);
+      table.push([row.variant, trials, ...COLUMNS.map((c) => cell(row, c)), row.verdict?.kind ?? '-']);
     }
     out.push(`${color ? pc.bold(scenario) : scenario}`, table.toString());
+    for (const row of summary.filter((r) => r.scenario === scenario && r.verdict && r.verdict.kind !== 'healthy')) {
+      const kind = color ? pc.yellow(row.verdict!.kind) : row.verdict!.kind;
+      out.push(`  ${row.variant}: ${kind}: ${row.verdict!.remedy}`);
+    }
   }
   return out.join('\n');
 }

@@ -5,12 +5,10 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "alloc.h"
@@ -21,6 +19,12 @@
 
 namespace leaklab {
 namespace {
+
+// {"ok":false,"error":message}; bytes that are not UTF-8 (from the command) are replaced.
+std::string Error(const std::string& message) {
+  return nlohmann::json{{"ok", false}, {"error", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 nlohmann::json OrNull(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
@@ -34,32 +38,16 @@ std::string MallocLibrary() {
   return slash ? slash + 1 : info.dli_fname;
 }
 
-double Ms(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - from_us) / 1e3; }
-
-// Runs `fn` on `loop`'s thread and waits for it.
-void RunOn(EventLoop& loop, const std::function<void()>& fn) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  loop.Post([&] {
-    fn();
-    std::lock_guard<std::mutex> lock(mu);
-    done = true;
-    cv.notify_one();
-  });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-}
-
 }  // namespace
 
 Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
-    : relay_(relay), acceptor_(acceptor), max_frame_(max_frame) {}
+    : relay_(relay), acceptor_(acceptor), max_frame_(max_frame), policy_(relay, acceptor) {}
 
 void Admin::Start() {
   listen_fd_ = ListenLoopback(&port_);
   loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptConnections(); });
-  thread_ = std::thread([this] { loop_.Run(); });
+  thread_ = std::thread(
+      [this] { loop_.Run(ReleasePolicy::kCheckMs, [this] { policy_.Check(); }); });
   thread_.detach();  // runs until the process exits
 }
 
@@ -94,10 +82,42 @@ std::string Admin::Handle(const std::string& command) {
   if (command == "stats") return Stats(true);
   if (command == "stats-counters") return Stats(false);
   if (command == "release") return Release();
-  return nlohmann::json{{"ok", false},
-                        {"error", "unknown admin command '" + command +
-                                      "'; valid: ping, stats, stats-counters, release"}}
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (command == "config") return Config();
+  if (command == "set" || command.rfind("set ", 0) == 0) return Set(command.substr(3));
+  return Error("unknown admin command '" + command +
+               "'; valid: ping, stats, stats-counters, release, config, set <key> <value>");
+}
+
+// {"ok":true, "leak-rate":..., ... every setting by its key, then the fixed options}.
+std::string Admin::Config() {
+  const RelayOptions& o = relay_.options();
+  nlohmann::ordered_json j;
+  j["ok"] = true;
+  relay_.settings().AddTo(j);
+  j["threads"] = o.threads;
+  j["upstream_conns"] = relay_.upstream_connection_count();
+  j["max_frame"] = o.max_frame;
+  j["high_water"] = o.high_water;
+  return j.dump();
+}
+
+// "set <key> <value>": `args` is what follows "set".
+std::string Admin::Set(const std::string& args) {
+  const size_t key_begin = args.find_first_not_of(' ');
+  const size_t key_end = args.find(' ', key_begin);
+  const size_t value_begin =
+      key_end == std::string::npos ? std::string::npos : args.find_first_not_of(' ', key_end);
+  if (value_begin == std::string::npos || args.find(' ', value_begin) != std::string::npos)
+    return Error("usage: set <key> <value>; keys: " + RelaySettings::KeysWithRanges());
+  const std::string key = args.substr(key_begin, key_end - key_begin);
+  const std::string value = args.substr(value_begin);
+  std::string error;
+  if (!relay_.settings().Set(key, value, &error)) return Error(error);
+  nlohmann::ordered_json j;
+  j["ok"] = true;
+  j["key"] = key;
+  j["value"] = relay_.settings().Get(key);
+  return j.dump();
 }
 
 // with_smaps: /proc/self/smaps_rollup walks every page table of the process under its
@@ -118,6 +138,10 @@ std::string Admin::Stats(bool with_smaps) {
   }
   j["live_request_bytes"] = c.live_request_bytes.load();
   j["live_request_count"] = c.live_request_count.load();
+  j["leaked_request_bytes"] = c.leaked_request_bytes.load();
+  j["leaked_request_count"] = c.leaked_request_count.load();
+  j["live_log_bytes"] = c.live_log_bytes.load();
+  j["live_log_count"] = c.live_log_count.load();
   j["live_response_bytes"] = c.live_response_bytes.load();
   j["live_response_count"] = c.live_response_count.load();
   j["requests_total"] = c.requests_total.load();
@@ -126,6 +150,7 @@ std::string Admin::Stats(bool with_smaps) {
   j["clients_total"] = c.clients_total.load();
   j["paused_clients"] = c.paused_clients.load();
   j["congested_upstreams"] = c.congested_upstreams.load();
+  policy_.AddStats(j);
   j["allocator"] = {{"name", alloc::Name()},
                     {"version", alloc::Version()},
                     {"release_call", alloc::ReleaseCall()},
@@ -136,23 +161,16 @@ std::string Admin::Stats(bool with_smaps) {
 }
 
 // Thread-local release on every worker, the acceptor and this thread, then the
-// process-wide call.
+// process-wide call (RunRelease, which the release policies run too).
 std::string Admin::Release() {
-  const int64_t rss_before = ReadRssBytes();
-  const int64_t t0 = NowUs();
-  relay_.RunOnEveryWorker(alloc::ReleaseThread);
-  RunOn(acceptor_, alloc::ReleaseThread);
-  alloc::ReleaseThread();
-  const int64_t t1 = NowUs();
-  alloc::ReleaseProcess();
-  const int64_t t2 = NowUs();
+  const ReleaseReport r = RunRelease(relay_, acceptor_);
   nlohmann::json j;
   j["ok"] = true;
-  j["rss_before_bytes"] = OrNull(rss_before);
-  j["rss_after_bytes"] = OrNull(ReadRssBytes());
-  j["release_ms"] = Ms(t0, t2);
-  j["thread_ms"] = Ms(t0, t1);
-  j["process_ms"] = Ms(t1, t2);
+  j["rss_before_bytes"] = OrNull(r.rss_before_bytes);
+  j["rss_after_bytes"] = OrNull(r.rss_after_bytes);
+  j["release_ms"] = r.release_ms;
+  j["thread_ms"] = r.thread_ms;
+  j["process_ms"] = r.process_ms;
   j["call"] = alloc::ReleaseCall();
   return j.dump();
 }

@@ -1,5 +1,6 @@
 // The relay's admin port: ADMIN frames in, one JSON object per ADMIN_REPLY out.
-// Runs its own thread and event loop; commands: ping, stats, release.
+// Runs its own thread and event loop; commands: ping, stats, stats-counters, release,
+// config, set. The relay's release policies are checked on the same loop.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 #include <thread>
 
 #include "event_loop.h"
+#include "release_policy.h"
 
 namespace leaklab {
 
@@ -28,10 +30,13 @@ class Admin {
   void AcceptConnections();
   std::string Stats(bool with_smaps);
   std::string Release();
+  std::string Config();
+  std::string Set(const std::string& args);
 
   Relay& relay_;
   EventLoop& acceptor_;
   uint32_t max_frame_;
+  ReleasePolicy policy_;  // admin thread only
   EventLoop loop_;
   std::thread thread_;
   int listen_fd_ = -1;

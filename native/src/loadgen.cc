@@ -70,6 +70,8 @@ bool LoadGen::Open(size_t index, std::string* error) {
       std::move(h));
   conn->Start();
   slots_[index].conn = std::move(conn);
+  slots_[index].served = 0;
+  slots_[index].retiring = false;
   ++up_count_;
   return true;
 }
@@ -153,7 +155,11 @@ void LoadGen::TopUpClosed(int64_t now_us) {
 bool LoadGen::Issue(int64_t now_us) {
   if (up_count_ == 0) return false;
   size_t index = next_slot_;
-  while (!slots_[index].conn) index = (index + 1) % slots_.size();
+  size_t tried = 0;
+  while (!slots_[index].conn || slots_[index].retiring) {
+    if (++tried > slots_.size()) return false;  // every open connection is retiring
+    index = (index + 1) % slots_.size();
+  }
   next_slot_ = (index + 1) % slots_.size();
   Slot& slot = slots_[index];
 
@@ -229,6 +235,15 @@ void LoadGen::OnFrame(size_t index, Connection& conn, Frame&& frame) {
   ps.latency.Record(latency);
   run_latency_.Record(latency);
   interval_latency_.Record(latency);
+  const auto& load = schedule_.phases[phase_].load;
+  if (load && load->reconnect_every && ++slot.served >= load->reconnect_every) slot.retiring = true;
+  if (slot.retiring && slot.outstanding.empty()) Retire(index);
+}
+
+void LoadGen::Retire(size_t index) {
+  std::shared_ptr<Connection> conn = slots_[index].conn;
+  ++reconnects_;
+  conn->Close("churn");  // OnClose schedules the reconnect; nothing is outstanding
 }
 
 void LoadGen::OnClose(size_t index, Connection& conn, const std::string& reason) {
@@ -241,6 +256,7 @@ void LoadGen::OnClose(size_t index, Connection& conn, const std::string& reason)
   slot.conn.reset();  // Close() holds its own reference while this runs
   --up_count_;
   slot.retry_ms = NowMs();  // reconnect on the next tick
+  if (reason == "churn") return;
   Diagnose("connection " + std::to_string(index) + " closed (" +
            (reason.empty() ? std::string("EOF") : reason) + "), " + std::to_string(lost) +
            " outstanding requests counted as errors; reconnecting");
@@ -286,6 +302,7 @@ void LoadGen::PrintTotals(int64_t now_us) {
   j["dropped"] = dropped_;
   j["abandoned"] = in_flight_;
   j["unexpected_responses"] = unexpected_;
+  j["reconnects"] = reconnects_;
   j["bytes_sent"] = bytes_sent_;
   j["bytes_received"] = bytes_received_;
   j["p50_us"] = PercentileOrNull(run_latency_, 0.50);

@@ -36,6 +36,8 @@ class LoadGen {
     std::unordered_map<uint64_t, Request> outstanding;
     int64_t retry_ms = 0;
     bool corked = false;
+    uint64_t served = 0;    // responses on this connection since it was opened
+    bool retiring = false;  // churn: no new requests; closed once its requests are done
   };
   struct PhaseStats {
     uint64_t sent = 0, completed = 0, errors = 0, dropped = 0, bytes_sent = 0;
@@ -54,6 +56,7 @@ class LoadGen {
   void TopUpClosed(int64_t now_us);
   void Flush();
   void CountErrors(uint64_t n);
+  void Retire(size_t index);
   void PrintTick(int64_t now_us);
   void PrintTotals(int64_t now_us);
   int64_t SinceStartMs(int64_t now_us) const { return (now_us - start_us_) / 1000; }
@@ -81,6 +84,7 @@ class LoadGen {
   // Run totals.
   uint64_t next_k_ = 0;
   uint64_t sent_ = 0, completed_ = 0, errors_ = 0, dropped_ = 0, unexpected_ = 0;
+  uint64_t reconnects_ = 0;  // churn: connections closed on purpose and reopened
   uint64_t bytes_sent_ = 0, bytes_received_ = 0, in_flight_ = 0;
   uint64_t interval_completed_ = 0;
   LatencyHistogram run_latency_, interval_latency_;

@@ -4,11 +4,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -27,6 +29,7 @@ struct Relay::Pending {
   int upstream;         // global index of the upstream connection (on worker B)
   char* buffer;         // the request payload; owned by the table
   uint32_t length;
+  bool leaked = false;  // answered, but kept forever (leak mode)
 };
 
 // Sharded by relay id, one mutex per shard: A inserts, B takes.
@@ -54,13 +57,30 @@ class Relay::PendingTable {
     s.map.erase(it);
     return true;
   }
-  // Removes everything (the buffers stay with the caller).
+  // Leak mode: marks the entry as leaked and leaves it, buffer and all, in the table.
+  bool Leak(uint64_t rid, Pending* out) {
+    Shard& s = shards_[rid % kShards];
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.map.find(rid);
+    if (it == s.map.end() || it->second.leaked) return false;
+    it->second.leaked = true;
+    *out = it->second;
+    return true;
+  }
+  // Removes every request still in flight (the buffers stay with the caller); leaked
+  // entries stay where they are.
   std::vector<Pending> TakeAll() {
     std::vector<Pending> out;
     for (Shard& s : shards_) {
       std::lock_guard<std::mutex> lock(s.mu);
-      for (auto& [rid, p] : s.map) out.push_back(p);
-      s.map.clear();
+      for (auto it = s.map.begin(); it != s.map.end();) {
+        if (it->second.leaked) {
+          ++it;
+          continue;
+        }
+        out.push_back(it->second);
+        it = s.map.erase(it);
+      }
     }
     return out;
   }
@@ -92,10 +112,18 @@ class Relay::Worker {
   std::vector<std::shared_ptr<Connection>> upstreams;
   std::vector<int> upstream_ids;  // global upstream index of each entry of `upstreams`
   std::unordered_map<uint64_t, Client> clients;
+  // The log-record workload: records oldest first, and requests read since the last one.
+  struct LogRecord {
+    char* data;
+    uint32_t bytes;
+    int64_t created_ms;
+  };
+  std::deque<LogRecord> log_records;
+  int64_t requests_since_record = 0;
 };
 
-Relay::Relay(const RelayOptions& options)
-    : options_(options), pending_(std::make_unique<PendingTable>()) {
+Relay::Relay(const RelayOptions& options, RelaySettings& settings)
+    : options_(options), settings_(settings), pending_(std::make_unique<PendingTable>()) {
   if (options_.threads < 1) options_.threads = 1;
   for (int i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>(i));
 }
@@ -147,7 +175,8 @@ void Relay::Start() {
   listen_fd_ = ListenLoopback(&port_);
   for (auto& w : workers_) {
     Worker* wp = w.get();
-    wp->thread = std::thread([wp] { wp->loop.Run(); });
+    wp->thread = std::thread(
+        [this, wp] { wp->loop.Run(kTickMs, [this, wp] { ExpireLogRecords(*wp); }); });
   }
 }
 
@@ -237,6 +266,7 @@ void Relay::OnClientFrame(Worker& a, uint64_t client_tag, char* payload, uint32_
   const int b_index = n > 1 ? (a.index + 1 + static_cast<int>(rid % (n - 1))) % n : a.index;
   Worker& b = *workers_[b_index];
   const int upstream = b.upstream_ids[rid % b.upstream_ids.size()];
+  AddLogRecord(a, rid);
   counters_.live_request_bytes.fetch_add(length, std::memory_order_relaxed);
   counters_.live_request_count.fetch_add(1, std::memory_order_relaxed);
   pending_->Insert(rid, Pending{a.index, client_tag, client_id, upstream, payload, length});
@@ -253,17 +283,35 @@ void Relay::SendUpstream(Worker& b, uint64_t rid) {
   conn.Send(FrameType::kRequest, rid, p.buffer, p.length, /*owned=*/false);
 }
 
-// Worker B: the upstream's response. Frees the request buffer here, on B.
+// Leak mode: whether request `rid` is one of the leaked fraction `rate`. Fibonacci hashing
+// of the relay id: leaked when (rid * 2654435761) mod 2^32 < rate * 2^32. Relay ids are
+// consecutive and the multiplier is 2^32 / golden ratio, so the hashes are evenly spread
+// (a Weyl sequence): any run of consecutive ids leaks a fraction within a few ids of
+// `rate`, and the same request sequence leaks the same ids in every run.
+bool Relay::LeakRequest(uint64_t rid, double rate) {
+  if (rate <= 0) return false;
+  const uint64_t hash = (rid * 2654435761ull) & 0xffffffffull;
+  return static_cast<double>(hash) < rate * 4294967296.0;
+}
+
+// Worker B: the upstream's response. Frees the request buffer here, on B, unless the
+// request is leaked: then its entry and buffer stay in the table for good.
 void Relay::OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t length) {
   (void)b;
   Pending p;
-  if (!pending_->Take(rid, &p)) {
+  const bool leak = LeakRequest(rid, settings_.leak_rate.load(std::memory_order_relaxed));
+  if (!(leak ? pending_->Leak(rid, &p) : pending_->Take(rid, &p))) {
     std::fprintf(stderr, "relay: upstream answered unknown relay id %llu; dropped\n",
                  static_cast<unsigned long long>(rid));
     std::free(payload);
     return;
   }
-  std::free(p.buffer);
+  if (leak) {
+    counters_.leaked_request_bytes.fetch_add(p.length, std::memory_order_relaxed);
+    counters_.leaked_request_count.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    std::free(p.buffer);
+  }
   counters_.live_request_bytes.fetch_sub(p.length, std::memory_order_relaxed);
   counters_.live_request_count.fetch_sub(1, std::memory_order_relaxed);
   counters_.live_response_bytes.fetch_add(length, std::memory_order_relaxed);
@@ -282,6 +330,43 @@ void Relay::DeliverResponse(Worker& a, uint64_t client_tag, uint64_t client_id,
   auto it = a.clients.find(client_tag);
   if (it == a.clients.end()) return FreeResponse(payload, length);  // client has gone
   it->second.conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
+}
+
+// Worker A: every log_record_every-th request read on A leaves a small record behind,
+// malloc()ed just after the request's own (large, short-lived) buffer, so the two share
+// pages, and the record outlives the buffer by log_retention_ms.
+void Relay::AddLogRecord(Worker& a, uint64_t rid) {
+  const int64_t bytes = settings_.log_record_bytes.load(std::memory_order_relaxed);
+  if (bytes <= 0) return;
+  if (++a.requests_since_record < settings_.log_record_every.load(std::memory_order_relaxed))
+    return;
+  a.requests_since_record = 0;
+  const int64_t now = NowMs();
+  char* data = static_cast<char*>(std::malloc(static_cast<size_t>(bytes)));
+  if (data == nullptr) return;
+  // A few bytes of content (relay id, time), so the record is touched like a real one.
+  const int64_t fields[2] = {static_cast<int64_t>(rid), now};
+  std::memcpy(data, fields, std::min(sizeof fields, static_cast<size_t>(bytes)));
+  a.log_records.push_back({data, static_cast<uint32_t>(bytes), now});
+  counters_.live_log_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  counters_.live_log_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Worker A, every kTickMs: frees the records older than log_retention_ms.
+void Relay::ExpireLogRecords(Worker& a) {
+  if (a.log_records.empty()) return;
+  const int64_t cutoff =
+      NowMs() - settings_.log_retention_ms.load(std::memory_order_relaxed);
+  int64_t bytes = 0, count = 0;
+  while (!a.log_records.empty() && a.log_records.front().created_ms <= cutoff) {
+    bytes += a.log_records.front().bytes;
+    ++count;
+    std::free(a.log_records.front().data);
+    a.log_records.pop_front();
+  }
+  if (a.log_records.empty()) a.log_records.shrink_to_fit();  // give the deque's blocks back
+  counters_.live_log_bytes.fetch_sub(bytes, std::memory_order_relaxed);
+  counters_.live_log_count.fetch_sub(count, std::memory_order_relaxed);
 }
 
 void Relay::FreeResponse(char* payload, uint32_t length) {

@@ -7,6 +7,9 @@
 //   connection) straight from that buffer, and is free()d on B when the response arrives.
 // - A response payload is malloc()ed on B, handed to A, written to the client and
 //   free()d on A (or free()d on arrival if the client has gone).
+// - In leak mode a fraction of entries stays in the table after the response, buffer and
+//   all (still reachable, so memcheck and heap checkers call it "still reachable").
+// - Log records (the fragmentation workload) are malloc()ed and free()d on worker A.
 #pragma once
 
 #include <atomic>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "event_loop.h"
+#include "relay_settings.h"
 
 namespace leaklab {
 
@@ -30,8 +34,15 @@ struct RelayOptions {
 
 // Live accounting, read by the admin thread at any time.
 struct RelayCounters {
-  std::atomic<int64_t> live_request_bytes{0};  // request buffers in the pending table
+  // Request buffers in flight in the pending table. Leaked entries are moved out of these
+  // into leaked_request_* when their response arrives, so live_request_* returns to 0
+  // after a drain whatever the leak rate.
+  std::atomic<int64_t> live_request_bytes{0};
   std::atomic<int64_t> live_request_count{0};
+  std::atomic<int64_t> leaked_request_bytes{0};  // answered but never erased (leak mode)
+  std::atomic<int64_t> leaked_request_count{0};
+  std::atomic<int64_t> live_log_bytes{0};  // log records not yet expired
+  std::atomic<int64_t> live_log_count{0};
   std::atomic<int64_t> live_response_bytes{0};  // response buffers not yet free()d
   std::atomic<int64_t> live_response_count{0};
   std::atomic<int64_t> requests_total{0};     // REQUEST frames read from clients
@@ -44,7 +55,8 @@ struct RelayCounters {
 
 class Relay {
  public:
-  explicit Relay(const RelayOptions& options);
+  // `settings` must outlive the relay; workers read it on every request.
+  Relay(const RelayOptions& options, RelaySettings& settings);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
@@ -64,6 +76,11 @@ class Relay {
   void RunOnEveryWorker(const std::function<void()>& fn);
 
   const RelayCounters& counters() const { return counters_; }
+  const RelayOptions& options() const { return options_; }
+  RelaySettings& settings() { return settings_; }
+
+  // Workers check their log records for expiry about this often.
+  static constexpr int kTickMs = 100;
 
  private:
   class Worker;
@@ -81,8 +98,12 @@ class Relay {
   void OnUpstreamHighWater();
   void OnUpstreamLowWater();
   void AcceptClients();
+  static bool LeakRequest(uint64_t rid, double rate);
+  void AddLogRecord(Worker& a, uint64_t rid);
+  void ExpireLogRecords(Worker& a);
 
   RelayOptions options_;
+  RelaySettings& settings_;
   RelayCounters counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<PendingTable> pending_;

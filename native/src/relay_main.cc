@@ -2,6 +2,12 @@
 //
 //   relay-<alloc> --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]
 //                 [--max-frame 16777216] [--high-water 8388608]
+//                 [--leak-rate 0] [--log-record-bytes 0] [--log-record-every 1]
+//                 [--log-retention-ms 5000] [--release-every-ms 0] [--release-idle-ms 0]
+//                 [--release-free-over 0]
+//
+// The flags from --leak-rate on are the relay's behaviours (relay_settings.h); the admin
+// command `set <key> <value>` changes them at run time (key = flag without "--").
 //
 // Prints one JSON ready line on stdout once listening and connected upstream; nothing
 // else ever goes to stdout. SIGTERM/SIGINT exit 0.
@@ -22,12 +28,18 @@
 #include "event_loop.h"
 #include "net.h"
 #include "relay.h"
+#include "relay_settings.h"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: relay --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]\n"
-    "             [--max-frame 16777216] [--high-water 8388608]\n";
+    "             [--max-frame 16777216] [--high-water 8388608]\n"
+    "             [--leak-rate R (0..1, default 0)]\n"
+    "             [--log-record-bytes N (0 = off)] [--log-record-every K (default 1)]\n"
+    "             [--log-retention-ms T (default 5000)]\n"
+    "             [--release-every-ms N] [--release-idle-ms N] [--release-free-over BYTES]\n"
+    "             (release policies; 0 = off)\n";
 
 [[noreturn]] void Usage(const std::string& message) {
   std::fprintf(stderr, "relay: %s\n%s", message.c_str(), kUsage);
@@ -46,7 +58,7 @@ long long ParseInt(const std::string& flag, const std::string& value, long long 
   return v;
 }
 
-leaklab::RelayOptions ParseArgs(int argc, char** argv) {
+leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* settings) {
   leaklab::RelayOptions o;
   bool have_port = false, have_conns = false;
   for (int i = 1; i < argc; ++i) {
@@ -57,7 +69,8 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv) {
       value = flag.substr(eq + 1);
       flag = flag.substr(0, eq);
     } else if (flag == "--upstream-port" || flag == "--threads" ||
-               flag == "--upstream-conns" || flag == "--max-frame" || flag == "--high-water") {
+               flag == "--upstream-conns" || flag == "--max-frame" || flag == "--high-water" ||
+               (flag.rfind("--", 0) == 0 && leaklab::RelaySettings::IsKey(flag.substr(2)))) {
       if (i + 1 >= argc) Usage(flag + ": missing value");
       value = argv[++i];
     }
@@ -73,10 +86,14 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv) {
       o.max_frame = static_cast<uint32_t>(ParseInt(flag, value, 1, 1ll << 30));
     } else if (flag == "--high-water") {
       o.high_water = static_cast<size_t>(ParseInt(flag, value, 1, 1ll << 40));
+    } else if (flag.rfind("--", 0) == 0 && leaklab::RelaySettings::IsKey(flag.substr(2))) {
+      std::string error;
+      if (!settings->Set(flag.substr(2), value, &error)) Usage("--" + error);
     } else {
       Usage("unknown flag '" + flag +
             "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
-            "--high-water");
+            "--high-water, --leak-rate, --log-record-bytes, --log-record-every, "
+            "--log-retention-ms, --release-every-ms, --release-idle-ms, --release-free-over");
     }
   }
   if (!have_port) Usage("--upstream-port: required (the upstream's port, 1..65535)");
@@ -88,7 +105,8 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   leaklab::DieWithParent();
-  const leaklab::RelayOptions options = ParseArgs(argc, argv);
+  leaklab::RelaySettings settings;  // lives as long as the process
+  const leaklab::RelayOptions options = ParseArgs(argc, argv, &settings);
 
   // A peer that goes away must not kill us on write.
   signal(SIGPIPE, SIG_IGN);
@@ -108,10 +126,13 @@ int main(int argc, char** argv) {
   leaklab::EventLoop acceptor;
   acceptor.Add(sfd, EPOLLIN, [](uint32_t) {
     std::fflush(stderr);
-    std::_Exit(0);  // nothing to save; skip destructors racing the worker threads
+    // exit(), not _Exit(): leak checkers (LeakSanitizer, gperftools' heap checker) run at
+    // exit. Called on the main thread with the relay still alive on its stack, so the
+    // relay's destructors (which would race the worker threads) never run.
+    std::exit(0);
   });
 
-  leaklab::Relay relay(options);
+  leaklab::Relay relay(options, settings);
   relay.Start();
   relay.AttachAcceptor(acceptor);
   leaklab::Admin admin(relay, acceptor, options.max_frame);

@@ -123,11 +123,11 @@ Load ParseLoad(const json& v, const std::string& path, uint32_t max_frame) {
   const json& mode = Require(v, path, "mode");
   Load out;
   if (mode == "closed") {
-    CheckKeys(v, path, {"mode", "concurrency", "size"});
+    CheckKeys(v, path, {"mode", "concurrency", "size", "reconnect_every"});
     out.mode = Load::Mode::kClosed;
     out.concurrency = Integer(Require(v, path, "concurrency"), Join(path, "concurrency"), 1, 10000000);
   } else if (mode == "open") {
-    CheckKeys(v, path, {"mode", "rate", "max_in_flight", "size"});
+    CheckKeys(v, path, {"mode", "rate", "max_in_flight", "size", "reconnect_every"});
     out.mode = Load::Mode::kOpen;
     out.rate = Number(Require(v, path, "rate"), Join(path, "rate"), 0, true, 10000000);
     out.max_in_flight = kDefaultMaxInFlight;
@@ -137,6 +137,8 @@ Load ParseLoad(const json& v, const std::string& path, uint32_t max_frame) {
     throw FieldError(Join(path, "mode"), "must be \"closed\" or \"open\" (got " + mode.dump() + ")");
   }
   out.size = ParseSize(Require(v, path, "size"), Join(path, "size"), max_frame);
+  if (v.contains("reconnect_every"))
+    out.reconnect_every = Integer(v["reconnect_every"], Join(path, "reconnect_every"), 0, 1000000000);
   return out;
 }
 

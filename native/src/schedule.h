@@ -25,6 +25,8 @@ struct Load {
   uint64_t concurrency = 0;      // closed: requests kept outstanding in total
   double rate = 0;               // open: requests per second
   uint64_t max_in_flight = 0;    // open: sends beyond this are skipped ("dropped")
+  uint64_t reconnect_every = 0;  // churn: a connection is closed and reopened after this
+                                 // many responses (0 = never)
   SizeDist size;
 };
 

@@ -1,0 +1,94 @@
+// What the Markdown and HTML reports both say about a run, as plain data: phases in
+// words, the environment as rows, the command that reproduces the run.
+import type { ChartTrace, RunData } from '../load-run.js';
+import type { RunInfo } from '../run.js';
+import { formatBytes } from '../units.js';
+import { shellJoin } from './columns.js';
+
+type RunScenario = RunInfo['scenarios'][number];
+
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(2)} s` : `${+ms.toFixed(1)} ms`;
+}
+
+function sizeText(size: unknown): string {
+  const s = size as { dist?: string; bytes?: number; min?: number; max?: number; median?: number } | undefined;
+  if (!s) return '';
+  if (s.dist === 'fixed' && typeof s.bytes === 'number') return formatBytes(s.bytes);
+  if (s.dist === 'uniform' && typeof s.min === 'number' && typeof s.max === 'number') return `${formatBytes(s.min)}-${formatBytes(s.max)}`;
+  if (s.dist === 'lognormal' && typeof s.median === 'number') return `lognormal, median ${formatBytes(s.median)}`;
+  return '';
+}
+
+/** "burst 4 s (1024 concurrent x 128 KiB-768 KiB)", "after-release 1.5 s, release at start". */
+export function phaseTexts(s: RunScenario): string[] {
+  const phases = (s.scenario as { phases?: unknown[] } | undefined)?.phases ?? [];
+  return phases.map((raw) => {
+    const p = raw as { name?: string; duration?: number; load?: { mode?: string; concurrency?: number; rate?: number; size?: unknown } | null; actions?: string[] };
+    const parts = [`${p.name ?? '?'} ${typeof p.duration === 'number' ? seconds(p.duration) : ''}`.trim()];
+    const l = p.load;
+    if (l?.mode === 'closed') parts.push(`(${l.concurrency} concurrent x ${sizeText(l.size)})`);
+    else if (l?.mode === 'open') parts.push(`(${l.rate} req/s x ${sizeText(l.size)})`);
+    const actions = p.actions ?? [];
+    return parts.join(' ') + (actions.length ? `, ${actions.join(', ')} at start` : '');
+  });
+}
+
+export function scenarioDescription(s: RunScenario): string {
+  const d = (s.scenario as { description?: unknown } | undefined)?.description;
+  return typeof d === 'string' ? d : '';
+}
+
+/** [label, value] rows describing where the run ran. */
+export function environmentRows(info: RunInfo): Array<[string, string]> {
+  const e = info.environment;
+  const rows: Array<[string, string]> = [
+    ['kernel', e.kernel],
+    ['glibc', e.glibc ?? '-'],
+    ['CPU', `${e.cpuModel ?? '-'} (${e.cores} cores)`],
+    ['memory', e.memTotalBytes ? formatBytes(e.memTotalBytes) : '-'],
+    ['transparent huge pages', e.thp ?? '-'],
+    ['Node.js', e.node],
+    ['compiler', e.compiler ?? '-'],
+    ['cmake', e.cmake ?? '-'],
+  ];
+  for (const [name, a] of Object.entries(e.allocators ?? {})) {
+    rows.push([`allocator ${name}`, [a.debian ? `Debian ${a.debian}` : null, a.reported ? `relay reports ${a.reported}` : null].filter(Boolean).join('; ') || '-']);
+  }
+  const git = e.git;
+  rows.push(['git commit', git?.commit ? `${git.commit}${git.dirty ? ' (uncommitted changes)' : ''}` : '-']);
+  return rows;
+}
+
+/** [variant, allocator, environment] rows. */
+export function variantRows(info: RunInfo): Array<[string, string, string]> {
+  return info.variants.map((v) => [v.id, v.allocator, Object.entries(v.env).map(([k, x]) => `${k}=${x}`).join(' ') || 'defaults']);
+}
+
+/** The command line that made the run, as typed (shell-quoted). */
+export function reproduceCommand(info: RunInfo): string {
+  return shellJoin(info.command);
+}
+
+export function runLine(info: RunInfo): string {
+  const parts = [info.status, `started ${info.startedAt}`];
+  if (info.endedAt) parts.push(`ended ${info.endedAt}`);
+  parts.push(`${info.variants.length} variant${info.variants.length === 1 ? '' : 's'}`);
+  if (info.quick) parts.push('--quick');
+  if (info.shard) parts.push(`shard ${info.shard.index}/${info.shard.count}`);
+  if (info.mergedFrom?.length) parts.push(`merged from ${info.mergedFrom.length} shard runs`);
+  return parts.join(' · ');
+}
+
+export function chartsOf(run: RunData, scenario: string): ChartTrace[] {
+  return run.charts.filter((c) => c.scenario === scenario);
+}
+
+export function scenarioInfo(run: RunData, name: string): RunScenario | undefined {
+  return run.info.scenarios.find((s) => s.name === name);
+}
+
+/** "10.02 s (15.6 ms)" for each release of a chart. */
+export function releaseTexts(c: ChartTrace): string[] {
+  return c.releases.map((r) => `${(r.tMs / 1000).toFixed(2)} s${r.ok ? (r.releaseMs === null ? '' : `, ${r.releaseMs.toFixed(1)} ms`) : ', failed'}`);
+}

@@ -1,0 +1,143 @@
+#include "release_policy.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+
+#include "alloc.h"
+#include "proc_stats.h"
+#include "relay.h"
+
+namespace leaklab {
+namespace {
+
+double Ms(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - from_us) / 1e3; }
+
+// Runs `fn` on `loop`'s thread and waits for it.
+void RunOn(EventLoop& loop, const std::function<void()>& fn) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  loop.Post([&] {
+    fn();
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    cv.notify_one();
+  });
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+}
+
+}  // namespace
+
+ReleaseReport RunRelease(Relay& relay, EventLoop& acceptor) {
+  ReleaseReport r;
+  r.rss_before_bytes = ReadRssBytes();
+  const int64_t t0 = NowUs();
+  relay.RunOnEveryWorker(alloc::ReleaseThread);
+  RunOn(acceptor, alloc::ReleaseThread);
+  alloc::ReleaseThread();
+  const int64_t t1 = NowUs();
+  alloc::ReleaseProcess();
+  const int64_t t2 = NowUs();
+  r.rss_after_bytes = ReadRssBytes();
+  r.release_ms = Ms(t0, t2);
+  r.thread_ms = Ms(t0, t1);
+  r.process_ms = Ms(t1, t2);
+  return r;
+}
+
+ReleasePolicy::ReleasePolicy(Relay& relay, EventLoop& acceptor)
+    : relay_(relay), acceptor_(acceptor), baseline_rss_(std::max<int64_t>(0, ReadRssBytes())) {}
+
+// When several policies are due at the same check, one release serves them all; it is
+// counted once, under the first of periodic, idle, free-over.
+void ReleasePolicy::Check() {
+  const RelaySettings& s = relay_.settings();
+  const int64_t now = NowMs();
+
+  // Periodic: every release_every_ms, counted from when the setting took its value.
+  const int64_t every = s.release_every_ms.load();
+  if (every != every_ms_) {
+    every_ms_ = every;
+    next_periodic_ms_ = every > 0 ? now + every : 0;
+  }
+  const bool periodic_due = every > 0 && now >= next_periodic_ms_;
+
+  // Idle: no request read for release_idle_ms (seen as requests_total standing still, to
+  // cost the workers nothing); once per idle period.
+  const int64_t requests = relay_.counters().requests_total.load();
+  if (requests != last_requests_) {
+    last_requests_ = requests;
+    last_request_ms_ = now;
+    idle_armed_ = true;
+  }
+  const int64_t idle = s.release_idle_ms.load();
+  const bool idle_due = idle > 0 && idle_armed_ && now - last_request_ms_ >= idle;
+
+  // Free-over: more than release_free_over free-but-resident bytes, not counting what
+  // the last free-over release left behind (free_floor_: the lowest estimate since). A
+  // release that cannot get below the threshold (fragmentation, or a threshold under the
+  // allocator's irreducible residue) would otherwise run again at every check.
+  const int64_t over = s.release_free_over.load();
+  free_resident_bytes_ = over > 0 ? FreeResidentBytes() : -1;
+  if (free_resident_bytes_ >= 0) free_floor_ = std::min(free_floor_, free_resident_bytes_);
+  const bool free_due = free_resident_bytes_ >= 0 && free_resident_bytes_ - free_floor_ > over;
+
+  if (periodic_due) Release("periodic", &periodic_);
+  else if (idle_due) Release("idle", &idle_);
+  else if (free_due) Release("free-over", &free_over_);
+  else return;
+  if (periodic_due) next_periodic_ms_ = now + every;
+  if (idle_due) idle_armed_ = false;
+  if (over > 0) free_floor_ = std::max<int64_t>(0, FreeResidentBytes());
+}
+
+// Free-but-resident bytes, estimated as min(allocator free_bytes, RSS - baseline RSS -
+// live bytes), where the baseline is the RSS at start (code, libraries, stacks) and live
+// bytes are the relay's own count (requests in flight and leaked, responses, log
+// records). Both are upper bounds: the second also counts allocator metadata and stack
+// growth; free_bytes can count free memory that is no longer resident (glibc's fordblks
+// keeps the chunks malloc_trim has madvise()d away). mimalloc has no free_bytes (null),
+// so there it is the RSS figure alone. -1 if RSS is unreadable.
+int64_t ReleasePolicy::FreeResidentBytes() {
+  const int64_t rss = ReadRssBytes();
+  if (rss < 0) return -1;
+  const RelayCounters& c = relay_.counters();
+  const int64_t live = c.live_request_bytes.load() + c.leaked_request_bytes.load() +
+                       c.live_response_bytes.load() + c.live_log_bytes.load();
+  const int64_t rss_minus_live = std::max<int64_t>(0, rss - baseline_rss_ - live);
+  if (free_bytes_known_ == 0) return rss_minus_live;
+  const nlohmann::json stats = alloc::Stats();
+  const auto it = stats.find("free_bytes");
+  if (it == stats.end() || !it->is_number()) {
+    free_bytes_known_ = 0;  // fixed at link time: do not ask again
+    return rss_minus_live;
+  }
+  free_bytes_known_ = 1;
+  return std::min(it->get<int64_t>(), rss_minus_live);
+}
+
+void ReleasePolicy::Release(const char* reason, int64_t* count) {
+  const ReleaseReport r = RunRelease(relay_, acceptor_);
+  ++releases_;
+  ++*count;
+  ms_total_ += r.release_ms;
+  ms_max_ = std::max(ms_max_, r.release_ms);
+  last_ = reason;
+}
+
+void ReleasePolicy::AddStats(nlohmann::json& j) const {
+  j["policy_releases"] = releases_;
+  j["policy_releases_periodic"] = periodic_;
+  j["policy_releases_idle"] = idle_;
+  j["policy_releases_free_over"] = free_over_;
+  j["policy_release_ms_total"] = ms_total_;
+  j["policy_release_ms_max"] = ms_max_;
+  j["last_policy_release"] = last_ ? nlohmann::json(last_) : nlohmann::json(nullptr);
+  j["policy_free_resident_bytes"] =
+      free_resident_bytes_ < 0 ? nlohmann::json(nullptr) : nlohmann::json(free_resident_bytes_);
+}
+
+}  // namespace leaklab
