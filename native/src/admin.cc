@@ -138,6 +138,7 @@ std::string Admin::Stats(bool with_smaps) {
   }
   j["live_request_bytes"] = c.live_request_bytes.load();
   j["live_request_count"] = c.live_request_count.load();
+  j["transient_threads_started"] = relay_.transient_threads_started();
   j["leaked_request_bytes"] = c.leaked_request_bytes.load();
   j["leaked_request_count"] = c.leaked_request_count.load();
   j["live_log_bytes"] = c.live_log_bytes.load();

@@ -123,7 +123,8 @@ class Relay::Worker {
 };
 
 Relay::Relay(const RelayOptions& options, RelaySettings& settings)
-    : options_(options), settings_(settings), pending_(std::make_unique<PendingTable>()) {
+    : options_(options), settings_(settings), transient_(settings.thread_churn_ms),
+      pending_(std::make_unique<PendingTable>()) {
   if (options_.threads < 1) options_.threads = 1;
   for (int i = 0; i < options_.threads; ++i) workers_.push_back(std::make_unique<Worker>(i));
 }
@@ -318,6 +319,17 @@ void Relay::OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t len
   counters_.live_response_count.fetch_add(1, std::memory_order_relaxed);
   counters_.responses_total.fetch_add(1, std::memory_order_relaxed);
   Worker& a = *workers_[p.client_worker];
+  if (settings_.thread_churn_ms.load(std::memory_order_relaxed) > 0) {
+    // Thread churn: a transient thread copies the response into a buffer of its own (so
+    // its allocator state owns live memory when it exits) and frees B's.
+    transient_.Submit([this, &a, tag = p.client_tag, id = p.client_id, payload, length] {
+      char* copy = static_cast<char*>(std::malloc(length ? length : 1));
+      if (length) std::memcpy(copy, payload, length);
+      std::free(payload);
+      a.loop.Post([this, &a, tag, id, copy, length] { DeliverResponse(a, tag, id, copy, length); });
+    });
+    return;
+  }
   a.loop.Post([this, &a, tag = p.client_tag, id = p.client_id, payload, length] {
     DeliverResponse(a, tag, id, payload, length);
   });

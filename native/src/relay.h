@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "event_loop.h"
+#include "transient_threads.h"
 #include "relay_settings.h"
 
 namespace leaklab {
@@ -78,6 +79,8 @@ class Relay {
   const RelayCounters& counters() const { return counters_; }
   const RelayOptions& options() const { return options_; }
   RelaySettings& settings() { return settings_; }
+  // Transient threads started so far (thread churn).
+  int64_t transient_threads_started() const { return transient_.started(); }
 
   // Workers check their log records for expiry about this often.
   static constexpr int kTickMs = 100;
@@ -104,6 +107,7 @@ class Relay {
 
   RelayOptions options_;
   RelaySettings& settings_;
+  TransientThreads transient_;  // thread churn (settings_.thread_churn_ms)
   RelayCounters counters_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<PendingTable> pending_;

@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "             [--log-record-bytes N (0 = off)] [--log-record-every K (default 1)]\n"
     "             [--log-retention-ms T (default 5000)]\n"
     "             [--release-every-ms N] [--release-idle-ms N] [--release-free-over BYTES]\n"
+    "             [--thread-churn-ms N]\n"
     "             (release policies; 0 = off)\n";
 
 [[noreturn]] void Usage(const std::string& message) {
@@ -93,7 +94,8 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* s
       Usage("unknown flag '" + flag +
             "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
             "--high-water, --leak-rate, --log-record-bytes, --log-record-every, "
-            "--log-retention-ms, --release-every-ms, --release-idle-ms, --release-free-over");
+            "--log-retention-ms, --release-every-ms, --release-idle-ms, --release-free-over, "
+            "--thread-churn-ms");
     }
   }
   if (!have_port) Usage("--upstream-port: required (the upstream's port, 1..65535)");

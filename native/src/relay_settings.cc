@@ -24,6 +24,7 @@ const IntSetting kIntSettings[] = {
     {"release-every-ms", &RelaySettings::release_every_ms, 0, kDayMs},
     {"release-idle-ms", &RelaySettings::release_idle_ms, 0, kDayMs},
     {"release-free-over", &RelaySettings::release_free_over, 0, int64_t{1} << 50},
+    {"thread-churn-ms", &RelaySettings::thread_churn_ms, 0, kDayMs},
 };
 
 constexpr const char* kLeakRate = "leak-rate";

@@ -24,6 +24,9 @@ struct RelaySettings {
   std::atomic<int64_t> release_every_ms{0};
   std::atomic<int64_t> release_idle_ms{0};
   std::atomic<int64_t> release_free_over{0};
+  // Thread churn (0 = off): responses are copied on transient threads that each live this
+  // long; see transient_threads.h.
+  std::atomic<int64_t> thread_churn_ms{0};
 
   // Sets the setting named `key` (the flag name without "--", e.g. "leak-rate") from
   // `value`. On a bad key or value returns false and sets *error to a message that names
