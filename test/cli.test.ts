@@ -71,6 +71,8 @@ describe('lab --scenario burst --quick --variants glibc,tcmalloc', () => {
     expect(tc.metrics.retention!.median).toBeGreaterThanOrEqual(0.8);
     expect(tc.metrics.releaseEfficiency!.median).toBeGreaterThanOrEqual(0.9);
     expect(gl.metrics.releasedRss!.median!).toBeLessThan(gl.metrics.retainedRss!.median!);
+    expect(tc.verdict!.kind).toBe('retention');
+    expect(tc.verdict!.remedy).toContain('ReleaseFreeMemory');
     for (const s of summary) {
       expect(s.metrics.peakRss!.median! / s.metrics.vmHwm!.median!).toBeGreaterThan(0.95);
     }

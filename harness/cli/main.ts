@@ -124,11 +124,11 @@ export function buildProgram(io: Io, actions: {
     .action(async (flags: { json?: boolean }) => { code = await actions.list(flags); });
 
   program.command('admin')
-    .description('send one admin command (ping, stats, stats-counters, release) to a relay started by hand')
+    .description('send one admin command to a relay started by hand, print its JSON answer')
     .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
-    .argument('<command>', 'ping | stats | stats-counters | release')
+    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value>')
     .exitOverride()
-    .action(async (port: number, command: string) => { code = await actions.admin(port, command); });
+    .action(async (port: number, command: string[]) => { code = await actions.admin(port, command.join(' ')); });
 
   program.command('gate')
     .description('check a run folder against the ceilings (and optionally a baseline run); exit 1 when one is exceeded')

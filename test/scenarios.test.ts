@@ -1,0 +1,75 @@
+// Every scenario's --quick form, run as a user would, yields the expected verdicts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../harness/paths.js';
+import type { SummaryRow } from '../harness/types.js';
+
+const out = mkdtempSync(join(tmpdir(), 'leaklab-scn-e2e-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+async function quick(scenario: string, variants?: string): Promise<SummaryRow[]> {
+  const args = ['tsx', 'harness/cli.ts', '--scenario', scenario, '--quick', '--json', '--out', out, ...(variants ? ['--variants', variants] : [])];
+  const r = await execa('npx', args, { cwd: ROOT, reject: false, timeout: 240_000, env: { FORCE_COLOR: '0' } });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as SummaryRow[];
+}
+
+const verdicts = (rows: SummaryRow[]) => Object.fromEntries(rows.map((r) => [`${r.scenario}/${r.variant}`, r.verdict?.kind]));
+const median = (r: SummaryRow, m: string) => r.metrics[m]?.median ?? null;
+
+describe('scenario verdicts (--quick)', () => {
+  it('leak: leak on all four allocators, whatever they retain', async () => {
+    const rows = await quick('leak');
+    expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak', 'leak/tcmalloc': 'leak', 'leak/jemalloc': 'leak', 'leak/mimalloc': 'leak' });
+    for (const r of rows) {
+      expect(r.verdict!.evidence.liveGrowth).toBeGreaterThan(32 * 1024 * 1024);
+      expect(median(r, 'leakSlope')).toBeGreaterThan(1000);  // 5% of 32 KiB = 1638 B/request
+      expect(median(r, 'leakSlope')).toBeLessThan(2300);
+    }
+  });
+
+  it('steady: healthy on all four allocators', async () => {
+    const rows = await quick('steady');
+    expect(verdicts(rows)).toEqual({ 'steady/glibc': 'healthy', 'steady/tcmalloc': 'healthy', 'steady/jemalloc': 'healthy', 'steady/mimalloc': 'healthy' });
+  });
+
+  it('fragmentation: glibc keeps pages pinned by live records after the release', async () => {
+    const [row] = await quick('fragmentation', 'glibc');
+    expect(row!.verdict!.kind).toBe('fragmentation');
+    expect(row!.verdict!.evidence.excessAfterRelease).toBeGreaterThan(32 * 1024 * 1024);
+  });
+
+  it('release-policy: each arm is a scenario; the policies release, "none" does not', async () => {
+    const rows = await quick('release-policy', 'tcmalloc');
+    const by = Object.fromEntries(rows.map((r) => [r.scenario, r]));
+    expect(Object.keys(by).sort()).toEqual(['release-policy-free-over', 'release-policy-idle', 'release-policy-none', 'release-policy-periodic']);
+    expect(median(by['release-policy-none']!, 'policyReleases')).toBe(0);
+    for (const arm of ['periodic', 'idle', 'free-over']) expect(median(by[`release-policy-${arm}`]!, 'policyReleases'), arm).toBeGreaterThan(0);
+    expect(by['release-policy-none']!.verdict!.kind).toBe('retention');
+    expect(median(by['release-policy-idle']!, 'retainedRss')!).toBeLessThan(median(by['release-policy-none']!, 'retainedRss')! / 2);
+    expect(median(by['release-policy-periodic']!, 'relayCpuMs')).toBeGreaterThan(0);
+  });
+
+  it('burst-repeat: RSS at the end of each pause is measured', async () => {
+    const [row] = await quick('burst-repeat', 'tcmalloc');
+    for (const p of ['pause-1', 'pause-2', 'pause-3']) expect(median(row!, `rssEnd.${p}`), p).toBeGreaterThan(50 * 1024 * 1024);
+    expect(row!.verdict!.kind).toBe('retention');
+  });
+
+  it('churn: connections and threads come and go without errors', async () => {
+    const [row] = await quick('churn', 'jemalloc');
+    expect(median(row!, 'peakLive')).toBeGreaterThan(32 * 1024 * 1024);
+    expect(row!.failedTrials).toBe(0);
+  });
+
+  it('tuning: runs tuned variants; TCMALLOC_RELEASE_RATE=0 keeps everything', async () => {
+    const rows = await quick('tuning', 'tcmalloc-rate0,jemalloc-decay0');
+    const by = Object.fromEntries(rows.map((r) => [r.variant, r]));
+    expect(by['tcmalloc-rate0']!.verdict!.kind).toBe('retention');
+    expect(median(by['tcmalloc-rate0']!, 'retention')).toBeGreaterThan(0.9);
+    expect(median(by['jemalloc-decay0']!, 'retention')).toBeLessThan(0.5);
+  });
+});
