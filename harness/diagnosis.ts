@@ -35,11 +35,13 @@ export interface Verdict {
   remedy: string;
 }
 
+/** What returns the memory, per allocator, as measured by the `tuning` scenario (README,
+ * "Findings"): e.g. a higher TCMALLOC_RELEASE_RATE does not help an idle process. */
 const RELEASE_ADVICE: Record<Allocator, string> = {
-  glibc: 'call malloc_trim(0) when idle, or lower glibc.malloc.trim_threshold / MALLOC_ARENA_MAX',
-  tcmalloc: 'call MallocExtension::instance()->ReleaseFreeMemory() periodically or when idle, or raise TCMALLOC_RELEASE_RATE',
-  jemalloc: 'enable background_thread:true or lower dirty_decay_ms, or purge arena.<all> when idle',
-  mimalloc: 'call mi_collect(true) when idle, or set MIMALLOC_DECOMMIT_DELAY=0',
+  glibc: 'call malloc_trim(0) when idle, or lower glibc.malloc.trim_threshold (MALLOC_ARENA_MAX=2 keeps more, not less)',
+  tcmalloc: 'call MallocExtension::instance()->ReleaseFreeMemory() when idle or periodically (TCMALLOC_RELEASE_RATE only returns pages while the program keeps allocating)',
+  jemalloc: 'lower dirty_decay_ms (0 returns pages at once) or purge arena.<all> when idle (background_thread:true still waits out dirty_decay_ms)',
+  mimalloc: 'call mi_collect(true) when idle, or set MIMALLOC_DECOMMIT_DELAY=0 and MIMALLOC_SEGMENT_DECOMMIT_DELAY=0',
 };
 
 export function diagnose(row: SummaryRow): Verdict {
