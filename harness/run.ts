@@ -47,6 +47,7 @@ export interface RunOutcome {
   /** RSS over time of the first complete trial per scenario x variant, for charts. */
   curves: Array<{ scenario: string; variant: string; points: Array<[number, number]>; releaseAt: number | null }>;
   samplerIntervals: number[];
+  samplerCpuMs: number;
 }
 
 export interface RunHooks {
@@ -80,6 +81,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
   const summary: SummaryRow[] = [];
   const curves: RunOutcome['curves'] = [];
   const samplerIntervals: number[] = [];
+  let samplerCpuMs = 0;
   const writeSummary = () => {
     store.writeJson('summary.json', summary);
   };
@@ -91,7 +93,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         if (signal.aborted) break outer;
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
-        const { trace, samplerIntervals: iv } = await runTrial({
+        const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
           scenario: s.scenario, variant, trial, trials: s.trials, seed: s.seed, signal,
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),
@@ -102,6 +104,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           },
         });
         samplerIntervals.push(...iv);
+        samplerCpuMs += sc;
         const metrics = trialMetrics(trace);
         store.trial(trace, metrics);
         hooks.onTrialDone?.(trace, metrics);
@@ -130,5 +133,5 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
   writeSummary();
   await store.close();
   store.writeJson('run.json', info);
-  return { store, info, summary, curves, samplerIntervals };
+  return { store, info, summary, curves, samplerIntervals, samplerCpuMs };
 }

@@ -54,6 +54,8 @@ export interface RelayLaunch {
 export interface TrialResult {
   trace: Trace;
   samplerIntervals: number[];
+  /** CPU time of the native statm sampler (the harness's own cost, with its process). */
+  samplerCpuMs: number;
 }
 
 /** Runs one trial. Never throws for a failure of the programs under test: the trace then
@@ -67,8 +69,14 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   };
   const totalMs = scheduledMs(scenario);
   const t0 = performance.now();
+  const monoT0Us = Number(process.hrtime.bigint() / 1000n);  // the native sampler's clock
   const elapsed = () => Math.round((performance.now() - t0) * 10) / 10;
   let phase = 'setup';
+  const phaseStarts: Array<{ tMs: number; name: string }> = [];
+  const phaseAt = (tMs: number) => {
+    for (let i = phaseStarts.length - 1; i >= 0; i--) if (phaseStarts[i]!.tMs <= tMs) return phaseStarts[i]!.name;
+    return 'setup';
+  };
   let sampler: Sampler | undefined;
   let admin: AdminClient | undefined;
   let relay: NativeProcess | undefined;
@@ -99,13 +107,13 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     admin = await AdminClient.open(Number(relayReady.admin_port));
     const relayPid = relay.pid;
     sampler = new Sampler({
-      pid: relayPid, admin, t0, phase: () => phase,
+      pid: relayPid, admin, t0, monoT0Us, phaseAt,
       onSample: (s) => {
         trace.samples.push(s);
         o.onSample(s);
       },
     });
-    sampler.start();
+    await sampler.start();
 
     const loadgen = spawnNative('loadgen', binaryPath('loadgen'), ['--port', String(relayReady.port), '--schedule', '-']);
     procs.push(loadgen);
@@ -114,7 +122,9 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     loadgen.onJson((line) => {
       if (line.type === 'phase') {
         phase = String(line.name);
-        event({ type: 'phase', tMs: elapsed(), name: phase, index: Number(line.index) });
+        const tMs = elapsed();
+        phaseStarts.push({ tMs, name: phase });
+        event({ type: 'phase', tMs, name: phase, index: Number(line.index) });
         const p = scenario.phases.find((x) => x.name === phase);
         for (const action of p?.actions ?? []) {
           if (action === 'release') actions.push(release(adminRef, elapsed, event));
@@ -155,19 +165,21 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     await Promise.all(actions);
     if (trace.status === 'complete') await sampler.sampleStats();
     phase = 'end';
-    event({ type: 'end', tMs: elapsed() });
-    sampler.stop();
+    const endMs = elapsed();
+    phaseStarts.push({ tMs: endMs, name: 'end' });
+    event({ type: 'end', tMs: endMs });
+    await sampler.stop();
     trace.vmHwmBytes = readVmHwm(relayPid);
     trace.relayCpuMs = readCpuMs(relayPid);
   } catch (err) {
     fail(o.signal.aborted ? 'interrupted' : 'failed', (err as Error).message);
   } finally {
-    sampler?.stop();
+    await sampler?.stop();
     admin?.close();
     if (relay && o.relayLaunch) await relay.stop(o.relayLaunch.stopGraceMs);
     await Promise.all(procs.map((p) => p.stop()));
   }
-  return { trace, samplerIntervals: sampler?.intervals ?? [] };
+  return { trace, samplerIntervals: sampler?.intervals ?? [], samplerCpuMs: sampler?.nativeCpuMs ?? 0 };
 }
 
 async function release(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void): Promise<void> {

@@ -1,14 +1,18 @@
-// Samples the relay from outside: RSS from /proc/<pid>/statm every 10 ms; the relay's
-// admin `stats-counters` every 100 ms; /proc/<pid>/smaps_rollup every 500 ms. Each sample
+// Samples the relay from outside: RSS from /proc/<pid>/statm every 10 ms (by the native
+// `sampler`, on an absolute clock, in batches every 100 ms: a Node timer loop cost 2% of
+// a core by itself and stalled behind garbage collection); the relay's admin
+// `stats-counters` every 100 ms; /proc/<pid>/smaps_rollup every 500 ms. Each sample
 // goes to `onSample` as it is taken (the runner streams it to disk).
 //
 // Why smaps_rollup is read less often, and off the main thread: the kernel walks every
 // page table of the relay to answer it, under the relay's mmap lock. At the burst's peak
 // (~450 MiB) one read takes ~5 ms (npm run bench -- harness); every 100 ms that is 5% of
 // the time with the relay's mmap/munmap blocked, and a 5 ms stall of the 10 ms sampler.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AdminClient } from './native/client.js';
+import { binaryPath } from './paths.js';
+import { type NativeProcess, spawnNative } from './procs.js';
 import type { Sample } from './types.js';
 
 export const RSS_INTERVAL_MS = 10;
@@ -22,35 +26,6 @@ export function readStatmRss(pid: number): number | null {
     return Number(fields[1]) * PAGE_SIZE;
   } catch {
     return null;
-  }
-}
-
-/** Keeps /proc/<pid>/statm open and re-reads it with one pread per sample (instead of
- * open + read + close): the 10 ms loop's cost is one syscall. */
-export class StatmReader {
-  private fd: number | null;
-  private readonly buf = Buffer.alloc(256);
-  constructor(pid: number) {
-    try {
-      this.fd = openSync(`/proc/${pid}/statm`, 'r');
-    } catch {
-      this.fd = null;
-    }
-  }
-  rssBytes(): number | null {
-    if (this.fd === null) return null;
-    try {
-      const n = readSync(this.fd, this.buf, 0, this.buf.length, 0);
-      const text = this.buf.toString('latin1', 0, n);
-      const resident = Number(text.split(' ')[1]);
-      return n > 0 && Number.isFinite(resident) ? resident * PAGE_SIZE : null;
-    } catch {
-      return null;  // the process has exited
-    }
-  }
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
   }
 }
 
@@ -115,7 +90,9 @@ export interface SamplerOptions {
   pid: number;
   admin: AdminClient;
   t0: number;  // performance.now() at the trial's start
-  phase: () => string;
+  monoT0Us: number;  // CLOCK_MONOTONIC (process.hrtime) in µs at the same moment
+  /** The phase the trial was in at `tMs` (samples arrive in batches, up to 100 ms late). */
+  phaseAt: (tMs: number) => string;
   onSample: (s: Sample) => void;
 }
 
@@ -125,41 +102,40 @@ export class Sampler {
   private statsInFlight = false;
   private stopped = false;
   private lastRssT: number | null = null;
+  private native: NativeProcess | undefined;
   /** Actual gaps between consecutive statm samples, for the harness bench. */
   readonly intervals: number[] = [];
   lastRss = 0;
 
   constructor(private readonly o: SamplerOptions) {}
 
-  private statm: StatmReader | undefined;
-
-  start(): void {
-    this.statm = new StatmReader(this.o.pid);
-    const start = performance.now();
-    const loop = () => {
+  /** Starts the native 10 ms statm sampler (native/src/sampler_main.cc) and the 100 ms
+   * stats loop; resolves once the sampler is reading. */
+  async start(): Promise<void> {
+    this.native = spawnNative('sampler', binaryPath('sampler'), ['--pid', String(this.o.pid), '--interval-ms', String(RSS_INTERVAL_MS), '--batch-ms', String(STATS_INTERVAL_MS)]);
+    this.native.onJson((line) => {
+      if (line.type === 'rss' && Array.isArray(line.samples)) {
+        for (const [tUs, rss] of line.samples as Array<[number, number]>) this.onRss((tUs - this.o.monoT0Us) / 1000, rss);
+      }
+    });
+    await this.native.waitReady();
+    this.timer = setInterval(() => {
       if (this.stopped) return;
-      this.sampleRss();
-      if (this.tick % (STATS_INTERVAL_MS / RSS_INTERVAL_MS) === 0) void this.sampleStats(this.tick % (SMAPS_INTERVAL_MS / RSS_INTERVAL_MS) === 0);
       this.tick += 1;
-      const next = start + this.tick * RSS_INTERVAL_MS;
-      this.timer = setTimeout(loop, Math.max(0, next - performance.now()));
-    };
-    loop();
+      void this.sampleStats(this.tick % (SMAPS_INTERVAL_MS / STATS_INTERVAL_MS) === 0);
+    }, STATS_INTERVAL_MS);
   }
 
   private now(): number {
     return performance.now() - this.o.t0;
   }
 
-  private sampleRss(): void {
-    const rss = this.statm?.rssBytes() ?? null;
-    if (rss === null) return;
-    const t = this.now();
+  private onRss(t: number, rss: number): void {
     if (this.lastRssT !== null) this.intervals.push(t - this.lastRssT);
     this.lastRssT = t;
     this.lastRss = rss;
     this.o.onSample({
-      tMs: round(t), phase: this.o.phase(), source: 'statm', rssBytes: rss,
+      tMs: round(t), phase: this.o.phaseAt(t), source: 'statm', rssBytes: rss,
       smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
       liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
       allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
@@ -174,7 +150,7 @@ export class Sampler {
     this.statsInFlight = true;
     try {
       const t = this.now();
-      const phase = this.o.phase();
+      const phase = this.o.phaseAt(t);
       const [smaps, st] = await Promise.all([
         withSmaps ? readSmapsRollupAsync(this.o.pid) : Promise.resolve(null),
         this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000),
@@ -205,11 +181,15 @@ export class Sampler {
     }
   }
 
-  stop(): void {
+  /** CPU time the native sampler used (it is part of the harness's cost). */
+  nativeCpuMs = 0;
+
+  /** Stops both loops; the native sampler prints what it still holds before it exits. */
+  async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.statm?.close();
-    this.statm = undefined;
+    if (this.timer) clearInterval(this.timer);
+    if (this.native && !this.native.exit) this.nativeCpuMs = readCpuMs(this.native.pid) ?? 0;
+    await this.native?.stop();
   }
 }
 
