@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { execaSync } from 'execa';
-import { ROOT } from './paths.js';
+import { relative } from 'node:path';
+import { BUILD_DIR, ROOT } from './paths.js';
 import { ALLOCATOR_PACKAGES, ALLOCATORS, debianVersion } from './variants.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
@@ -34,6 +35,8 @@ export interface Environment {
   cmake: string | null;
   allocators: Record<string, { debian: string | null; reported: string | null }>;
   git: { commit: string | null; dirty: boolean | null };
+  /** The native build the run used (build/native, or build/native-sanitize: ASan's allocator). */
+  buildDir?: string;
 }
 
 export function collectEnvironment(): Environment {
@@ -54,6 +57,7 @@ export function collectEnvironment(): Environment {
     compiler: firstLine('c++', ['--version']),
     cmake: firstLine('cmake', ['--version']),
     allocators,
+    buildDir: relative(ROOT, BUILD_DIR) || BUILD_DIR,
     git: {
       commit: firstLine('git', ['rev-parse', 'HEAD']),
       dirty: status === null ? null : status.length > 0,

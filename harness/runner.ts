@@ -147,9 +147,12 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
 
     // The trial ends when the load generator does; a relay or upstream exit, or an
     // interruption, ends it early.
+    // The listener goes with the trial: the signal lives for the whole run.
+    let onAbort = () => {};
     const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
       if (o.signal.aborted) resolve('aborted');
-      o.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
+      o.signal.addEventListener('abort', onAbort, { once: true });
     });
     const outcome = await Promise.race([
       loadgen.exited.then((e) => ({ who: loadgen, e })),
@@ -157,6 +160,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       upstream.exited.then((e) => ({ who: upstream, e })),
       aborted,
     ]);
+    o.signal.removeEventListener('abort', onAbort);
     if (outcome === 'aborted') {
       fail('interrupted', 'interrupted');
     } else if (outcome.who !== loadgen || outcome.e.code !== 0) {

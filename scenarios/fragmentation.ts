@@ -11,6 +11,9 @@ export default defineScenario({
   description: 'small short-lived requests with long-lived records of the same size between them',
   relay: { logRecord: { bytes: 1024, every: 4, retention: '60s' } },
   upstream: { delay: '1s', response: 64 },
+  // 256 connections: about 350 requests in flight each, well under the relay's 1,024
+  // unanswered requests per client before it stops reading one.
+  connections: 256,
   seed: 17,
   phases: [
     { name: 'baseline', duration: '1s', load: { closed: 16, size: '1KiB' } },

@@ -3,10 +3,10 @@
 import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
-import { buildNative } from '../build.js';
+import { SANITIZE_BUILD_DIR, buildNative } from '../build.js';
 import { AdminClient } from '../native/client.js';
 import { ExitCode, LabError } from '../errors.js';
-import { RESULTS_DIR } from '../paths.js';
+import { BUILD_DIR, RESULTS_DIR } from '../paths.js';
 import { killAllNow, stopAll } from '../procs.js';
 import { summaryCsv } from '../report/csv.js';
 import { summaryJson } from '../report/json.js';
@@ -79,7 +79,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 export function buildProgram(io: Io, actions: {
   run: (flags: RunFlags) => Promise<number>;
-  build: () => Promise<number>;
+  build: (flags: { sanitize?: boolean }) => Promise<number>;
   list: (flags: { json?: boolean }) => Promise<number>;
   admin: (port: number, command: string) => Promise<number>;
   gate?: (dir: string, flags: GateFlags) => Promise<number>;
@@ -114,8 +114,9 @@ export function buildProgram(io: Io, actions: {
 
   program.command('build')
     .description('configure and build native/ into build/native (incremental)')
+    .option('--sanitize', 'build with clang, ASan and UBSan into build/native-sanitize instead (run on it with LEAKLAB_BUILD_DIR=build/native-sanitize)')
     .exitOverride()
-    .action(async () => { code = await actions.build(); });
+    .action(async (flags: { sanitize?: boolean }) => { code = await actions.build(flags); });
 
   program.command('list')
     .description('list variants: available or not, why not, and the allocator library version')
@@ -178,9 +179,10 @@ export function buildProgram(io: Io, actions: {
 export async function main(argv: string[], io: Io): Promise<number> {
   const { program, result } = buildProgram(io, {
     run: (flags) => runCommand(flags, argv, io),
-    build: async () => {
-      const r = await buildNative((l) => io.stderr.write(`${l}\n`));
-      io.stderr.write(`native/ built in ${(r.ms / 1000).toFixed(1)} s\n`);
+    build: async (flags) => {
+      const dir = flags.sanitize ? SANITIZE_BUILD_DIR : BUILD_DIR;
+      const r = await buildNative((l) => io.stderr.write(`${l}\n`), dir);
+      io.stderr.write(`native/ built into ${dir} in ${(r.ms / 1000).toFixed(1)} s\n`);
       return ExitCode.ok;
     },
     list: async (flags) => listCommand(flags, io),

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "admin_command.h"
 #include "alloc.h"
 #include "connection.h"
 #include "net.h"
@@ -19,12 +20,6 @@
 
 namespace leaklab {
 namespace {
-
-// {"ok":false,"error":message}; bytes that are not UTF-8 (from the command) are replaced.
-std::string Error(const std::string& message) {
-  return nlohmann::json{{"ok", false}, {"error", message}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 nlohmann::json OrNull(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
@@ -78,14 +73,17 @@ void Admin::AcceptConnections() {
 }
 
 std::string Admin::Handle(const std::string& command) {
-  if (command == "ping") return nlohmann::json{{"ok", true}}.dump();
-  if (command == "stats") return Stats(true);
-  if (command == "stats-counters") return Stats(false);
-  if (command == "release") return Release();
-  if (command == "config") return Config();
-  if (command == "set" || command.rfind("set ", 0) == 0) return Set(command.substr(3));
-  return Error("unknown admin command '" + command +
-               "'; valid: ping, stats, stats-counters, release, config, set <key> <value>");
+  std::string args;
+  switch (ParseAdminCommand(command, &args)) {
+    case AdminCommand::kPing: return nlohmann::json{{"ok", true}}.dump();
+    case AdminCommand::kStats: return Stats(true);
+    case AdminCommand::kStatsCounters: return Stats(false);
+    case AdminCommand::kRelease: return Release();
+    case AdminCommand::kConfig: return Config();
+    case AdminCommand::kSet: return RunSetCommand(relay_.settings(), args);
+    case AdminCommand::kUnknown: break;
+  }
+  return UnknownCommandReply(command);
 }
 
 // {"ok":true, "leak-rate":..., ... every setting by its key, then the fixed options}.
@@ -98,25 +96,6 @@ std::string Admin::Config() {
   j["upstream_conns"] = relay_.upstream_connection_count();
   j["max_frame"] = o.max_frame;
   j["high_water"] = o.high_water;
-  return j.dump();
-}
-
-// "set <key> <value>": `args` is what follows "set".
-std::string Admin::Set(const std::string& args) {
-  const size_t key_begin = args.find_first_not_of(' ');
-  const size_t key_end = args.find(' ', key_begin);
-  const size_t value_begin =
-      key_end == std::string::npos ? std::string::npos : args.find_first_not_of(' ', key_end);
-  if (value_begin == std::string::npos || args.find(' ', value_begin) != std::string::npos)
-    return Error("usage: set <key> <value>; keys: " + RelaySettings::KeysWithRanges());
-  const std::string key = args.substr(key_begin, key_end - key_begin);
-  const std::string value = args.substr(value_begin);
-  std::string error;
-  if (!relay_.settings().Set(key, value, &error)) return Error(error);
-  nlohmann::ordered_json j;
-  j["ok"] = true;
-  j["key"] = key;
-  j["value"] = relay_.settings().Get(key);
   return j.dump();
 }
 

@@ -31,7 +31,6 @@ class Admin {
   std::string Stats(bool with_smaps);
   std::string Release();
   std::string Config();
-  std::string Set(const std::string& args);
 
   Relay& relay_;
   EventLoop& acceptor_;

@@ -21,6 +21,9 @@
 
 namespace leaklab {
 
+// Requests of one client relayed and not yet answered before the relay stops reading it.
+constexpr uint32_t kMaxClientInFlight = 1024;
+
 // One request in flight, keyed by its relay id.
 struct Relay::Pending {
   int client_worker;    // worker A, which owns the client connection
@@ -102,6 +105,8 @@ class Relay::Worker {
     std::shared_ptr<Connection> conn;
     bool self_paused = false;        // its own output is above high water
     bool congestion_paused = false;  // an upstream connection is above high water
+    bool inflight_paused = false;    // kMaxClientInFlight of its requests are unanswered
+    uint32_t in_flight = 0;          // its requests relayed and not yet answered
   };
 
   explicit Worker(int index) : index(index) {}
@@ -207,7 +212,7 @@ void Relay::AcceptClients() {
         if (!reason.empty()) counters_.client_errors_total.fetch_add(1);
         auto it = w.clients.find(c.tag);
         if (it == w.clients.end()) return;
-        if (it->second.self_paused || it->second.congestion_paused)
+        if (it->second.self_paused || it->second.congestion_paused || it->second.inflight_paused)
           counters_.paused_clients.fetch_sub(1);
         w.clients.erase(it);
       };
@@ -217,7 +222,8 @@ void Relay::AcceptClients() {
         auto it = w.clients.find(c.tag);
         if (it == w.clients.end()) return;
         Worker::Client& cl = it->second;
-        if (!cl.self_paused && !cl.congestion_paused) counters_.paused_clients.fetch_add(1);
+        if (!cl.self_paused && !cl.congestion_paused && !cl.inflight_paused)
+          counters_.paused_clients.fetch_add(1);
         cl.self_paused = true;
         c.PauseReading(true);
       };
@@ -226,7 +232,7 @@ void Relay::AcceptClients() {
         if (it == w.clients.end() || !it->second.self_paused) return;
         Worker::Client& cl = it->second;
         cl.self_paused = false;
-        if (!cl.congestion_paused) {
+        if (!cl.congestion_paused && !cl.inflight_paused) {
           counters_.paused_clients.fetch_sub(1);
           c.PauseReading(false);
         }
@@ -253,12 +259,19 @@ void Relay::OnClientFrame(Worker& a, uint64_t client_tag, char* payload, uint32_
   // every worker stops reading from a client as soon as it delivers a frame (the frame
   // itself is still relayed); the last upstream to fall below low water posts a resume
   // to every worker (ResumeCongested below).
-  if (counters_.congested_upstreams.load() > 0) {
-    auto it = a.clients.find(client_tag);
-    if (it != a.clients.end() && !it->second.congestion_paused) {
-      if (!it->second.self_paused) counters_.paused_clients.fetch_add(1);
-      it->second.congestion_paused = true;
-      it->second.conn->PauseReading(true);
+  // In-flight cap: a client that reads nothing while its small requests ask for large
+  // responses would otherwise have every request read before its output reaches high
+  // water (the responses arrive later): stop reading it at kMaxClientInFlight requests
+  // unanswered, resume at half (DeliverResponse).
+  auto it = a.clients.find(client_tag);
+  if (it != a.clients.end()) {
+    Worker::Client& cl = it->second;
+    const bool was_paused = cl.self_paused || cl.congestion_paused || cl.inflight_paused;
+    if (counters_.congested_upstreams.load() > 0) cl.congestion_paused = true;
+    if (++cl.in_flight >= kMaxClientInFlight) cl.inflight_paused = true;
+    if (!was_paused && (cl.congestion_paused || cl.inflight_paused)) {
+      counters_.paused_clients.fetch_add(1);
+      cl.conn->PauseReading(true);
     }
   }
   const uint64_t rid = next_rid_.fetch_add(1);
@@ -341,7 +354,16 @@ void Relay::DeliverResponse(Worker& a, uint64_t client_tag, uint64_t client_id,
                             char* payload, uint32_t length) {
   auto it = a.clients.find(client_tag);
   if (it == a.clients.end()) return FreeResponse(payload, length);  // client has gone
-  it->second.conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
+  Worker::Client& cl = it->second;
+  if (cl.in_flight > 0) --cl.in_flight;
+  if (cl.inflight_paused && cl.in_flight <= kMaxClientInFlight / 2) {
+    cl.inflight_paused = false;
+    if (!cl.self_paused && !cl.congestion_paused) {
+      counters_.paused_clients.fetch_sub(1);
+      cl.conn->PauseReading(false);
+    }
+  }
+  cl.conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
 }
 
 // Worker A: every log_record_every-th request read on A leaves a small record behind,
@@ -398,7 +420,7 @@ void Relay::OnUpstreamLowWater() {
       for (auto& [tag, cl] : w.clients) {
         if (!cl.congestion_paused) continue;
         cl.congestion_paused = false;
-        if (!cl.self_paused) {
+        if (!cl.self_paused && !cl.inflight_paused) {
           counters_.paused_clients.fetch_sub(1);
           cl.conn->PauseReading(false);
         }

@@ -52,11 +52,14 @@ std::string RelaySettings::KeysWithRanges() {
 }
 
 bool RelaySettings::Set(const std::string& key, const std::string& value, std::string* error) {
+  // The whole value must parse: `end` just past its last byte, not at a NUL inside it (an admin
+  // payload may hold one: "set leak-rate 0\0junk").
   char* end = nullptr;
   errno = 0;
   if (key == kLeakRate) {
     const double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0' || errno != 0 || !std::isfinite(v) || v < 0 || v > 1) {
+    if (value.empty() || end != value.c_str() + value.size() || errno != 0 || !std::isfinite(v) ||
+        v < 0 || v > 1) {
       *error = key + ": expected a number in 0..1, got '" + value + "'";
       return false;
     }
@@ -69,7 +72,8 @@ bool RelaySettings::Set(const std::string& key, const std::string& value, std::s
     return false;
   }
   const long long v = std::strtoll(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || errno != 0 || v < s->min || v > s->max) {
+  if (value.empty() || end != value.c_str() + value.size() || errno != 0 || v < s->min ||
+      v > s->max) {
     *error = key + ": expected an integer in " + Range(*s) + ", got '" + value + "'";
     return false;
   }
