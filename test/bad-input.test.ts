@@ -2,11 +2,13 @@
 // field and what would be valid; an unwritable results folder: exit 3 and the fix. The
 // lab's main() in process (as harness/cli.ts calls it), so each case costs milliseconds;
 // test/cli.test.ts covers the same path as a real process.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../harness/cli/main.js';
+import { ROOT } from '../harness/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-bad-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,6 +89,18 @@ describe('environment errors exit 3 with the fix', () => {
     expect(r.stderr).toMatch(/--out: cannot write results under .*a-file\.txt\/sub: .*ENOTDIR.*; choose a writable folder with --out DIR/);
     expect(r.code).toBe(3);
   });
-  // A missing compiler or allocator library is not simulated here: that needs a machine
-  // (or container) without them; harness/build.ts and variants.ts report those cases.
+  it('a missing cmake: exit 3 with the package that brings it', async () => {
+    // A PATH with only sh in it: the build looks for cmake and c++ there.
+    const bin = join(dirname(file('path-marker', '')), 'bin-without-cmake');
+    mkdirSync(bin, { recursive: true });
+    if (!existsSync(join(bin, 'sh'))) symlinkSync('/bin/sh', join(bin, 'sh'));
+    const r = await execa(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'build'], {
+      cwd: ROOT, reject: false, env: { PATH: bin, FORCE_COLOR: '0' }, extendEnv: false,
+    });
+    expect(r.stderr).toMatch(/cmake not found; install it with: sudo apt-get install cmake \(or run `npm run setup`\)/);
+    expect(r.exitCode).toBe(3);
+  });
+  // A missing allocator library is not simulated here: it needs a machine without the
+  // -dev package (CMake then skips that relay, naming the package, and --variants for it
+  // exits 3 with `apt-get install <package>`; harness/variants.ts variantStatus).
 });
