@@ -22,27 +22,53 @@ async function requireTool(tool: string, install: string): Promise<void> {
  * LEAKLAB_BUILD_DIR=build/native-sanitize, which buildNative then configures this way. */
 export const SANITIZE_BUILD_DIR = join(ROOT, 'build', 'native-sanitize');
 
+interface CmakeBuild {
+  dir: string;
+  /** Build with clang++ (the sanitizer and fuzzer builds) instead of the system c++. */
+  clang: boolean;
+  /** Extra -D options, given when the folder is first configured. */
+  defines: string[];
+  /** Only this target (else everything). */
+  target?: string;
+  /** What this build is, for messages: "", "ASan relay-glibc", "frame_fuzz", ... */
+  label: string;
+}
+
+const CLANG_RUNTIME = /libclang_rt\.(asan|ubsan|fuzzer)/;
+
+/** Configures `dir` once (incremental afterwards) and builds it; errors say what to install. */
+async function cmakeBuild(b: CmakeBuild, log: (line: string) => void): Promise<string[]> {
+  const what = b.label ? ` (${b.label})` : '';
+  await requireTool('cmake', 'sudo apt-get install cmake');
+  if (b.clang) await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
+  else await requireTool('c++', 'sudo apt-get install g++');
+  let skipped: string[] = [];
+  if (!existsSync(join(b.dir, 'CMakeCache.txt'))) {
+    log(`configuring native/ into ${b.dir}${b.defines.length ? ` with ${b.defines.join(' ')}` : ''}`);
+    const compiler = b.clang ? ['-DCMAKE_CXX_COMPILER=clang++'] : [];
+    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', b.dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', ...compiler, ...b.defines], { reject: false, all: true });
+    if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: `cmake configure${what}`, output: tail(conf.all ?? '') });
+    skipped = [...(conf.all ?? '').matchAll(/leak-lab: (skipping [^\n]*)/g)].map((m) => m[1]!);
+    for (const line of skipped) log(line);
+  }
+  const target = b.target ? ['--target', b.target] : [];
+  const build = await execa('cmake', ['--build', b.dir, '-j', '2', ...target], { reject: false, all: true });
+  if (build.exitCode !== 0) {
+    const out = build.all ?? '';
+    // clang links but finds no sanitizer runtime: Debian ships it apart (libclang-rt-<version>-dev).
+    if (b.clang && CLANG_RUNTIME.test(out)) throw new LabError('missingTool', { tool: 'the clang sanitizer runtimes (libclang_rt)', install: 'sudo apt-get install libclang-rt-dev' });
+    throw new LabError('buildFailed', { step: `cmake --build${what}`, output: tail(out) });
+  }
+  return skipped;
+}
+
 /** Builds `dir` (BUILD_DIR unless told); SANITIZE_BUILD_DIR gets the sanitizer configuration. */
 export async function buildNative(log: (line: string) => void = () => {}, dir = BUILD_DIR): Promise<BuildResult> {
   const started = performance.now();
   const sanitize = resolve(dir) === SANITIZE_BUILD_DIR;
-  await requireTool('cmake', 'sudo apt-get install cmake');
-  if (sanitize) await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
-  else await requireTool('c++', 'sudo apt-get install g++');
-  let skipped: string[] = [];
-  if (!existsSync(join(dir, 'CMakeCache.txt'))) {
-    log(`configuring native/ into ${dir}${sanitize ? ' with clang and -fsanitize=address,undefined' : ''}`);
-    const flags = sanitize ? ['-DCMAKE_CXX_COMPILER=clang++', '-DLEAKLAB_SANITIZE=address,undefined'] : [];
-    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', ...flags], { reject: false, all: true });
-    if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: 'cmake configure', output: tail(conf.all ?? '') });
-    skipped = [...(conf.all ?? '').matchAll(/leak-lab: (skipping [^\n]*)/g)].map((m) => m[1]!);
-    for (const s of skipped) log(s);
-  }
-  const build = await execa('cmake', ['--build', dir, '-j', '2'], { reject: false, all: true });
-  if (build.exitCode !== 0) {
-    if (sanitize && /libclang_rt\.(asan|ubsan)/.test(build.all ?? '')) throw new LabError('missingTool', { tool: 'the clang sanitizer runtimes (libclang_rt.asan)', install: 'sudo apt-get install libclang-rt-dev' });
-    throw new LabError('buildFailed', { step: 'cmake --build', output: tail(build.all ?? '') });
-  }
+  const skipped = await cmakeBuild({
+    dir, clang: sanitize, defines: sanitize ? ['-DLEAKLAB_SANITIZE=address,undefined'] : [], label: sanitize ? 'ASan + UBSan' : '',
+  }, log);
   return { skipped, ms: performance.now() - started };
 }
 
@@ -52,21 +78,7 @@ export const ASAN_BUILD_DIR = `${BUILD_DIR}-asan`;
 /** Builds relay-glibc with clang and -fsanitize=address (LeakSanitizer) into ASAN_BUILD_DIR,
  * for `lab detect`; incremental like buildNative. Returns the binary's path. */
 export async function buildAsanRelay(log: (line: string) => void = () => {}): Promise<string> {
-  await requireTool('cmake', 'sudo apt-get install cmake');
-  await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
-  if (!existsSync(join(ASAN_BUILD_DIR, 'CMakeCache.txt'))) {
-    log(`configuring native/ with clang and -fsanitize=address into ${ASAN_BUILD_DIR}`);
-    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', ASAN_BUILD_DIR, '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
-      '-DCMAKE_CXX_COMPILER=clang++', '-DLEAKLAB_SANITIZE=address'], { reject: false, all: true });
-    if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: 'cmake configure (ASan)', output: tail(conf.all ?? '') });
-  }
-  const build = await execa('cmake', ['--build', ASAN_BUILD_DIR, '-j', '2', '--target', 'relay-glibc'], { reject: false, all: true });
-  if (build.exitCode !== 0) {
-    const out = build.all ?? '';
-    // clang links but finds no ASan runtime: Debian ships it apart (libclang-rt-<version>-dev).
-    if (/libclang_rt\.asan/.test(out)) throw new LabError('missingTool', { tool: 'the clang AddressSanitizer runtime (libclang_rt.asan)', install: 'sudo apt-get install libclang-rt-dev' });
-    throw new LabError('buildFailed', { step: 'cmake --build (ASan relay-glibc)', output: tail(out) });
-  }
+  await cmakeBuild({ dir: ASAN_BUILD_DIR, clang: true, defines: ['-DLEAKLAB_SANITIZE=address'], target: 'relay-glibc', label: 'ASan relay-glibc' }, log);
   return join(ASAN_BUILD_DIR, 'relay-glibc');
 }
 
@@ -76,20 +88,7 @@ export const FUZZ_BUILD_DIR = join(ROOT, 'build', 'native-fuzz');
 /** Builds frame_fuzz (native/fuzz/) with clang into FUZZ_BUILD_DIR, on demand and
  * incrementally like buildNative. Returns the binary's path. */
 export async function buildFuzzer(log: (line: string) => void = () => {}): Promise<string> {
-  await requireTool('cmake', 'sudo apt-get install cmake');
-  await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
-  if (!existsSync(join(FUZZ_BUILD_DIR, 'CMakeCache.txt'))) {
-    log(`configuring native/ with clang and -DLEAKLAB_FUZZ=ON into ${FUZZ_BUILD_DIR}`);
-    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', FUZZ_BUILD_DIR, '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
-      '-DCMAKE_CXX_COMPILER=clang++', '-DLEAKLAB_FUZZ=ON'], { reject: false, all: true });
-    if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: 'cmake configure (fuzz)', output: tail(conf.all ?? '') });
-  }
-  const build = await execa('cmake', ['--build', FUZZ_BUILD_DIR, '-j', '2', '--target', 'frame_fuzz'], { reject: false, all: true });
-  if (build.exitCode !== 0) {
-    const out = build.all ?? '';
-    if (/libclang_rt\.(fuzzer|asan|ubsan)/.test(out)) throw new LabError('missingTool', { tool: 'the clang libFuzzer/sanitizer runtimes (libclang_rt.fuzzer)', install: 'sudo apt-get install libclang-rt-dev' });
-    throw new LabError('buildFailed', { step: 'cmake --build (frame_fuzz)', output: tail(out) });
-  }
+  await cmakeBuild({ dir: FUZZ_BUILD_DIR, clang: true, defines: ['-DLEAKLAB_FUZZ=ON'], target: 'frame_fuzz', label: 'frame_fuzz' }, log);
   return join(FUZZ_BUILD_DIR, 'frame_fuzz');
 }
 
