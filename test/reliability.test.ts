@@ -150,17 +150,21 @@ it('a relay that dies after writing to stderr: the trial fails with its exit cod
   expect(trace.error).toMatch(/^relay-glibc exit code 70; last stderr:\n(.*\n)*  relay: simulated crash: out of cheese\n  relay: last words$/);
 });
 
-it('burst --quick on tcmalloc, three trials: peak, retained and released RSS within 5% of their median (released: or 2 MiB)', async () => {
+it('burst --quick on tcmalloc, three trials: peak, retained and released RSS within 5% of their median (released: or 2% of the peak)', async () => {
   const dir = mkdtempSync(join(out, 'repro-'));
   const r = await lab(['--scenario', 'burst', '--quick', '--variants', 'tcmalloc', '--trials', '3', '--out', dir]);
   expect(r.exitCode, r.stderr).toBe(0);
   const trials = readFileSync(join(latestRun(dir), 'trials.jsonl'), 'utf8').trim().split('\n')
     .map((l) => JSON.parse(l) as { status: string; metrics: TrialMetrics });
   expect(trials).toHaveLength(3);
-  // releasedRss is ~11 MiB, of which ~9 MiB is not heap (stacks, libraries, tcmalloc's
-  // metadata) and 2-3 MiB sits in tcmalloc's caches: between trials it moves by 1-2.5 MiB
-  // (10%; `npm run bench -- repro`: CV 4.9%). So for it 5% or 2 MiB, whichever is larger.
-  const slack = { peakRss: 0, retainedRss: 0, releasedRss: 2 * 2 ** 20 };
+  // releasedRss is 10-15 MiB, of which ~9 MiB is not heap (stacks, libraries, tcmalloc's
+  // metadata) and the rest sits in tcmalloc's caches: between trials it moves by 1-3.3 MiB
+  // (e.g. 14.3, 11.2, 12.1 MiB in one full `npm test`; `npm run bench -- repro`: CV 4.9%).
+  // 5% of 12 MiB is below that noise, so releasedRss is held to 5% of its median or 2% of
+  // the peak (~4 MiB of a 200 MiB burst), whichever is larger.
+  const peak = median(trials.map((t) => t.metrics.peakRss as number))!;
+  const slack = { peakRss: 0, retainedRss: 0, releasedRss: 0.02 * peak };
+  console.log(JSON.stringify(trials.map((t) => ({ status: t.status, peakRss: t.metrics.peakRss, retainedRss: t.metrics.retainedRss, releasedRss: t.metrics.releasedRss }))));
   for (const key of ['peakRss', 'retainedRss', 'releasedRss'] as const) {
     const values = trials.map((t) => t.metrics[key] as number);
     const m = median(values)!;
