@@ -26,6 +26,7 @@
 #include "admin.h"
 #include "alloc.h"
 #include "event_loop.h"
+#include "flags.h"
 #include "net.h"
 #include "relay.h"
 #include "relay_settings.h"
@@ -42,63 +43,38 @@ constexpr const char* kUsage =
     "             [--thread-churn-ms N]\n"
     "             (release policies; 0 = off)\n";
 
-[[noreturn]] void Usage(const std::string& message) {
-  std::fprintf(stderr, "relay: %s\n%s", message.c_str(), kUsage);
-  std::exit(2);
-}
-
-// Parses an integer flag value in [lo, hi]; exits 2 naming the flag otherwise.
-long long ParseInt(const std::string& flag, const std::string& value, long long lo,
-                   long long hi) {
-  char* end = nullptr;
-  errno = 0;
-  const long long v = std::strtoll(value.c_str(), &end, 10);
-  if (value.empty() || *end != '\0' || errno != 0 || v < lo || v > hi)
-    Usage(flag + ": expected an integer in " + std::to_string(lo) + ".." + std::to_string(hi) +
-          ", got '" + value + "'");
-  return v;
-}
-
+// Flags through the native tools' shared FlagParser (flags.h); the behaviour settings
+// (--leak-rate, --release-idle-ms, ...) are RelaySettings keys, parsed and range-checked
+// there, as for the admin channel's `set`.
 leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* settings) {
+  leaklab::FlagParser flags(argc, argv, kUsage);
   leaklab::RelayOptions o;
   bool have_port = false, have_conns = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    std::string value;
-    const size_t eq = flag.find('=');
-    if (flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    } else if (flag == "--upstream-port" || flag == "--threads" ||
-               flag == "--upstream-conns" || flag == "--max-frame" || flag == "--high-water" ||
-               (flag.rfind("--", 0) == 0 && leaklab::RelaySettings::IsKey(flag.substr(2)))) {
-      if (i + 1 >= argc) Usage(flag + ": missing value");
-      value = argv[++i];
-    }
-    if (flag == "--upstream-port") {
-      o.upstream_port = static_cast<uint16_t>(ParseInt(flag, value, 1, 65535));
+  std::string name, value;
+  while (flags.Next(&name, &value)) {
+    if (name == "upstream-port") {
+      o.upstream_port = static_cast<uint16_t>(flags.U64(name, value, 1, 65535));
       have_port = true;
-    } else if (flag == "--threads") {
-      o.threads = static_cast<int>(ParseInt(flag, value, 1, 256));
-    } else if (flag == "--upstream-conns") {
-      o.upstream_conns = static_cast<int>(ParseInt(flag, value, 1, 4096));
+    } else if (name == "threads") {
+      o.threads = static_cast<int>(flags.U64(name, value, 1, 256));
+    } else if (name == "upstream-conns") {
+      o.upstream_conns = static_cast<int>(flags.U64(name, value, 1, 4096));
       have_conns = true;
-    } else if (flag == "--max-frame") {
-      o.max_frame = static_cast<uint32_t>(ParseInt(flag, value, 1, 1ll << 30));
-    } else if (flag == "--high-water") {
-      o.high_water = static_cast<size_t>(ParseInt(flag, value, 1, 1ll << 40));
-    } else if (flag.rfind("--", 0) == 0 && leaklab::RelaySettings::IsKey(flag.substr(2))) {
+    } else if (name == "max-frame") {
+      o.max_frame = static_cast<uint32_t>(flags.U64(name, value, 1, 1ull << 30));
+    } else if (name == "high-water") {
+      o.high_water = static_cast<size_t>(flags.U64(name, value, 1, 1ull << 40));
+    } else if (leaklab::RelaySettings::IsKey(name)) {
       std::string error;
-      if (!settings->Set(flag.substr(2), value, &error)) Usage("--" + error);
+      if (!settings->Set(name, value, &error)) flags.Fail("--" + error);
     } else {
-      Usage("unknown flag '" + flag +
-            "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
-            "--high-water, --leak-rate, --log-record-bytes, --log-record-every, "
-            "--log-retention-ms, --release-every-ms, --release-idle-ms, --release-free-over, "
-            "--thread-churn-ms");
+      flags.Fail("unknown flag '--" + name +
+                 "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
+                 "--high-water, and the settings (--<key> <value>): " +
+                 leaklab::RelaySettings::KeysWithRanges());
     }
   }
-  if (!have_port) Usage("--upstream-port: required (the upstream's port, 1..65535)");
+  if (!have_port) flags.Fail("--upstream-port: required (the upstream's port, 1..65535)");
   if (!have_conns) o.upstream_conns = o.threads;
   return o;
 }
