@@ -1,6 +1,6 @@
 // npm run bench -- <native|harness|report|fuzz> [--rounds N] [--seconds N]
 import { Command } from 'commander';
-import { stopAll } from '../harness/procs.js';
+import { stopAll } from '../harness/run/procs.js';
 import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
 import { benchMemory } from './memory.js';

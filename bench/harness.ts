@@ -6,15 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Bench } from 'tinybench';
-import { buildNative } from '../harness/build.js';
-import { binaryPath } from '../harness/paths.js';
-import { executeRun } from '../harness/run.js';
-import { readSmapsRollup, readStatmRss, RSS_INTERVAL_MS } from '../harness/sampler.js';
-import { applyQuick, loadScenario } from '../harness/scenario.js';
-import { scheduledMs } from '../harness/schedule.js';
-import { quantile } from '../harness/stats.js';
-import { VARIANTS } from '../harness/variants.js';
-import { startLab } from '../harness/native/lab.js';
+import { buildNative } from '../harness/subject/build.js';
+import { binaryPath } from '../harness/core/paths.js';
+import { executeRun } from '../harness/run/run.js';
+import { readSmapsRollup, readStatmRss, RSS_INTERVAL_MS } from '../harness/run/sampler.js';
+import { applyQuick, loadScenario } from '../harness/scenario/scenario.js';
+import { scheduledMs } from '../harness/scenario/schedule.js';
+import { quantile } from '../harness/analysis/stats.js';
+import { VARIANTS } from '../harness/subject/variants.js';
+import { startLab } from '../harness/run/relay-lab.js';
 import { table, writeBench } from './report.js';
 
 export async function benchHarness(): Promise<void> {

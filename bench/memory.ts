@@ -5,10 +5,10 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNative } from '../harness/build.js';
-import { executeRun } from '../harness/run.js';
-import { loadScenario } from '../harness/scenario.js';
-import { VARIANTS } from '../harness/variants.js';
+import { buildNative } from '../harness/subject/build.js';
+import { executeRun } from '../harness/run/run.js';
+import { loadScenario } from '../harness/scenario/scenario.js';
+import { VARIANTS } from '../harness/subject/variants.js';
 import { table, writeBench } from './report.js';
 
 const GOAL_BYTES = 200 * 2 ** 20;

@@ -6,11 +6,11 @@ import { connect, createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { binaryPath } from '../harness/paths.js';
-import { spawnNative, type NativeProcess } from '../harness/procs.js';
-import { startUpstream } from '../harness/native/lab.js';
-import { median } from '../harness/stats.js';
-import { ALLOCATORS } from '../harness/variants.js';
+import { binaryPath } from '../harness/core/paths.js';
+import { spawnNative, type NativeProcess } from '../harness/run/procs.js';
+import { startUpstream } from '../harness/run/relay-lab.js';
+import { median } from '../harness/analysis/stats.js';
+import { ALLOCATORS } from '../harness/subject/variants.js';
 import { table, writeBench } from './report.js';
 
 const CONNECTIONS = 64;

@@ -6,13 +6,13 @@ import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { collectEnvironment } from '../harness/environment.js';
-import { withVerdict } from '../harness/diagnosis.js';
-import { summarizeTrials } from '../harness/metrics.js';
+import { collectEnvironment } from '../harness/run/environment.js';
+import { withVerdict } from '../harness/analysis/diagnosis.js';
+import { summarizeTrials } from '../harness/analysis/metrics.js';
 import { writeReports } from '../harness/report/write.js';
-import type { RunInfo } from '../harness/run.js';
-import { SAMPLE_COLUMNS, sampleRow } from '../harness/store.js';
-import type { Sample } from '../harness/types.js';
+import type { RunInfo } from '../harness/run/run.js';
+import { SAMPLE_COLUMNS, sampleRow } from '../harness/run/store.js';
+import type { Sample } from '../harness/core/types.js';
 import { table, writeBench } from './report.js';
 
 const MiB = 1024 * 1024;

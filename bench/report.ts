@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Table from 'cli-table3';
-import { RESULTS_DIR } from '../harness/paths.js';
-import { collectEnvironment } from '../harness/environment.js';
+import { RESULTS_DIR } from '../harness/core/paths.js';
+import { collectEnvironment } from '../harness/run/environment.js';
 
 export function writeBench(name: string, figures: unknown): string {
   mkdirSync(RESULTS_DIR, { recursive: true });

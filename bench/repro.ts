@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNative } from '../harness/build.js';
-import { executeRun } from '../harness/run.js';
-import { applyQuick, loadScenario } from '../harness/scenario.js';
-import { cv, max, median, min } from '../harness/stats.js';
-import { VARIANTS } from '../harness/variants.js';
+import { buildNative } from '../harness/subject/build.js';
+import { executeRun } from '../harness/run/run.js';
+import { applyQuick, loadScenario } from '../harness/scenario/scenario.js';
+import { cv, max, median, min } from '../harness/analysis/stats.js';
+import { VARIANTS } from '../harness/subject/variants.js';
 import { table, writeBench } from './report.js';
 
 const METRICS = ['peakRss', 'retainedRss', 'releasedRss'] as const;

@@ -1,7 +1,7 @@
 // burst-repeat: three bursts with pauses between them. Does RSS ratchet up from one
 // pause to the next (rssEnd.pause-1 < rssEnd.pause-2 < rssEnd.pause-3), or does each
 // burst reuse what the previous one left?
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 const burst = { closed: 512, size: { uniform: ['64KiB', '512KiB'] as [string, string] } };
 const quickBurst = { closed: 256, size: { uniform: ['64KiB', '512KiB'] as [string, string] } };

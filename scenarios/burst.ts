@@ -2,7 +2,7 @@
 // flight at once (1024 concurrent requests of 128-768 KiB, each held 1 s by the upstream),
 // then drain, idle (does the allocator give memory back by itself?), then an explicit
 // release and a window to watch what it gave back.
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'burst',

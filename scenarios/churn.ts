@@ -2,7 +2,7 @@
 // responses) and so do threads (a transient relay thread takes over building responses
 // for 250 ms, then exits), under a moderate load with a burst in the middle. Thread
 // caches and per-thread heaps are created and abandoned all the time.
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'churn',

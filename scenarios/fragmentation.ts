@@ -4,7 +4,7 @@
 // page the burst used, so a release cannot give those pages back: RSS after the release
 // stays far above the live bytes. (With 512 B records between 16-64 KiB buffers nothing
 // fragments: page-granular release returns the free pages around each record.)
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'fragmentation',

@@ -1,7 +1,7 @@
 // leak: steady load with the relay in leak mode: 5% of requests stay in the pending table
 // forever. The memory is still reachable (memcheck: "still reachable", not lost), RSS
 // grows linearly with requests served, and no release brings it back.
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'leak',

@@ -2,7 +2,7 @@
 // none, periodic (every second), on idle (after 500 ms without requests), and when free
 // resident bytes pass 64 MiB. Compare retainedRss (RSS saved), relayCpuMs (CPU spent),
 // policyReleases, and p99 latency of the burst and drain phases.
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'release-policy',

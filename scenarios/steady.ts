@@ -1,7 +1,7 @@
 // steady: constant moderate load. RSS should plateau a little above the ~4 MiB in flight
 // and come back; every allocator should be diagnosed healthy (what it keeps is under the
 // verdicts' 32 MiB floor).
-import { defineScenario } from '../harness/scenario.js';
+import { defineScenario } from '../harness/scenario/scenario.js';
 
 export default defineScenario({
   name: 'steady',

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../harness/cli/main.js';
-import { ROOT } from '../harness/paths.js';
+import { ROOT } from '../harness/core/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-bad-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -102,5 +102,5 @@ describe('environment errors exit 3 with the fix', () => {
   });
   // A missing allocator library is not simulated here: it needs a machine without the
   // -dev package (CMake then skips that relay, naming the package, and --variants for it
-  // exits 3 with `apt-get install <package>`; harness/variants.ts variantStatus).
+  // exits 3 with `apt-get install <package>`; harness/subject/variants.ts variantStatus).
 });

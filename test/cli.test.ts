@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../harness/paths.js';
-import { SAMPLE_COLUMNS } from '../harness/store.js';
-import type { SummaryRow } from '../harness/types.js';
+import { ROOT } from '../harness/core/paths.js';
+import { SAMPLE_COLUMNS } from '../harness/run/store.js';
+import type { SummaryRow } from '../harness/core/types.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectResult } from '../harness/detect/detect.js';
 import { DETECT_SCALE, scaleForDetect } from '../harness/detect/detect.js';
 import { parseHeapCheck, parseLsan, parseMemcheck } from '../harness/detect/parse.js';
-import { ROOT } from '../harness/paths.js';
-import { loadScenario } from '../harness/scenario.js';
+import { ROOT } from '../harness/core/paths.js';
+import { loadScenario } from '../harness/scenario/scenario.js';
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'detect', name), 'utf8');
 

@@ -1,8 +1,8 @@
 // Verdict rules on hand-built summaries (fake summaries: pure logic), at, under and over
 // each threshold.
 import { describe, expect, it } from 'vitest';
-import { THRESHOLDS, diagnose } from '../harness/diagnosis.js';
-import type { SummaryRow } from '../harness/types.js';
+import { THRESHOLDS, diagnose } from '../harness/analysis/diagnosis.js';
+import type { SummaryRow } from '../harness/core/types.js';
 
 const MiB = 1024 * 1024;
 const T = THRESHOLDS;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
-import { BUILD_DIR, ROOT } from '../harness/paths.js';
+import { BUILD_DIR, ROOT } from '../harness/core/paths.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-int-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

@@ -1,8 +1,8 @@
 // Metrics on a hand-built trace (a fake trace: pure logic, no process involved).
 import { describe, expect, it } from 'vitest';
-import { phaseSpans, rssAt, summarize, trialMetrics } from '../harness/metrics.js';
-import { cv, median, quantile } from '../harness/stats.js';
-import type { Sample, Trace } from '../harness/types.js';
+import { phaseSpans, rssAt, summarize, trialMetrics } from '../harness/analysis/metrics.js';
+import { cv, median, quantile } from '../harness/analysis/stats.js';
+import type { Sample, Trace } from '../harness/core/types.js';
 
 const MiB = 1024 * 1024;
 

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
-import { BUILD_DIR, ROOT } from '../harness/paths.js';
-import { runTrial } from '../harness/runner.js';
-import { loadScenario } from '../harness/scenario.js';
-import { median } from '../harness/stats.js';
-import type { TrialMetrics } from '../harness/types.js';
-import { VARIANTS } from '../harness/variants.js';
+import { BUILD_DIR, ROOT } from '../harness/core/paths.js';
+import { runTrial } from '../harness/run/runner.js';
+import { loadScenario } from '../harness/scenario/scenario.js';
+import { median } from '../harness/analysis/stats.js';
+import type { TrialMetrics } from '../harness/core/types.js';
+import { VARIANTS } from '../harness/subject/variants.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-rel-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

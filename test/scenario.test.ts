@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LabError } from '../harness/errors.js';
-import { applyQuick, expandArms, listScenarioNames, loadScenario, parseScenario } from '../harness/scenario.js';
-import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../harness/schedule.js';
+import { LabError } from '../harness/core/errors.js';
+import { applyQuick, expandArms, listScenarioNames, loadScenario, parseScenario } from '../harness/scenario/scenario.js';
+import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../harness/scenario/schedule.js';
 
 const minimal = {
   name: 'tiny',

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../harness/paths.js';
-import type { SummaryRow } from '../harness/types.js';
+import { ROOT } from '../harness/core/paths.js';
+import type { SummaryRow } from '../harness/core/types.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-scn-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));

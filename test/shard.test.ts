@@ -1,6 +1,6 @@
 // Sharding the scenario x trial x variant matrix (pure logic).
 import { describe, expect, it } from 'vitest';
-import { cellKey, parseShard, runMatrix, shardMatrix } from '../harness/shard.js';
+import { cellKey, parseShard, runMatrix, shardMatrix } from '../harness/run/shard.js';
 
 const matrix = runMatrix([{ name: 'burst', trials: 3 }, { name: 'steady', trials: 1 }], ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc']);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, parseDuration, parseSize } from '../harness/units.js';
+import { formatBytes, parseDuration, parseSize } from '../harness/core/units.js';
 
 describe('parseSize', () => {
   it.each([

@@ -3,16 +3,16 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pc from 'picocolors';
-import { buildNative } from '../build.js';
+import { buildNative } from '../subject/build.js';
 import { type DetectResult, TOOLS, type ToolId, prepareTools, runDetect } from '../detect/detect.js';
 import { detectMarkdown, detectTerminal } from '../detect/table.js';
-import { ExitCode, LabError } from '../errors.js';
-import { RESULTS_DIR } from '../paths.js';
-import { killAllNow } from '../procs.js';
-import { loadScenario } from '../scenario.js';
-import { makeRunId } from '../store.js';
-import { VARIANTS, variantStatus } from '../variants.js';
-import type { Io } from './main.js';
+import { ExitCode, LabError } from '../core/errors.js';
+import { RESULTS_DIR } from '../core/paths.js';
+import { killAllNow } from '../run/procs.js';
+import { loadScenario } from '../scenario/scenario.js';
+import { makeRunId } from '../run/store.js';
+import { VARIANTS, variantStatus } from '../subject/variants.js';
+import type { Io } from './io.js';
 
 export interface DetectFlags {
   scenario?: string;

@@ -1,7 +1,7 @@
 // Progress on stderr while a run goes: a bar on a terminal, one line per phase otherwise.
 import cliProgress from 'cli-progress';
-import type { Progress } from '../runner.js';
-import { formatMiB } from '../units.js';
+import type { Progress } from '../run/runner.js';
+import { formatMiB } from '../core/units.js';
 
 export interface ProgressView {
   update(p: Progress): void;

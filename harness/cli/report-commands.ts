@@ -2,12 +2,12 @@
 // run folders only; nothing is run again.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { compareRuns } from '../compare.js';
-import { ExitCode, LabError } from '../errors.js';
-import { loadSummary } from '../load-run.js';
+import { compareRuns } from '../analysis/compare.js';
+import { ExitCode, LabError } from '../core/errors.js';
+import { loadSummary } from '../run/load-run.js';
 import { compareMarkdown, compareTerminal } from '../report/compare.js';
 import { writeReports } from '../report/write.js';
-import type { Io } from './main.js';
+import type { Io } from './io.js';
 
 export async function reportCommand(dir: string, io: Io): Promise<number> {
   for (const path of await writeReports(resolve(dir))) io.stdout.write(`${path}\n`);

@@ -4,15 +4,15 @@
 // much it slowed the relay down.
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { buildAsanRelay } from '../build.js';
-import { type Verdict, diagnose } from '../diagnosis.js';
-import { LabError } from '../errors.js';
-import { summarize, trialMetrics } from '../metrics.js';
-import type { NativeProcess } from '../procs.js';
-import { type RelayLaunch, runTrial } from '../runner.js';
-import { type Scenario, applyQuick } from '../scenario.js';
-import type { Trace } from '../types.js';
-import { type Variant, findVariant } from '../variants.js';
+import { buildAsanRelay } from '../subject/build.js';
+import { type Verdict, diagnose } from '../analysis/diagnosis.js';
+import { LabError } from '../core/errors.js';
+import { summarize, trialMetrics } from '../analysis/metrics.js';
+import type { NativeProcess } from '../run/procs.js';
+import { type RelayLaunch, runTrial } from '../run/runner.js';
+import { type Scenario, applyQuick } from '../scenario/scenario.js';
+import type { Trace } from '../core/types.js';
+import { type Variant, findVariant } from '../subject/variants.js';
 import { type ToolReport, parseHeapCheck, parseLsan, parseMemcheck } from './parse.js';
 
 export const TOOLS = ['native', 'memcheck', 'heapcheck-normal', 'heapcheck-draconian', 'lsan'] as const;
@@ -21,7 +21,7 @@ export type ToolId = (typeof TOOLS)[number];
 /** How `lab detect` shrinks a scenario: its --quick form, then every phase and the
  * upstream delay x durationFactor (at least minPhaseMs), and the load capped, so that a
  * memcheck run takes about a minute. The in-flight memory stays above the verdict floors
- * (harness/diagnosis.ts) for the native run. */
+ * (harness/analysis/diagnosis.ts) for the native run. */
 export const DETECT_SCALE = {
   durationFactor: 0.5,
   minPhaseMs: 250,

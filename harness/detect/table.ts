@@ -1,7 +1,7 @@
 // The detect table: one row per tool, as Markdown (detect.md, picked up by the reports)
 // and for the terminal. Both read a DetectResult only.
 import Table from 'cli-table3';
-import { formatBytes, formatMiB } from '../units.js';
+import { formatBytes, formatMiB } from '../core/units.js';
 import type { DetectResult, DetectRow, Outcome } from './detect.js';
 import type { Amount } from './parse.js';
 

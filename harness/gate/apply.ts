@@ -3,15 +3,15 @@
 // GITHUB_STEP_SUMMARY. The checking itself is gate.ts (pure).
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { LabError } from '../errors.js';
-import { loadSummary } from '../load-run.js';
-import { ROOT, SCENARIOS_DIR } from '../paths.js';
+import { LabError } from '../core/errors.js';
+import { loadSummary } from '../run/load-run.js';
+import { ROOT, SCENARIOS_DIR } from '../core/paths.js';
 import { gateMarkdown } from '../report/gate.js';
 import { junitXml } from '../report/junit.js';
-import type { RunInfo } from '../run.js';
-import { listScenarioNames, loadScenario } from '../scenario.js';
-import type { SummaryRow } from '../types.js';
-import { VARIANTS } from '../variants.js';
+import type { RunInfo } from '../run/run.js';
+import { listScenarioNames, loadScenario } from '../scenario/scenario.js';
+import type { SummaryRow } from '../core/types.js';
+import { VARIANTS } from '../subject/variants.js';
 import { parseCeilings, readCeilingsFile, type Ceilings } from './ceilings.js';
 import { runGate, type GateResult, type GateRun } from './gate.js';
 

@@ -6,9 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { LabError } from '../errors.js';
-import { METRICS, metricUnit, type MetricUnit } from '../metrics.js';
-import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from '../units.js';
+import { LabError } from '../core/errors.js';
+import { METRICS, metricUnit, type MetricUnit } from '../analysis/metrics.js';
+import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from '../core/units.js';
 
 /** A limit as written: "512MiB" (bytes), "40ms" (times), 0.2 or "20%" (ratios), 3 (counts). */
 export type LimitInput = string | number;

@@ -1,7 +1,7 @@
 // The gate: a run's summary against ceilings (absolute) and, optionally, a baseline run
 // (relative). Pure functions: they return checks; the CLI turns them into an exit code.
-import { LabError } from '../errors.js';
-import type { SummaryRow } from '../types.js';
+import { LabError } from '../core/errors.js';
+import type { SummaryRow } from '../core/types.js';
 import type { Ceiling, Ceilings } from './ceilings.js';
 
 /** What the gate needs of a run (run.json + summary.json). */

@@ -1,9 +1,9 @@
 // What the Markdown and HTML reports show of a summary row, and how: the key metrics in
 // MiB, ms and %, with the trials' min-max when there were several. One list, so both
 // reports agree.
-import { metricUnit } from '../metrics.js';
-import type { Spread, SummaryRow } from '../types.js';
-import { formatMiB, formatMs, formatPercent } from '../units.js';
+import { metricUnit } from '../analysis/metrics.js';
+import type { Spread, SummaryRow } from '../core/types.js';
+import { formatMiB, formatMs, formatPercent } from '../core/units.js';
 
 export interface Column {
   head: string;

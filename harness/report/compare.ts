@@ -1,8 +1,8 @@
 // `lab compare` output: the terminal table and the Markdown file, over one Comparison.
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import type { Comparison, MetricDelta, RowComparison } from '../compare.js';
-import { metricUnit } from '../metrics.js';
+import type { Comparison, MetricDelta, RowComparison } from '../analysis/compare.js';
+import { metricUnit } from '../analysis/metrics.js';
 import { formatMetric, shownUnit } from './columns.js';
 import { mdText } from './markdown.js';
 

@@ -1,7 +1,7 @@
 // summary.csv: summary.json flattened, one row per scenario x variant x metric.
 import { stringify } from 'csv-stringify/sync';
-import { metricUnit } from '../metrics.js';
-import type { SummaryRow } from '../types.js';
+import { metricUnit } from '../analysis/metrics.js';
+import type { SummaryRow } from '../core/types.js';
 
 export const SUMMARY_COLUMNS = ['scenario', 'variant', 'allocator', 'trials', 'metric', 'unit', 'median', 'min', 'max'] as const;
 

@@ -3,8 +3,8 @@
 // GITHUB_STEP_SUMMARY and report.md. Pure functions over a GateResult.
 import pc from 'picocolors';
 import { scenarioKey, type Check, type GateResult } from '../gate/gate.js';
-import { metricUnit } from '../metrics.js';
-import { formatBytes } from '../units.js';
+import { metricUnit } from '../analysis/metrics.js';
+import { formatBytes } from '../core/units.js';
 
 export function formatValue(metric: string, v: number | null | undefined): string {
   if (v === null || v === undefined) return '-';

@@ -5,9 +5,9 @@
 // escaped, in the page and in the embedded JSON.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { ChartTrace, RunData } from '../load-run.js';
-import type { SummaryRow } from '../types.js';
-import { MiB } from '../units.js';
+import type { ChartTrace, RunData } from '../run/load-run.js';
+import type { SummaryRow } from '../core/types.js';
+import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, variantRows,

@@ -1,9 +1,9 @@
 // report.md: GitHub-flavoured Markdown for a pull request or an issue. Per scenario: the
 // summary table (with each variant's verdict), an RSS-over-time chart as a Mermaid
 // xychart, then the environment and the command that reproduces the run.
-import type { ChartTrace, RunData } from '../load-run.js';
-import type { SummaryRow } from '../types.js';
-import { MiB } from '../units.js';
+import type { ChartTrace, RunData } from '../run/load-run.js';
+import type { SummaryRow } from '../core/types.js';
+import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, variantRows,
@@ -40,7 +40,7 @@ function table(head: string[], align: Array<'l' | 'r'>, rows: string[][]): strin
 }
 
 function summaryTable(rows: readonly SummaryRow[]): string {
-  // The verdict column appears once rows carry verdicts (harness/diagnosis.ts).
+  // The verdict column appears once rows carry verdicts (harness/analysis/diagnosis.ts).
   const verdicts = rows.some((r) => r.verdict);
   const head = ['variant', 'trials', ...REPORT_COLUMNS.map((c) => c.head), ...(verdicts ? ['verdict'] : [])];
   const align: Array<'l' | 'r'> = ['l', 'r', ...REPORT_COLUMNS.map(() => 'r' as const), ...(verdicts ? ['l' as const] : [])];

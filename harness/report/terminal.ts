@@ -3,8 +3,8 @@
 import asciichart from 'asciichart';
 import Table from 'cli-table3';
 import pc from 'picocolors';
-import type { SummaryRow } from '../types.js';
-import { MiB, formatMiB, formatMs, formatPercent } from '../units.js';
+import type { SummaryRow } from '../core/types.js';
+import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
 
 interface Column {
   head: string;

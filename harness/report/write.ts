@@ -4,7 +4,7 @@
 // is byte-identical.
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRun, type RunData } from '../load-run.js';
+import { loadRun, type RunData } from '../run/load-run.js';
 import { htmlReport } from './html.js';
 import { markdownReport } from './markdown.js';
 

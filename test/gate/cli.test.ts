@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../harness/paths.js';
-import type { SummaryRow } from '../../harness/types.js';
+import { ROOT } from '../../harness/core/paths.js';
+import type { SummaryRow } from '../../harness/core/types.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-gate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

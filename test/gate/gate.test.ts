@@ -2,11 +2,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseCeilings, parseLimit, type CeilingsInput } from '../../harness/gate/ceilings.js';
 import { checkCeilings, parseRegression, runGate, type GateRun } from '../../harness/gate/gate.js';
-import { LabError } from '../../harness/errors.js';
+import { LabError } from '../../harness/core/errors.js';
 import { checkMessage, gateMarkdown, gateText } from '../../harness/report/gate.js';
 import { escapeXml, junitXml } from '../../harness/report/junit.js';
-import type { SummaryRow } from '../../harness/types.js';
-import type { Allocator } from '../../harness/variants.js';
+import type { SummaryRow } from '../../harness/core/types.js';
+import type { Allocator } from '../../harness/subject/variants.js';
 
 const MiB = 1024 * 1024;
 const KNOWN = {

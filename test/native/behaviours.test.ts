@@ -2,7 +2,7 @@
 // their admin commands, against the real relay.
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { binaryPath } from '../../harness/paths.js';
+import { binaryPath } from '../../harness/core/paths.js';
 import { type Lab, runLoadgen, startLab } from './helpers.js';
 
 const labs: Lab[] = [];

@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, FrameType } from '../../harness/native/codec.js';
-import { binaryPath } from '../../harness/paths.js';
+import { decodeFrame, encodeFrame, FrameType } from '../../harness/subject/codec.js';
+import { binaryPath } from '../../harness/core/paths.js';
 
 describe('frame codec (TypeScript side)', () => {
   it('encodes to the literal wire bytes of PROTOCOL.md', () => {

@@ -1,9 +1,9 @@
 // Starting the real native programs for integration tests (no mocks: real processes,
 // real sockets on 127.0.0.1).
 import { execa } from 'execa';
-import { binaryPath } from '../../harness/paths.js';
-export { type Lab, startLab, startUpstream } from '../../harness/native/lab.js';
-import { ALLOCATORS, VARIANTS, variantStatus } from '../../harness/variants.js';
+import { binaryPath } from '../../harness/core/paths.js';
+export { type Lab, startLab, startUpstream } from '../../harness/run/relay-lab.js';
+import { ALLOCATORS, VARIANTS, variantStatus } from '../../harness/subject/variants.js';
 
 /** Every allocator must be built here: CI installs them all, so a missing one is a failure, not a skip. */
 export function requireAllAllocators(): void {

@@ -3,8 +3,8 @@
 // well-behaved client keeps getting correct answers throughout.
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameClient } from '../../harness/native/client.js';
-import { FrameType, HEADER_SIZE, encodeFrame } from '../../harness/native/codec.js';
+import { FrameClient } from '../../harness/subject/client.js';
+import { FrameType, HEADER_SIZE, encodeFrame } from '../../harness/subject/codec.js';
 import { type Lab, startLab } from './helpers.js';
 
 const MAX_FRAME = 1024 * 1024;

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { binaryPath } from '../../harness/paths.js';
+import { binaryPath } from '../../harness/core/paths.js';
 import { runLoadgen, startUpstream } from './helpers.js';
 
 const schedule = (seed: number) => ({

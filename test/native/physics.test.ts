@@ -2,7 +2,7 @@
 // in flight, drain, wait, release. tcmalloc keeps its freed pages until told; every
 // allocator's RSS after the release is below its RSS before.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStatmRss } from '../../harness/sampler.js';
+import { readStatmRss } from '../../harness/run/sampler.js';
 import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
 
 const MiB = 1024 * 1024;

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANITIZE_BUILD_DIR, buildNative } from '../../harness/build.js';
-import { ROOT } from '../../harness/paths.js';
+import { SANITIZE_BUILD_DIR, buildNative } from '../../harness/subject/build.js';
+import { ROOT } from '../../harness/core/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-sanitize-'));
 const logs = join(tmp, 'logs');  // the sanitizers write any report here (log_path), per process

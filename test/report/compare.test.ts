@@ -1,6 +1,6 @@
 // lab compare's logic and output on hand-built summaries.
 import { describe, expect, it } from 'vitest';
-import { compareMetric, compareRuns } from '../../harness/compare.js';
+import { compareMetric, compareRuns } from '../../harness/analysis/compare.js';
 import { compareMarkdown, compareTerminal, formatDelta } from '../../harness/report/compare.js';
 import { fakeRow } from './fake-run.js';
 

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LabError } from '../../harness/errors.js';
-import { loadRun } from '../../harness/load-run.js';
+import { LabError } from '../../harness/core/errors.js';
+import { loadRun } from '../../harness/run/load-run.js';
 import { fakeRun } from './fake-run.js';
 
 const root = mkdtempSync(join(tmpdir(), 'leaklab-load-'));

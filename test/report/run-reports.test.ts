@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../harness/paths.js';
+import { ROOT } from '../../harness/core/paths.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RAW_FILES = ['run.json', 'summary.json', 'trials.jsonl', 'samples.csv', 'events.jsonl'];

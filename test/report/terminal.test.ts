@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { summaryCsv } from '../../harness/report/csv.js';
 import { resampleMax, rssCharts, summaryTable } from '../../harness/report/terminal.js';
-import type { SummaryRow } from '../../harness/types.js';
+import type { SummaryRow } from '../../harness/core/types.js';
 
 const MiB = 1024 * 1024;
 const row = (variant: string, retained: number, trials = 1): SummaryRow => ({

@@ -4,8 +4,8 @@
 import { appendFileSync, createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { LabError } from './errors.js';
-import type { Sample, TraceEvent, Trace, TrialMetrics } from './types.js';
+import { LabError } from '../core/errors.js';
+import type { Sample, TraceEvent, Trace, TrialMetrics } from '../core/types.js';
 
 /** samples.csv columns, in order (documented in results/README.md). */
 export const SAMPLE_COLUMNS = [

@@ -3,15 +3,15 @@
 // same functions a run uses, so the merged summary equals an unsharded run's.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { withVerdict } from './diagnosis.js';
-import { LabError } from './errors.js';
+import { withVerdict } from '../analysis/diagnosis.js';
+import { LabError } from '../core/errors.js';
 import { loadSummary, type TrialLine } from './load-run.js';
-import { summarizeTrials, type TrialRecord } from './metrics.js';
-import { summaryCsv } from './report/csv.js';
-import { summaryJson } from './report/json.js';
+import { summarizeTrials, type TrialRecord } from '../analysis/metrics.js';
+import { summaryCsv } from '../report/csv.js';
+import { summaryJson } from '../report/json.js';
 import type { RunInfo } from './run.js';
 import { cellKey, formatShard } from './shard.js';
-import type { RunStatus, SummaryRow } from './types.js';
+import type { RunStatus, SummaryRow } from '../core/types.js';
 
 export interface MergeOutcome {
   dir: string;

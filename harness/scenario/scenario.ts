@@ -5,10 +5,10 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { LabError } from './errors.js';
-import { SCENARIOS_DIR } from './paths.js';
-import { VARIANTS } from './variants.js';
-import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from './units.js';
+import { LabError } from '../core/errors.js';
+import { SCENARIOS_DIR } from '../core/paths.js';
+import { VARIANTS } from '../subject/variants.js';
+import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from '../core/units.js';
 
 const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const bytes = parseSize(v);

@@ -10,10 +10,10 @@
 // the time with the relay's mmap/munmap blocked, and a 5 ms stall of the 10 ms sampler.
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { AdminClient } from './native/client.js';
-import { binaryPath } from './paths.js';
+import type { AdminClient } from '../subject/client.js';
+import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, spawnNative } from './procs.js';
-import type { Sample } from './types.js';
+import type { Sample } from '../core/types.js';
 
 export const RSS_INTERVAL_MS = 10;
 export const STATS_INTERVAL_MS = 100;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildFuzzer } from './build.js';
-import { NATIVE_DIR } from './paths.js';
+import { NATIVE_DIR } from '../core/paths.js';
 
 export const FUZZ_CORPUS_DIR = join(NATIVE_DIR, 'fuzz', 'corpus');
 

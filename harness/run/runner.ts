@@ -1,14 +1,14 @@
 // Runs scenario x variant x trial: starts upstream, relay and load generator for each
 // trial, samples, acts at phase starts, stops everything, and hands back the trace.
 // Variants run one after another, never in parallel: they would disturb each other.
-import { AdminClient } from './native/client.js';
-import { binaryPath } from './paths.js';
+import { AdminClient } from '../subject/client.js';
+import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
 import { Sampler, readCpuMs, readVmHwm } from './sampler.js';
-import type { Scenario } from './scenario.js';
-import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from './schedule.js';
-import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from './types.js';
-import { type Variant, relayBinary } from './variants.js';
+import type { Scenario } from '../scenario/scenario.js';
+import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../scenario/schedule.js';
+import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from '../core/types.js';
+import { type Variant, relayBinary } from '../subject/variants.js';
 
 export interface Progress {
   scenario: string;

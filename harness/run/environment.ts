@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { execaSync } from 'execa';
 import { relative } from 'node:path';
-import { BUILD_DIR, ROOT } from './paths.js';
-import { ALLOCATOR_PACKAGES, ALLOCATORS, debianVersion } from './variants.js';
+import { BUILD_DIR, ROOT } from '../core/paths.js';
+import { ALLOCATOR_PACKAGES, ALLOCATORS, debianVersion } from '../subject/variants.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
   try {

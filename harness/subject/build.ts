@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import { LabError } from './errors.js';
-import { BUILD_DIR, NATIVE_DIR, ROOT } from './paths.js';
+import { LabError } from '../core/errors.js';
+import { BUILD_DIR, NATIVE_DIR, ROOT } from '../core/paths.js';
 
 export interface BuildResult {
   /** Relays CMake skipped, with the Debian package that would bring them. */

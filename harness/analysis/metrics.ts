@@ -1,6 +1,6 @@
 // Metrics of DESIGN.md, computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
-import type { Sample, SummaryRow, Trace, TrialMetrics } from './types.js';
+import type { Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
 
 /** RSS levels are the median of the statm samples in the last WINDOW_MS of a span, so one
  * noisy 10 ms sample cannot move a metric. */

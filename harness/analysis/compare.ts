@@ -1,7 +1,7 @@
 // Two runs side by side: per scenario x variant x metric, base, head, delta and delta %,
 // with a change flagged when the two runs' trial ranges (min-max) do not overlap. Pure.
 import { METRICS } from './metrics.js';
-import type { Spread, SummaryRow } from './types.js';
+import type { Spread, SummaryRow } from '../core/types.js';
 
 export interface MetricDelta {
   metric: string;

@@ -1,9 +1,9 @@
 // An upstream and a relay started by hand, with the admin channel open: for tests and
 // benches that talk to the relay directly instead of through a scenario.
-import { binaryPath } from '../paths.js';
-import { type NativeProcess, spawnNative } from '../procs.js';
-import type { Allocator } from '../variants.js';
-import { AdminClient } from './client.js';
+import { binaryPath } from '../core/paths.js';
+import { type NativeProcess, spawnNative } from './procs.js';
+import type { Allocator } from '../subject/variants.js';
+import { AdminClient } from '../subject/client.js';
 
 export interface Lab {
   upstream: NativeProcess;

@@ -2,14 +2,14 @@
 // summarized. The order interleaves variants within each trial, so slow drift of the
 // machine spreads over all variants instead of biasing one.
 import { collectEnvironment, type Environment } from './environment.js';
-import { withVerdict } from './diagnosis.js';
-import { summarize, trialMetrics } from './metrics.js';
+import { withVerdict } from '../analysis/diagnosis.js';
+import { summarize, trialMetrics } from '../analysis/metrics.js';
 import { type Progress, runTrial } from './runner.js';
-import type { Scenario } from './scenario.js';
+import type { Scenario } from '../scenario/scenario.js';
 import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
-import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from './types.js';
-import type { Variant } from './variants.js';
+import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import type { Variant } from '../subject/variants.js';
 
 export interface RunPlan {
   scenarios: Array<{ scenario: Scenario; file: string }>;

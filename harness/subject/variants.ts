@@ -1,10 +1,11 @@
 // Variants: an allocator (a relay binary) plus its run-time tuning. Data, not code.
 import { existsSync } from 'node:fs';
 import { execaSync } from 'execa';
-import { binaryPath } from './paths.js';
+import { binaryPath } from '../core/paths.js';
 
-export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
-export type Allocator = (typeof ALLOCATORS)[number];
+import { ALLOCATORS, type Allocator } from '../core/types.js';
+
+export { ALLOCATORS, type Allocator };
 
 /** The Debian packages behind each allocator: the runtime library and what builds against it. */
 export const ALLOCATOR_PACKAGES: Record<Allocator, { runtime: string; dev: string }> = {

@@ -1,8 +1,10 @@
 // Verdicts: retention, leak, fragmentation or healthy, from one summary row's medians.
 // Pure functions. Ratios only count above an absolute floor, in the manner of Redis'
 // MEMORY DOCTOR: at small sizes a ratio alone is noise.
-import type { Allocator } from './variants.js';
-import type { SummaryRow } from './types.js';
+import type { Allocator } from '../subject/variants.js';
+import type { SummaryRow, Verdict } from '../core/types.js';
+
+export type { Verdict, VerdictKind } from '../core/types.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,15 +27,6 @@ export const THRESHOLDS = {
    * peak's growth. */
   fragmentationMin: 0.25,
 } as const;
-
-export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'healthy';
-
-export interface Verdict {
-  kind: VerdictKind;
-  /** The numbers the verdict rests on (bytes, ratios, bytes/request), and the rule. */
-  evidence: Record<string, number | string | null>;
-  remedy: string;
-}
 
 /** What returns the memory, per allocator, as measured by the `tuning` scenario (README,
  * "Findings"): e.g. a higher TCMALLOC_RELEASE_RATE does not help an idle process. */

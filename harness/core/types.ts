@@ -1,6 +1,17 @@
 // The data every stage passes on: trace (what a trial recorded) -> summary (metrics).
-import type { Verdict } from './diagnosis.js';
-import type { Allocator } from './variants.js';
+
+export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
+export type Allocator = (typeof ALLOCATORS)[number];
+
+export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'healthy';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** The numbers the verdict rests on (bytes, ratios, bytes/request), and the rule. */
+  evidence: Record<string, number | string | null>;
+  remedy: string;
+}
+
 
 /** One sample row. `statm` rows come every 10 ms; `stats` rows (smaps_rollup + the relay's
  * admin stats) every 100 ms. Fields a row does not have are null. */
@@ -80,7 +91,7 @@ export interface SummaryRow {
   /** Trials that failed or were interrupted (not counted in the metrics). */
   failedTrials: number;
   metrics: Record<string, Spread>;
-  /** The diagnosis of the medians (harness/diagnosis.ts). */
+  /** The diagnosis of the medians (harness/analysis/diagnosis.ts). */
   verdict?: Verdict;
 }
 

@@ -7,11 +7,11 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseSync } from 'csv-parse/sync';
-import { LabError } from './errors.js';
-import { heldBytes } from './metrics.js';
-import { emptySeries, type Series } from './report/downsample.js';
+import { LabError } from '../core/errors.js';
+import { heldBytes } from '../analysis/metrics.js';
+import { emptySeries, type Series } from '../report/downsample.js';
 import type { RunInfo } from './run.js';
-import type { PhaseLoad, Sample, SummaryRow, TrialStatus } from './types.js';
+import type { PhaseLoad, Sample, SummaryRow, TrialStatus } from '../core/types.js';
 
 /** One trials.jsonl line (metrics included). */
 export interface TrialLine {

@@ -1,0 +1,53 @@
+// Flag types and parsers shared by the commands: each parser throws LabError('badFlag')
+// naming the flag and what would be valid.
+import { LabError } from '../core/errors.js';
+import { parseRegression } from '../gate/gate.js';
+import { type Shard, parseShard } from '../run/shard.js';
+
+export interface RunFlags {
+  scenario?: string[];
+  variants?: string;
+  trials?: number;
+  seed?: number;
+  quick?: boolean;
+  out?: string;
+  json?: boolean;
+  gate?: boolean;
+  ceilings?: string;
+  baseline?: string;
+  maxRegression?: number;
+  shard?: Shard;
+}
+
+export interface GateFlags {
+  ceilings?: string;
+  baseline?: string;
+  maxRegression?: number;
+  json?: boolean;
+}
+
+export function regressionFlag(value: string): number {
+  const r = parseRegression(value);
+  if (r === undefined) throw new LabError('badFlag', { flag: '--max-regression', value, valid: 'a percentage such as 10% (or a fraction up to 1 such as 0.1)' });
+  return r;
+}
+
+export function shardFlag(value: string): Shard {
+  const s = parseShard(value);
+  if (!s) throw new LabError('badFlag', { flag: '--shard', value, valid: 'i/n with 1 <= i <= n, e.g. 1/4' });
+  return s;
+}
+
+export function intFlag(flag: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new LabError('badFlag', { flag, value, valid: `an integer >= ${min}` });
+    }
+    return n;
+  };
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

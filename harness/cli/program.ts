@@ -1,0 +1,107 @@
+// The option table: every command and flag of `lab`, declared with commander. Parsing
+// only: each command's work is an action passed in (main.ts wires them).
+import { Command, Option } from 'commander';
+import { ExitCode } from '../core/errors.js';
+import { RESULTS_DIR } from '../core/paths.js';
+import type { DetectFlags } from './detect.js';
+import { type GateFlags, type RunFlags, collect, intFlag, regressionFlag, shardFlag } from './flags.js';
+import type { Io } from './io.js';
+
+export function buildProgram(io: Io, actions: {
+  run: (flags: RunFlags) => Promise<number>;
+  build: (flags: { sanitize?: boolean }) => Promise<number>;
+  list: (flags: { json?: boolean }) => Promise<number>;
+  admin: (port: number, command: string) => Promise<number>;
+  gate?: (dir: string, flags: GateFlags) => Promise<number>;
+  merge?: (dirs: string[], flags: { out: string }) => Promise<number>;
+  report?: (dir: string) => Promise<number>;
+  compare?: (base: string, head: string, flags: { md?: string }) => Promise<number>;
+  detect?: (flags: DetectFlags) => Promise<number>;
+}): { program: Command; result: () => number } {
+  let code: number = ExitCode.ok;
+  const program = new Command('lab')
+    .description('leak-lab: how much memory does each allocator keep, and what does a release give back?')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  program.command('run', { isDefault: true })
+    .description('run scenarios on variants and write results/<run-id>/ (the default command)')
+    .addOption(new Option('--scenario <name|path>', 'scenario name (scenarios/<name>.ts) or file; repeatable').argParser(collect))
+    .option('--variants <ids>', 'comma-separated variant ids (default: every available default variant; see `lab list`)')
+    .addOption(new Option('--trials <n>', 'trials per scenario x variant (default: the scenario\'s)').argParser(intFlag('--trials', 1)))
+    .addOption(new Option('--seed <n>', 'seed for the request sizes and upstream delays (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
+    .option('--quick', 'the scenario\'s short form (for tests and a first look)')
+    .option('--out <dir>', 'folder under which the run folder is created', RESULTS_DIR)
+    .option('--json', 'print summary.json to stdout and nothing else there')
+    .option('--gate', 'after the run, check it against the ceilings (exit 1 when one is exceeded)')
+    .option('--ceilings <file>', 'ceilings file for --gate (default: scenarios/ceilings.ts)')
+    .option('--baseline <run-dir>', 'with --gate: also hold each gated metric to this run\'s value + --max-regression')
+    .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
+    .addOption(new Option('--shard <i/n>', 'run only slice i of n of the scenario x trial x variant matrix (join with `lab merge`)').argParser(shardFlag))
+    .exitOverride()
+    .action(async (flags: RunFlags) => { code = await actions.run(flags); });
+
+  program.command('build')
+    .description('configure and build native/ into build/native (incremental)')
+    .option('--sanitize', 'build with clang, ASan and UBSan into build/native-sanitize instead (run on it with LEAKLAB_BUILD_DIR=build/native-sanitize)')
+    .exitOverride()
+    .action(async (flags: { sanitize?: boolean }) => { code = await actions.build(flags); });
+
+  program.command('list')
+    .description('list variants: available or not, why not, and the allocator library version')
+    .option('--json', 'print a JSON array of { id, allocator, available, version, reason }')
+    .exitOverride()
+    .action(async (flags: { json?: boolean }) => { code = await actions.list(flags); });
+
+  program.command('admin')
+    .description('send one admin command to a relay started by hand, print its JSON answer')
+    .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
+    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value>')
+    .exitOverride()
+    .action(async (port: number, command: string[]) => { code = await actions.admin(port, command.join(' ')); });
+
+  program.command('gate')
+    .description('check a run folder against the ceilings (and optionally a baseline run); exit 1 when one is exceeded')
+    .argument('<run-dir>', 'a run folder, e.g. results/latest')
+    .option('--ceilings <file>', 'ceilings file (default: scenarios/ceilings.ts)')
+    .option('--baseline <run-dir>', 'also hold each gated metric to this run\'s value + --max-regression')
+    .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
+    .option('--json', 'print the checks as JSON on stdout')
+    .exitOverride()
+    .action(async (dir: string, flags: GateFlags) => { code = await actions.gate!(dir, flags); });
+
+  program.command('merge')
+    .description('join shard run folders (--shard i/n) into one run folder with a recomputed summary')
+    .argument('<run-dir...>', 'the shard run folders')
+    .requiredOption('--out <dir>', 'the merged run folder to create (new or empty)')
+    .exitOverride()
+    .action(async (dirs: string[], flags: { out: string }) => { code = await actions.merge!(dirs, flags); });
+
+  program.command('report')
+    .description('re-render report.md and report.html of a run folder from its raw files (byte-identical to the run\'s)')
+    .argument('<run-dir>', 'a run folder, e.g. results/latest')
+    .exitOverride()
+    .action(async (dir: string) => { code = await actions.report!(dir); });
+
+  program.command('compare')
+    .description('compare two runs: base, head, delta and delta % per scenario x variant x metric; ! = beyond the trials\' ranges')
+    .argument('<base-run>', 'the run folder to compare against')
+    .argument('<head-run>', 'the run folder to compare')
+    .option('--md <file>', 'also write the comparison as Markdown to this file')
+    .exitOverride()
+    .action(async (base: string, head: string, flags: { md?: string }) => { code = await actions.compare!(base, head, flags); });
+
+  program.command('detect')
+    .description('run a small version of a scenario under valgrind memcheck, gperftools\' heap checker (normal, draconian) and LeakSanitizer, and natively for the lab\'s verdict; tabulate what each reports')
+    .option('--scenario <name|path>', 'scenario name (leak, burst, ...) or file')
+    .option('--variant <id>', 'variant of the native run (heap checkers use it when it is a tcmalloc variant)', 'tcmalloc')
+    .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan (default: all)')
+    .addOption(new Option('--seed <n>', 'seed (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
+    .option('--out <dir>', 'folder under which the run folder is created', RESULTS_DIR)
+    .option('--json', 'print detect.json to stdout and nothing else there')
+    .exitOverride()
+    .action(async (flags: DetectFlags) => { code = await actions.detect!(flags); });
+
+  return { program, result: () => code };
+}
