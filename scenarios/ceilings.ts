@@ -4,7 +4,7 @@
 // upper bound: sizes ("320MiB"), durations ("40ms"), ratios (0.6 or "60%").
 //
 // burst --quick: three runs of the four default variants on a 2-core Debian 12 machine
-// (README, "CI gates"), max observed -> ceiling:
+// (docs/gates.md, "The default ceilings"), max observed -> ceiling:
 //   peakRss      188-235 MiB          -> 320 MiB (about 1.35x the highest)
 //   releasedRss  5.2-12.7 MiB         -> 32 MiB (about 2.5x: small numbers, large spread)
 //   retainedRss  tcmalloc 195-199 MiB -> 288 MiB; jemalloc 225-231 MiB -> 320 MiB;
@@ -22,7 +22,7 @@ export default defineCeilings({
     jemalloc: { retainedRss: '320MiB' },
     mimalloc: { retainedRss: '96MiB', retention: 0.6 },
   },
-  // Full-size burst: from the README's full run (peak 488-567 MiB, released 5-15 MiB),
+  // Full-size burst: from a full run (peak 488-567 MiB, released 5-15 MiB; docs/findings.md),
   // with the same kind of headroom.
   burst: {
     '*': { peakRss: '768MiB', releasedRss: '48MiB' },

@@ -4,7 +4,7 @@
 // Safe to run twice: packages already installed are not fetched again.
 import { $, which } from 'zx';
 
-// Keep in step with the README ("What setup installs").
+// The README's Quick start summarises this list; docs link here for the full one.
 export const SYSTEM_PACKAGES = [
   'g++', 'cmake', 'make', 'pkg-config', 'procps', 'iproute2',
   'libgoogle-perftools-dev', 'libjemalloc-dev', 'libmimalloc-dev', 'nlohmann-json3-dev',

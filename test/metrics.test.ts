@@ -66,7 +66,7 @@ describe('trialMetrics on a fake trace', () => {
     expect(m['rssEnd.idle']).toBe(410 * MiB);
     expect(m['rssEnd.after-release']).toBe(20 * MiB);
   });
-  it('computes the ratios of DESIGN.md', () => {
+  it('computes the ratios of docs/metrics.md', () => {
     expect(m.retention).toBeCloseTo(400 / 490, 10);
     expect(m.releaseEfficiency).toBeCloseTo(390 / 400, 10);
   });

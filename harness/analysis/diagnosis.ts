@@ -8,7 +8,7 @@ export type { Verdict, VerdictKind } from '../core/types.js';
 
 const MiB = 1024 * 1024;
 
-/** The thresholds, named and documented in the README ("Verdicts"). */
+/** The thresholds, named and documented in docs/metrics.md ("Verdicts"). */
 export const THRESHOLDS = {
   /** Below this much memory above baseline, nothing is a problem worth a verdict. */
   floorBytes: 32 * MiB,
@@ -28,8 +28,9 @@ export const THRESHOLDS = {
   fragmentationMin: 0.25,
 } as const;
 
-/** What returns the memory, per allocator, as measured by the `tuning` scenario (README,
- * "Findings"): e.g. a higher TCMALLOC_RELEASE_RATE does not help an idle process. */
+/** What returns the memory, per allocator, as measured by the `tuning` scenario
+ * (docs/findings.md, "Tuning, measured"): e.g. a higher TCMALLOC_RELEASE_RATE does not
+ * help an idle process. */
 const RELEASE_ADVICE: Record<Allocator, string> = {
   glibc: 'call malloc_trim(0) when idle, or lower glibc.malloc.trim_threshold (MALLOC_ARENA_MAX=2 keeps more, not less)',
   tcmalloc: 'call MallocExtension::instance()->ReleaseFreeMemory() when idle or periodically (TCMALLOC_RELEASE_RATE only returns pages while the program keeps allocating)',

@@ -1,4 +1,4 @@
-// Metrics of DESIGN.md, computed from a trace. Pure functions: no I/O, no clocks.
+// Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
 import type { Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
 

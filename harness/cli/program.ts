@@ -32,7 +32,7 @@ export function buildProgram(io: Io, actions: {
     .addOption(new Option('--trials <n>', 'trials per scenario x variant (default: the scenario\'s)').argParser(intFlag('--trials', 1)))
     .addOption(new Option('--seed <n>', 'seed for the request sizes and upstream delays (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
     .option('--quick', 'the scenario\'s short form (for tests and a first look)')
-    .option('--out <dir>', 'folder under which the run folder is created', RESULTS_DIR)
+    .addOption(new Option('--out <dir>', 'folder under which the run folder is created').default(RESULTS_DIR, 'results/'))
     .option('--json', 'print summary.json to stdout and nothing else there')
     .option('--gate', 'after the run, check it against the ceilings (exit 1 when one is exceeded)')
     .option('--ceilings <file>', 'ceilings file for --gate (default: scenarios/ceilings.ts)')
@@ -98,7 +98,7 @@ export function buildProgram(io: Io, actions: {
     .option('--variant <id>', 'variant of the native run (heap checkers use it when it is a tcmalloc variant)', 'tcmalloc')
     .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan (default: all)')
     .addOption(new Option('--seed <n>', 'seed (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
-    .option('--out <dir>', 'folder under which the run folder is created', RESULTS_DIR)
+    .addOption(new Option('--out <dir>', 'folder under which the run folder is created').default(RESULTS_DIR, 'results/'))
     .option('--json', 'print detect.json to stdout and nothing else there')
     .exitOverride()
     .action(async (flags: DetectFlags) => { code = await actions.detect!(flags); });

@@ -1,5 +1,5 @@
 // Every user-facing error in one table. Core code throws LabError; the CLI decides the
-// exit code in one place (see cli/main.ts), following DESIGN.md:
+// exit code in one place (see cli/main.ts), as docs/architecture.md lists them:
 // 0 ok, 1 gate failed or a run failed, 2 bad usage/scenario/config, 3 environment, 130 interrupted.
 
 export const ExitCode = {

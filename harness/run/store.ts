@@ -6,7 +6,7 @@ import { join, relative } from 'node:path';
 import { LabError } from '../core/errors.js';
 import type { Sample, TraceEvent, Trace, TrialMetrics } from '../core/types.js';
 
-/** samples.csv columns, in order (documented in results/README.md). */
+/** samples.csv columns, in order (documented in docs/reports.md, "The run folder"). */
 export const SAMPLE_COLUMNS = [
   'scenario', 'variant', 'trial', 't_ms', 'phase', 'source', 'rss_bytes', 'smaps_rss_bytes',
   'private_dirty_bytes', 'lazyfree_bytes', 'live_request_bytes', 'live_request_count',

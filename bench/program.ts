@@ -1,0 +1,39 @@
+// The bench command table (`npm run bench -- <name>`): every bench and its flags, declared
+// with commander. Parsing only; bench/cli.ts runs it. docs/benches.md documents each one
+// (test/docs.test.ts checks that every bench and flag here is there).
+import { Command } from 'commander';
+import { benchFuzz } from './fuzz.js';
+import { benchHarness } from './harness.js';
+import { benchMemory } from './memory.js';
+import { benchNative } from './native.js';
+import { benchReport } from './render.js';
+import { benchRepro } from './repro.js';
+
+export function buildBenchProgram(): Command {
+  const program = new Command('bench').description('leak-lab benchmarks: print a table and write JSON under results/');
+  program.command('native')
+    .description('relay req/s per allocator vs the load generator ceiling and HAProxy (1 KiB, 64 connections, no upstream delay)')
+    .option('--rounds <n>', 'rounds (median reported)', '3')
+    .action(async (o: { rounds: string }) => benchNative(Math.max(1, Number(o.rounds) || 3)));
+  program.command('harness')
+    .description('harness overhead on burst --quick: wall/scripted time, sampler jitter, peak/VmHWM, CPU, cost of one sample')
+    .action(benchHarness);
+  program.command('report')
+    .description('time to read a synthetic run of N samples and write report.md + report.html; report.html size')
+    .option('--samples <n>', 'samples in the run (4 variants)', '1000000')
+    .option('--rounds <n>', 'rounds (median reported)', '3')
+    .action(async (o: { samples: string; rounds: string }) => benchReport(Math.max(1000, Number(o.samples) || 1_000_000), Math.max(1, Number(o.rounds) || 3)));
+  program.command('fuzz')
+    .description('libFuzzer on the frame codec and admin command parser (ASan + UBSan): executions, exec/s, coverage')
+    .option('--seconds <n>', 'how long to fuzz', '60')
+    .action(async (o: { seconds: string }) => benchFuzz(Math.max(1, Number(o.seconds) || 60)));
+  program.command('repro')
+    .description('reproducibility: N trials of burst --quick per default variant; coefficient of variation of peak, retained and released RSS (goal <= 3%)')
+    .option('--trials <n>', 'trials per variant', '5')
+    .action(async (o: { trials: string }) => benchRepro(Math.max(2, Number(o.trials) || 5)));
+  program.command('memory')
+    .description('the harness\'s own peak RSS over one long run (steady, its steady phase stretched; goal < 200 MiB)')
+    .option('--minutes <n>', 'length of the steady phase', '10')
+    .action(async (o: { minutes: string }) => benchMemory(Math.max(0.1, Number(o.minutes) || 10)));
+  return program;
+}
