@@ -74,7 +74,7 @@ function verdictCell(r: RowComparison, arrow: string, mark: string): string {
 }
 
 function headlineCell(m: MetricDelta | undefined, arrow: string, mark: string): string {
-  if (!m) return '-';
+  if (!m || (m.base?.median == null && m.head?.median == null)) return '-';
   const text = `${formatMetric(m.metric, m.base?.median)} ${arrow} ${formatMetric(m.metric, m.head?.median)} (${formatDelta(m.metric, m.delta)}, ${formatDeltaPercent(m.deltaRatio)})`;
   return m.flagged ? `${text} ${mark}` : text;
 }
