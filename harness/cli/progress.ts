@@ -62,6 +62,12 @@ export function progressView(stream: NodeJS.WriteStream | { write(s: string): un
         return;
       }
       const previous = open?.trial === trial ? open.last : null;
+      if (p.phase === 'end') {
+        // the trial's end closes its last phase with the RSS at that moment
+        if (open && previous) open.last = { ...previous, elapsedMs: p.elapsedMs, rssBytes: p.rssBytes };
+        flush();
+        return;
+      }
       flush();
       open = { trial, startMs: previous?.elapsedMs ?? p.elapsedMs, startRss: previous?.rssBytes ?? p.rssBytes, last: p };
     },
