@@ -15,7 +15,7 @@ export function buildProgram(io: Io, actions: {
   gate?: (dir: string, flags: GateFlags) => Promise<number>;
   merge?: (dirs: string[], flags: { out: string }) => Promise<number>;
   report?: (dir: string) => Promise<number>;
-  compare?: (base: string, head: string, flags: { md?: string }) => Promise<number>;
+  compare?: (base: string, head: string, flags: { md?: string; all?: boolean }) => Promise<number>;
   detect?: (flags: DetectFlags) => Promise<number>;
 }): { program: Command; result: () => number } {
   let code: number = ExitCode.ok;
@@ -85,12 +85,13 @@ export function buildProgram(io: Io, actions: {
     .action(async (dir: string) => { code = await actions.report!(dir); });
 
   program.command('compare')
-    .description('compare two runs: base, head, delta and delta % per scenario x variant x metric; ! = beyond the trials\' ranges')
+    .description('compare two runs: a headline per variant (verdict, peak, retained, released RSS), then the flagged metrics; ! = beyond noise (trial ranges, or the noise floor with 1 trial)')
     .argument('<base-run>', 'the run folder to compare against')
     .argument('<head-run>', 'the run folder to compare')
-    .option('--md <file>', 'also write the comparison as Markdown to this file')
+    .option('--md <file>', 'also write the comparison as Markdown to this file (headline, then every metric under <details>)')
+    .option('--all', 'in the terminal, show every metric, not only the flagged ones')
     .exitOverride()
-    .action(async (base: string, head: string, flags: { md?: string }) => { code = await actions.compare!(base, head, flags); });
+    .action(async (base: string, head: string, flags: { md?: string; all?: boolean }) => { code = await actions.compare!(base, head, flags); });
 
   program.command('detect')
     .description('run a small version of a scenario under valgrind memcheck, gperftools\' heap checker (normal, draconian) and LeakSanitizer, and natively for the lab\'s verdict; tabulate what each reports')

@@ -1,4 +1,5 @@
-// Progress on stderr while a run goes: a bar on a terminal, one line per phase otherwise.
+// Progress on stderr while a run goes: a bar on a terminal, otherwise one line per phase
+// at its end, with the RSS at the phase's start and end.
 import cliProgress from 'cli-progress';
 import type { Progress } from '../run/runner.js';
 import { formatMiB } from '../core/units.js';
@@ -10,7 +11,6 @@ export interface ProgressView {
 }
 
 export function progressView(stream: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean }): ProgressView {
-  let lastKey = '';
   if ('isTTY' in stream && stream.isTTY) {
     const bar = new cliProgress.SingleBar({
       stream: stream as NodeJS.WriteStream,
@@ -44,16 +44,44 @@ export function progressView(stream: NodeJS.WriteStream | { write(s: string): un
       },
     };
   }
+  // Not a terminal: one line per phase, written when the phase ends, with the RSS at its
+  // start (the previous phase's last reading) and at its end. A line written when a phase
+  // starts would show the RSS before the phase's action (a release) had acted.
+  let open: { trial: string; startMs: number; startRss: number; last: Progress } | null = null;
+  const flush = () => {
+    if (!open) return;
+    const p = open.last;
+    stream.write(`  ${p.scenario} ${p.variant} trial ${p.trial}/${p.trials}: ${p.phase} ${phaseTimes(open.startMs, p)}, RSS ${formatMiB(open.startRss)} -> ${formatMiB(p.rssBytes)} MiB\n`);
+    open = null;
+  };
   return {
     update(p) {
-      const key = `${p.scenario}/${p.variant}/${p.trial}/${p.phase}`;
-      if (key === lastKey) return;
-      lastKey = key;
-      stream.write(`  ${p.scenario} ${p.variant} trial ${p.trial}/${p.trials}: ${p.phase} at ${(p.elapsedMs / 1000).toFixed(1)}/${(p.totalMs / 1000).toFixed(1)} s, RSS ${formatMiB(p.rssBytes)} MiB\n`);
+      const trial = `${p.scenario}/${p.variant}/${p.trial}`;
+      if (open && open.trial === trial && open.last.phase === p.phase) {
+        open.last = p;
+        return;
+      }
+      const previous = open?.trial === trial ? open.last : null;
+      if (p.phase === 'end') {
+        // the trial's end closes its last phase with the RSS at that moment
+        if (open && previous) open.last = { ...previous, elapsedMs: p.elapsedMs, rssBytes: p.rssBytes };
+        flush();
+        return;
+      }
+      flush();
+      open = { trial, startMs: previous?.elapsedMs ?? p.elapsedMs, startRss: previous?.rssBytes ?? p.rssBytes, last: p };
     },
     line(text) {
+      flush();
       stream.write(text + '\n');
     },
-    stop() {},
+    stop() {
+      flush();
+    },
   };
+}
+
+/** "10.0-11.5 of 11.5 s". */
+function phaseTimes(startMs: number, p: Progress): string {
+  return `${(startMs / 1000).toFixed(1)}-${(p.elapsedMs / 1000).toFixed(1)} of ${(p.totalMs / 1000).toFixed(1)} s`;
 }

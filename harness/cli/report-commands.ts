@@ -14,11 +14,11 @@ export async function reportCommand(dir: string, io: Io): Promise<number> {
   return ExitCode.ok;
 }
 
-export async function compareCommand(baseDir: string, headDir: string, flags: { md?: string }, io: Io): Promise<number> {
+export async function compareCommand(baseDir: string, headDir: string, flags: { md?: string; all?: boolean }, io: Io): Promise<number> {
   const base = loadSummary(resolve(baseDir));
   const head = loadSummary(resolve(headDir));
   const comparison = compareRuns(base.info.runId, base.summary, head.info.runId, head.summary);
-  io.stdout.write(compareTerminal(comparison, Boolean(io.stdout.isTTY)));
+  io.stdout.write(compareTerminal(comparison, Boolean(io.stdout.isTTY), Boolean(flags.all)));
   if (flags.md) {
     try {
       writeFileSync(flags.md, compareMarkdown(comparison));

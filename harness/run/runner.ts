@@ -15,6 +15,7 @@ export interface Progress {
   variant: string;
   trial: number;
   trials: number;
+  /** The load generator's phase; 'end' once, when the trial has ended. */
   phase: string;
   elapsedMs: number;
   totalMs: number;
@@ -173,6 +174,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     phaseStarts.push({ tMs: endMs, name: 'end' });
     event({ type: 'end', tMs: endMs });
     await sampler.stop();
+    o.onProgress?.({ scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase, elapsedMs: endMs, totalMs, rssBytes: sampler.lastRss });
     trace.vmHwmBytes = readVmHwm(relayPid);
     trace.relayCpuMs = readCpuMs(relayPid);
   } catch (err) {

@@ -63,9 +63,19 @@ describe('lab compare', () => {
     const r = await lab(['compare', dir, dir, '--md', md]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toContain('0 changes flagged');
-    const rows = readFileSync(md, 'utf8').split('\n').filter((l) => /^\| (glibc|tcmalloc) \|/.test(l));
-    expect(rows.length).toBeGreaterThan(20);
-    for (const row of rows) {
+    const text = readFileSync(md, 'utf8');
+    const rows = text.split('\n').filter((l) => /^\| (glibc|tcmalloc) \|/.test(l));
+    // the headline rows come first: verdict unchanged, no change in peak, retained, released
+    const headline = rows.slice(0, 2);
+    expect(headline.map((l) => l.split('|')[1]!.trim())).toEqual(['glibc', 'tcmalloc']);
+    for (const row of headline) {
+      expect(row.split('|')[2]!.trim(), row).toMatch(/^(retention|leak|fragmentation|healthy|-)$/);
+      const cells = row.split('|').map((c) => c.trim()).slice(3, 6);
+      for (const cell of cells) expect(cell, row).toMatch(/^(\d+\.\d) → \1 \(0\.0, 0\.0%\)$/);
+    }
+    const metrics = rows.slice(2);
+    expect(metrics.length).toBeGreaterThan(20);
+    for (const row of metrics) {
       const cells = row.split('|').map((c) => c.trim());
       const [delta, pct, flag] = cells.slice(6, 9);
       expect(delta, row).toMatch(/^(0(\.0)?( pp)?|-)$/);
