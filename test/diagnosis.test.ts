@@ -93,6 +93,11 @@ describe('held by the program', () => {
   it('is a leak instead when the in-use bytes were still growing at the end of the load', () => {
     expect(diagnose(cache(200, 230, 0.5)).kind).toBe('leak');
   });
+  it('does not count requests still in flight when the load was to have stopped', () => {
+    const inFlight = burst(230, 230, { liveAfter: 200 * MiB, liveGrowth: 200 * MiB, leakSlope: 2000, lateGrowthShare: 0, inUseGrowth: 200 * MiB, inFlightAfter: 200 * MiB, requestsServed: 100_000 });
+    expect(diagnose(inFlight).kind).not.toBe('held-by-program');
+    expect(diagnose(inFlight).kind).not.toBe('leak');
+  });
   it('needs the floor, and most of what RSS kept', () => {
     expect(diagnose(cache(T.floorBytes / MiB - 1, T.floorBytes / MiB)).kind).not.toBe('held-by-program');
     expect(diagnose(cache(100, 100 / T.heldMin + 10)).kind).toBe('retention');  // the allocator keeps the most

@@ -1,5 +1,5 @@
 // Every scenario's --quick form, run as a user would, yields the expected verdicts.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -21,13 +21,31 @@ const verdicts = (rows: SummaryRow[]) => Object.fromEntries(rows.map((r) => [`${
 const median = (r: SummaryRow, m: string) => r.metrics[m]?.median ?? null;
 
 describe('scenario verdicts (--quick)', () => {
+  let leakRps = 0;
   it('leak: leak on all four allocators, whatever they retain', async () => {
     const rows = await quick('leak');
     expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak', 'leak/tcmalloc': 'leak', 'leak/jemalloc': 'leak', 'leak/mimalloc': 'leak' });
     for (const r of rows) {
-      expect(r.verdict!.evidence.liveGrowth).toBeGreaterThan(32 * 1024 * 1024);
+      // 32,000 requests x 5% x 32 KiB = 50 MiB kept, whatever the machine's speed.
+      expect(r.verdict!.evidence.liveGrowth).toBeGreaterThan(48 * 1024 * 1024);
       expect(median(r, 'leakSlope')).toBeGreaterThan(1000);  // 5% of 32 KiB = 1638 B/request
       expect(median(r, 'leakSlope')).toBeLessThan(2300);
+    }
+    leakRps = median(rows[0]!, 'throughput.steady')!;
+  });
+
+  it('leak at half the load rate (a machine half as fast): the same verdict on the same growth', async () => {
+    expect(leakRps, 'the leak test above measures the full rate').toBeGreaterThan(0);
+    const { default: leak } = await import('../scenarios/leak.js');
+    const half = Math.round(leakRps / 2);
+    const slow = { ...leak, quick: { ...leak.quick, phases: { ...leak.quick!.phases, steady: { duration: '60s', load: { rate: half, size: '32KiB', requests: 32_000 } } } } };
+    const file = join(out, 'leak-half-rate.json');
+    writeFileSync(file, JSON.stringify(slow));
+    const rows = await quick(file, 'glibc,tcmalloc');
+    expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak', 'leak/tcmalloc': 'leak' });
+    for (const r of rows) {
+      expect(median(r, 'throughput.steady')!, r.variant).toBeLessThan(leakRps * 0.6);
+      expect(r.verdict!.evidence.liveGrowth).toBeGreaterThan(48 * 1024 * 1024);
     }
   });
 

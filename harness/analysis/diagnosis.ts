@@ -81,7 +81,7 @@ export function diagnose(row: SummaryRow): Verdict {
   const grown = peak !== null && baseline !== null ? peak - baseline : null;
   const evidence: Verdict['evidence'] = {
     baselineRss: baseline, peakRss: peak, retainedRss: retained, releasedRss: released,
-    liveAfter, liveGrowth: m('liveGrowth'), inUseAfter: m('inUseAfter'), inUseGrowth, leakSlope: slope,
+    liveAfter, liveGrowth: m('liveGrowth'), inFlightAfter: m('inFlightAfter'), inUseAfter: m('inUseAfter'), inUseGrowth, leakSlope: slope,
     lateGrowthShare: lateShare, retention: m('retention'), releaseEfficiency: m('releaseEfficiency'),
   };
 
@@ -96,11 +96,13 @@ export function diagnose(row: SummaryRow): Verdict {
   }
   if (retained !== null && baseline !== null && inUseGrowth !== null) {
     const kept = retained - baseline;
-    if (inUseGrowth >= t.floorBytes && kept > 0 && inUseGrowth >= t.heldMin * kept) {
+    // Requests still in flight when the load was to have stopped are load, not a cache.
+    const held = inUseGrowth - (m('inFlightAfter') ?? 0);
+    if (held >= t.floorBytes && kept > 0 && held >= t.heldMin * kept) {
       return {
         kind: 'held-by-program', severity: 'warning',
-        evidence: { ...evidence, keptAfterIdle: kept, heldFraction: inUseGrowth / kept, rule: `inUseGrowth >= ${t.floorBytes} B and >= ${t.heldMin} of retainedRss - baselineRss after the load stopped, not growing with requests` },
-        remedy: `the program itself still uses ${mib(inUseGrowth)} after the load stopped (${pct(inUseGrowth / kept)} of the ${mib(kept)} RSS kept), and it stopped growing with requests: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
+        evidence: { ...evidence, keptAfterIdle: kept, heldByProgram: held, heldFraction: held / kept, rule: `inUseGrowth - inFlightAfter >= ${t.floorBytes} B and >= ${t.heldMin} of retainedRss - baselineRss after the load stopped, not growing with requests` },
+        remedy: `the program itself still uses ${mib(held)} after the load stopped (${pct(held / kept)} of the ${mib(kept)} RSS kept), and it stopped growing with requests: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
       };
     }
   }
