@@ -152,6 +152,17 @@ describe('fragmentation', () => {
   });
 });
 
+describe('inconclusive', () => {
+  it('draws no verdict when the load had not drained before the release, whatever RSS shows', () => {
+    // A quick burst on an overloaded machine: 123 MiB still in flight at the end of idle.
+    const v = diagnose(burst(130, 125, { liveAfter: 123 * MiB, inFlightAfter: 123 * MiB }));
+    expect(v.kind).toBe('inconclusive');
+    expect(v.severity).toBe('warning');
+    expect(v.remedy).toContain('123.0 MiB');
+    expect(diagnose(burst(130, 125, { liveAfter: 20 * MiB, inFlightAfter: T.floorBytes - 1 })).kind).not.toBe('inconclusive');
+  });
+});
+
 describe('healthy', () => {
   it('gives back by itself and holds nothing: healthy, with evidence', () => {
     const v = diagnose(burst(5, 2));

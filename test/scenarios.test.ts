@@ -78,16 +78,28 @@ describe('scenario verdicts (--quick)', () => {
   });
 
   it('churn: connections and threads come and go without errors', async () => {
+    // A trial with load-generator request errors fails (test/load-errors.test.ts), so
+    // failedTrials 0 means no request failed.
     const [row] = await quick('churn', 'jemalloc');
     expect(median(row!, 'peakLive')).toBeGreaterThan(32 * 1024 * 1024);
     expect(row!.failedTrials).toBe(0);
   });
 
-  it('tuning: runs tuned variants; TCMALLOC_RELEASE_RATE=0 keeps everything', async () => {
-    const rows = await quick('tuning', 'tcmalloc-rate0,jemalloc-decay0');
+  it('tuning: each tuned variant named in a finding moves retention the way it claims', async () => {
+    // docs/findings.md "Tuning, measured". One run under load here (tuning --quick, load
+    // average ~20): tcmalloc-rate0 1.00, tcmalloc-rate10 1.00, jemalloc 1.00,
+    // jemalloc-decay0 0.16, jemalloc-bg 1.00, glibc 0.53, glibc-trim 0.01. glibc-arenas2
+    // ("keeps more") rests on a single run and mimalloc-eager's 4% is within mimalloc's own
+    // spread, so neither has a direction to hold yet.
+    const rows = await quick('tuning', 'tcmalloc-rate0,tcmalloc-rate10,jemalloc,jemalloc-decay0,jemalloc-bg,glibc,glibc-trim');
     const by = Object.fromEntries(rows.map((r) => [r.variant, r]));
+    const retention = (v: string) => median(by[v]!, 'retention')!;
     expect(by['tcmalloc-rate0']!.verdict!.kind).toBe('retention');
-    expect(median(by['tcmalloc-rate0']!, 'retention')).toBeGreaterThan(0.9);
-    expect(median(by['jemalloc-decay0']!, 'retention')).toBeLessThan(0.5);
+    expect(retention('tcmalloc-rate0')).toBeGreaterThan(0.9);  // 0 = never returns by itself
+    expect(retention('tcmalloc-rate10')).toBeGreaterThan(0.9);  // an idle process keeps its pages at any rate
+    expect(retention('jemalloc-decay0')).toBeLessThan(0.5);  // purges at once
+    expect(retention('jemalloc-decay0')).toBeLessThan(retention('jemalloc'));
+    expect(retention('jemalloc-bg')).toBeGreaterThan(0.8);  // 1 s of idle is well inside the 10 s dirty_decay_ms
+    expect(retention('glibc-trim')).toBeLessThan(retention('glibc'));  // trims the heap top past 128 KiB free
   });
 });

@@ -1,4 +1,4 @@
-// Verdicts: leak, held by the program, fragmentation, retention or healthy, with a
+// Verdicts: leak, held by the program, fragmentation, retention, healthy (or inconclusive), with a
 // severity, from one summary row's medians. Pure functions reading summary metrics only
 // (RSS levels, the allocator's in-use counter, the relay's own count where there is one),
 // so the same rules judge the built-in relay and any other subject. In the manner of
@@ -85,6 +85,16 @@ export function diagnose(row: SummaryRow): Verdict {
     lateGrowthShare: lateShare, retention: m('retention'), releaseEfficiency: m('releaseEfficiency'),
   };
 
+  // The load had not drained when the idle ended (a machine too slow for the scenario's
+  // times): whatever RSS shows then is load, and no rule below can be trusted.
+  const inFlight = m('inFlightAfter');
+  if (inFlight !== null && inFlight >= t.floorBytes) {
+    return {
+      kind: 'inconclusive', severity: 'warning',
+      evidence: { ...evidence, rule: `inFlightAfter >= ${t.floorBytes} B: the load had not drained before the release` },
+      remedy: `${mib(inFlight)} of requests were still in flight when the idle ended: this machine did not drain the load in the scenario's time, so no verdict is drawn. Run on a quieter machine, or lengthen the drain and idle phases`,
+    };
+  }
   const stillGrowing = lateShare === null || lateShare >= t.leakLateShareMin;
   if (growth !== null && slope !== null && growth >= t.leakFloorBytes && slope >= t.leakMinBytesPerRequest && stillGrowing
     && (released === null || baseline === null || released - baseline >= t.leakFloorBytes)) {

@@ -3,11 +3,12 @@
 export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
 export type Allocator = (typeof ALLOCATORS)[number];
 
-export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'held-by-program' | 'healthy';
+export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'held-by-program' | 'healthy' | 'inconclusive';
 
 /** How bad a verdict is: healthy is 'ok'; a leak is 'critical'; retention and
  * fragmentation are 'critical' from half of the peak's growth, else 'warning'; memory
- * the program itself holds is a 'warning' (it may be meant). */
+ * the program itself holds is a 'warning' (it may be meant), and so is 'inconclusive' (the
+ * load had not drained when the idle ended: the machine was too slow for the scenario). */
 export type Severity = 'ok' | 'warning' | 'critical';
 
 export interface Verdict {
