@@ -1,6 +1,6 @@
 // Metrics on a hand-built trace (a fake trace: pure logic, no process involved).
 import { describe, expect, it } from 'vitest';
-import { phaseSpans, rssAt, summarize, trialMetrics } from '../harness/analysis/metrics.js';
+import { lateGrowthShare, phaseSpans, rssAt, summarize, trialMetrics } from '../harness/analysis/metrics.js';
 import { cv, median, quantile } from '../harness/analysis/stats.js';
 import type { Sample, Trace } from '../harness/core/types.js';
 
@@ -153,5 +153,24 @@ describe('leak metrics on a fake trace', () => {
     expect(m.requestsServed).toBe(10000);
     expect(m.leakSlope).toBeCloseTo((29 * MiB) / 10000, 6);
     expect(m.peakLive).toBe(110 * MiB);
+  });
+});
+
+describe('lateGrowthShare', () => {
+  const sample = (tMs: number, leaked: number, inFlight: number): Sample => ({
+    tMs, phase: 'p', source: 'stats', rssBytes: 0, smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
+    liveRequestBytes: inFlight, liveRequestCount: null, liveResponseBytes: 0, liveResponseCount: null,
+    allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null, leakedRequestBytes: leaked, liveLogBytes: 0,
+    policyReleases: null, statsUs: null,
+  });
+  const series = (f: (t: number) => number, inFlight: (t: number) => number = () => 0) =>
+    Array.from({ length: 101 }, (_, i) => sample(i * 10, f(i * 10), inFlight(i * 10)));
+  it('is about half for growth that goes on, near 0 for growth that levelled off, 0 for none', () => {
+    expect(lateGrowthShare(series((t) => t * 1000), 0, 1000)).toBeCloseTo(0.5, 1);
+    expect(lateGrowthShare(series((t) => Math.min(t, 200) * 1000), 0, 1000)).toBe(0);
+    expect(lateGrowthShare(series(() => 5), 0, 1000)).toBe(0);
+  });
+  it('ignores requests in flight (a backlog that builds and drains)', () => {
+    expect(lateGrowthShare(series((t) => t * 1000, (t) => (t < 600 ? t * 1e6 : 0)), 0, 1000)).toBeCloseTo(0.5, 1);
   });
 });

@@ -12,7 +12,7 @@ export const WINDOW_MS = 200;
 export const METRICS = [
   'baselineRss', 'peakRss', 'vmHwm', 'peakLive', 'peakAllocated', 'retainedRss', 'releasedRss',
   'releaseMs', 'retention', 'releaseEfficiency', 'liveAfter', 'liveGrowth', 'requestsServed',
-  'leakSlope', 'policyReleases', 'relayCpuMs',
+  'leakSlope', 'inFlightAfter', 'inUseAfter', 'inUseGrowth', 'lateGrowthShare', 'policyReleases', 'relayCpuMs',
 ] as const;
 
 export type MetricUnit = 'bytes' | 'ms' | 'ratio' | 'rps' | 'count' | 'bytes/request';
@@ -20,7 +20,8 @@ export type MetricUnit = 'bytes' | 'ms' | 'ratio' | 'rps' | 'count' | 'bytes/req
 export const METRIC_UNITS: Record<string, MetricUnit> = {
   baselineRss: 'bytes', peakRss: 'bytes', vmHwm: 'bytes', peakLive: 'bytes', peakAllocated: 'bytes',
   retainedRss: 'bytes', releasedRss: 'bytes', releaseMs: 'ms', retention: 'ratio', releaseEfficiency: 'ratio',
-  liveAfter: 'bytes', liveGrowth: 'bytes', requestsServed: 'count', leakSlope: 'bytes/request', policyReleases: 'count', relayCpuMs: 'ms',
+  liveAfter: 'bytes', liveGrowth: 'bytes', requestsServed: 'count', leakSlope: 'bytes/request',
+  inFlightAfter: 'bytes', inUseAfter: 'bytes', inUseGrowth: 'bytes', lateGrowthShare: 'ratio', policyReleases: 'count', relayCpuMs: 'ms',
 };
 
 export function metricUnit(name: string): MetricUnit {
@@ -72,6 +73,44 @@ function heldAt(stats: readonly Sample[], t: number): number | null {
   return s ? heldBytes(s) : null;
 }
 
+/** The allocator's allocated bytes at the last stats sample before `t`. */
+function allocatedAt(stats: readonly Sample[], t: number): number | null {
+  const s = stats.filter((x) => x.tMs < t && x.allocAllocatedBytes !== null).at(-1);
+  return s ? s.allocAllocatedBytes : null;
+}
+
+/** Request and response bytes the relay had in flight at the last stats sample before `t`. */
+function inFlightAt(stats: readonly Sample[], t: number): number | null {
+  const s = stats.filter((x) => x.tMs < t && x.liveRequestBytes !== null).at(-1);
+  return s ? s.liveRequestBytes! + (s.liveResponseBytes ?? 0) : null;
+}
+
+/** What the relay keeps beyond the requests in flight (leaked requests, log records). */
+function keptBeyondFlight(s: Sample): number | null {
+  if (s.liveRequestBytes === null) return null;
+  return (s.leakedRequestBytes ?? 0) + (s.liveLogBytes ?? 0);
+}
+
+/** Of what the program's bytes grew from `start` to `end` of the load, the share gained
+ * in its second half: about 0.5 for growth that goes on with requests (a leak), near 0
+ * for growth that levelled off (a cache filled, a pool sized). 0 when nothing grew.
+ * The bytes are what the relay keeps beyond the requests in flight (a backlog of
+ * requests would swamp the measure), else the allocator's allocated bytes, which include
+ * requests in flight: right for a steady load, misleading when a backlog builds. */
+export function lateGrowthShare(stats: readonly Sample[], start: number, end: number): number | null {
+  const own = stats.some((s) => keptBeyondFlight(s) !== null);
+  const keptAt = (t: number) => {
+    const s = stats.filter((x) => x.tMs < t && keptBeyondFlight(x) !== null).at(-1);
+    return s ? keptBeyondFlight(s) : null;
+  };
+  const at = own ? keptAt : (t: number) => allocatedAt(stats, t);
+  const a = at(start + 1);
+  const mid = at((start + end) / 2);
+  const b = at(end);
+  if (a === null || mid === null || b === null) return null;
+  return b - a <= 0 ? 0 : (b - mid) / (b - a);  // nothing grew: nothing grew late either
+}
+
 /** Requests completed by time `t`, from the load generator's cumulative ticks. */
 function completedAt(trace: Trace, t: number): number | null {
   const e = trace.events.filter((x) => x.type === 'load' && x.tMs <= t).at(-1);
@@ -113,6 +152,11 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   const servedEnd = completedAt(trace, retainedAt);
   const servedStart = baselineSpan ? completedAt(trace, baselineSpan.end) ?? 0 : 0;
   const requestsServed = servedEnd === null ? null : servedEnd - servedStart;
+  const inUseAfter = allocatedAt(stats, retainedAt);
+  const inUseBefore = baselineSpan ? allocatedAt(stats, baselineSpan.end + 1) : null;
+  // The load: from the end of the baseline to the end of the last phase that sent requests.
+  const lastLoaded = trace.phases.filter((p) => p.sent > 0).at(-1);
+  const loadEnd = lastLoaded ? spans.get(lastLoaded.name)?.end : undefined;
   const policy = stats.flatMap((s) => (s.policyReleases === null ? [] : [s.policyReleases]));
 
   const m: TrialMetrics = {
@@ -130,6 +174,10 @@ export function trialMetrics(trace: Trace): TrialMetrics {
     liveGrowth,
     requestsServed,
     leakSlope: liveGrowth === null || !requestsServed ? null : liveGrowth / requestsServed,
+    inFlightAfter: inFlightAt(stats, retainedAt),
+    inUseAfter,
+    inUseGrowth: inUseAfter === null || inUseBefore === null ? null : inUseAfter - inUseBefore,
+    lateGrowthShare: baselineSpan && loadEnd !== undefined && loadEnd > baselineSpan.end ? lateGrowthShare(stats, baselineSpan.end, loadEnd) : null,
     policyReleases: max(policy),
     relayCpuMs: trace.relayCpuMs ?? null,
   };

@@ -3,10 +3,17 @@
 export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
 export type Allocator = (typeof ALLOCATORS)[number];
 
-export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'healthy';
+export type VerdictKind = 'retention' | 'leak' | 'fragmentation' | 'held-by-program' | 'healthy' | 'inconclusive';
+
+/** How bad a verdict is: healthy is 'ok'; a leak is 'critical'; retention and
+ * fragmentation are 'critical' from half of the peak's growth, else 'warning'; memory
+ * the program itself holds is a 'warning' (it may be meant), and so is 'inconclusive' (the
+ * load had not drained when the idle ended: the machine was too slow for the scenario). */
+export type Severity = 'ok' | 'warning' | 'critical';
 
 export interface Verdict {
   kind: VerdictKind;
+  severity: Severity;
   /** The numbers the verdict rests on (bytes, ratios, bytes/request), and the rule. */
   evidence: Record<string, number | string | null>;
   remedy: string;
@@ -53,6 +60,8 @@ export interface PhaseLoad {
   throughputRps: number;
   p50Us: number | null;
   p99Us: number | null;
+  /** A phase sized by count: the requests it was to send (sent < requests: cut short). */
+  requests?: number | null;
 }
 
 export type TrialStatus = 'complete' | 'failed' | 'interrupted';
@@ -62,6 +71,9 @@ export interface Trace {
   variant: string;
   allocator: Allocator;
   trial: number;
+  /** The seed of this trial's request sizes and upstream delays: the run's base seed +
+   * trial - 1, so trials differ in workload as well as in timing. */
+  seed?: number;
   status: TrialStatus;
   error?: string;
   samples: Sample[];

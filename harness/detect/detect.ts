@@ -30,6 +30,9 @@ export const DETECT_SCALE = {
   /** Open load: requests per second. */
   maxRate: 2000,
   maxConnections: 32,
+  /** A phase sized by request count (leak) runs timed here, this long: under memcheck the
+   * relay is far too slow for the count, and every tool runs the same shape. */
+  countPhaseMs: 1500,
 } as const;
 
 export function scaleForDetect(s: Scenario): Scenario {
@@ -45,11 +48,11 @@ export function scaleForDetect(s: Scenario): Scenario {
     connections: Math.min(q.connections, k.maxConnections),
     phases: q.phases.map((p) => ({
       ...p,
-      duration: ms(p.duration),
+      duration: p.load?.requests ? k.countPhaseMs : ms(p.duration),
       load: !p.load ? undefined
         : p.load.mode === 'closed'
-          ? { ...p.load, concurrency: Math.min(p.load.concurrency, k.maxConcurrency) }
-          : { ...p.load, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) },
+          ? { ...p.load, requests: undefined, concurrency: Math.min(p.load.concurrency, k.maxConcurrency) }
+          : { ...p.load, requests: undefined, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) },
     })),
   };
 }

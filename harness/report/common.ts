@@ -34,6 +34,13 @@ export function phaseTexts(s: RunScenario): string[] {
   });
 }
 
+/** "seed 42", or "seeds 42-44 (one per trial)" for a run that recorded them per trial. */
+export function seedText(s: RunScenario): string {
+  const seeds = s.seeds ?? [];
+  if (seeds.length > 1) return `seeds ${seeds[0]}-${seeds.at(-1)} (one per trial)`;
+  return `seed ${seeds[0] ?? s.seed}`;
+}
+
 export function scenarioDescription(s: RunScenario): string {
   const d = (s.scenario as { description?: unknown } | undefined)?.description;
   return typeof d === 'string' ? d : '';

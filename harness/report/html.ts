@@ -10,7 +10,7 @@ import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
-  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, variantRows,
+  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
 } from './common.js';
 import { type Series, gridMinMax, gridTimes } from './downsample.js';
 
@@ -122,7 +122,7 @@ function summaryTable(rows: readonly SummaryRow[], colors: Map<string, string>):
 
 function verdictList(rows: readonly SummaryRow[]): string {
   const items = rows.filter((r) => r.verdict && r.verdict.kind !== 'healthy')
-    .map((r) => `<li><b>${esc(r.variant)}</b>: <span class="verdict ${esc(r.verdict!.kind)}">${esc(r.verdict!.kind)}</span> ${esc(r.verdict!.remedy)}</li>`);
+    .map((r) => `<li><b>${esc(r.variant)}</b>: <span class="verdict ${esc(r.verdict!.kind)}">${esc(r.verdict!.kind)}</span>${r.verdict!.severity ? ` (${esc(r.verdict!.severity)})` : ''} ${esc(r.verdict!.remedy)}</li>`);
   return items.length ? `<ul class="verdicts">${items.join('')}</ul>` : '';
 }
 
@@ -141,7 +141,7 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   ];
   const description = s ? scenarioDescription(s) : '';
   if (description) parts.push(`<p class="desc">${esc(description)}</p>`);
-  if (s) parts.push(`<p class="phases">${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, seed ${s.seed}. Phases: ${phaseTexts(s).map(esc).join(' → ')}.</p>`);
+  if (s) parts.push(`<p class="phases">${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s).map(esc).join(' → ')}.</p>`);
   if (charts.length) {
     parts.push(
       `<div class="chart-head" data-chart="chart-${index}"><h3>RSS over time</h3><div class="toggles">${toggles ? `also show:${toggles}` : ''}</div></div>`,

@@ -6,7 +6,7 @@ import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
-  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, variantRows,
+  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
 } from './common.js';
 import { bucketMax } from './downsample.js';
 
@@ -53,7 +53,7 @@ function summaryTable(rows: readonly SummaryRow[]): string {
 
 function verdictList(rows: readonly SummaryRow[]): string {
   const lines = rows.filter((r) => r.verdict && r.verdict.kind !== 'healthy')
-    .map((r) => `- **${mdText(r.variant)}**: ${mdText(r.verdict!.kind)}. ${mdText(r.verdict!.remedy)}`);
+    .map((r) => `- **${mdText(r.variant)}**: ${mdText(r.verdict!.kind)}${r.verdict!.severity ? ` (${r.verdict!.severity})` : ''}. ${mdText(r.verdict!.remedy)}`);
   return lines.join('\n');
 }
 
@@ -90,7 +90,7 @@ function scenarioSection(run: RunData, name: string): string {
   const description = s ? scenarioDescription(s) : '';
   if (description) out.push(mdText(description));
   if (s) {
-    out.push(`${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, seed ${s.seed}. Phases: ${phaseTexts(s).map(mdText).join(' → ')}.`);
+    out.push(`${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s).map(mdText).join(' → ')}.`);
   }
   out.push(rows.length ? summaryTable(rows) : '_No trial of this scenario finished._');
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');

@@ -44,7 +44,9 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
     }
     out.push(`${color ? pc.bold(scenario) : scenario}`, table.toString());
     for (const row of summary.filter((r) => r.scenario === scenario && r.verdict && r.verdict.kind !== 'healthy')) {
-      const kind = color ? pc.yellow(row.verdict!.kind) : row.verdict!.kind;
+      const v = row.verdict!;
+      const label = v.severity ? `${v.kind} (${v.severity})` : v.kind;
+      const kind = color ? (v.severity === 'critical' ? pc.red(label) : pc.yellow(label)) : label;
       out.push(`  ${row.variant}: ${kind}: ${row.verdict!.remedy}`);
     }
   }

@@ -28,7 +28,9 @@ export interface RunInfo {
   command: string[];
   status: RunStatus;
   quick: boolean;
-  scenarios: Array<{ name: string; file: string; trials: number; seed: number; scenario: Scenario }>;
+  /** `seed` is the base: trial i runs with seed + i - 1 (listed in `seeds`, and per trial
+   * in trials.jsonl), so the spread over trials includes the workload's variance. */
+  scenarios: Array<{ name: string; file: string; trials: number; seed: number; seeds?: number[]; scenario: Scenario }>;
   variants: Array<{ id: string; allocator: string; env: Record<string, string> }>;
   startedAt: string;
   endedAt: string | null;
@@ -64,9 +66,11 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     command: plan.argv,
     status: 'running',
     quick: plan.quick,
-    scenarios: plan.scenarios.map(({ scenario, file }) => ({
-      name: scenario.name, file, trials: plan.trials ?? scenario.trials, seed: plan.seed ?? scenario.seed, scenario,
-    })),
+    scenarios: plan.scenarios.map(({ scenario, file }) => {
+      const trials = plan.trials ?? scenario.trials;
+      const seed = plan.seed ?? scenario.seed;
+      return { name: scenario.name, file, trials, seed, seeds: Array.from({ length: trials }, (_, i) => trialSeed(seed, i + 1)), scenario };
+    }),
     variants: plan.variants.map((v) => ({ id: v.id, allocator: v.allocator, env: v.env })),
     startedAt: startedAt.toISOString(),
     endedAt: null,
@@ -94,7 +98,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
-          scenario: s.scenario, variant, trial, trials: s.trials, seed: s.seed, signal,
+          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal,
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),
           onProgress: hooks.onProgress,
@@ -134,4 +138,9 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
   await store.close();
   store.writeJson('run.json', info);
   return { store, info, summary, curves, samplerIntervals, samplerCpuMs };
+}
+
+/** The seed of trial `trial` (1-based): the base seed + trial - 1. */
+export function trialSeed(base: number, trial: number): number {
+  return base + trial - 1;
 }

@@ -27,6 +27,7 @@ export interface TrialOptions {
   variant: Variant;
   trial: number;
   trials: number;
+  /** This trial's seed (executeRun: the base seed + trial - 1). */
   seed: number;
   signal: AbortSignal;
   onSample: (s: Trace['samples'][number]) => void;
@@ -64,7 +65,7 @@ export interface TrialResult {
 export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const { scenario, variant } = o;
   const trace: Trace = {
-    scenario: scenario.name, variant: variant.id, allocator: variant.allocator, trial: o.trial,
+    scenario: scenario.name, variant: variant.id, allocator: variant.allocator, trial: o.trial, seed: o.seed,
     status: 'complete', samples: [], events: [], phases: [], vmHwmBytes: null,
     schedule: scenario.phases.map((p) => ({ name: p.name, durationMs: p.duration, actions: [...p.actions] })),
   };
@@ -167,6 +168,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     } else if (outcome.who !== loadgen || outcome.e.code !== 0) {
       fail('failed', `${outcome.who.name} ${describeExit(outcome.e)}${outcome.who.describeStderr()}`);
     }
+    const loadProblem = loadFailure(trace.phases);
+    if (loadProblem) fail('failed', loadProblem);
     await Promise.all(actions);
     if (trace.status === 'complete') await sampler.sampleStats();
     phase = 'end';
@@ -217,7 +220,19 @@ function parsePhases(raw: unknown): PhaseLoad[] {
     throughputRps: Number(p.throughput_rps),
     p50Us: numOrNull(p.p50_us),
     p99Us: numOrNull(p.p99_us),
+    requests: numOrNull(p.requests),
   }));
+}
+
+/** Why the load itself failed a trial, or null: the load generator exits 0 whatever its
+ * error count (it reports them in its totals), so request errors and a count-sized phase
+ * cut short by its time limit are caught here. */
+export function loadFailure(phases: readonly PhaseLoad[]): string | null {
+  const problems = phases.flatMap((p) => [
+    ...(p.errors > 0 ? [`${p.errors} request errors in phase '${p.name}'`] : []),
+    ...(p.requests && p.sent < p.requests ? [`phase '${p.name}' reached its ${p.durationMs} ms limit after ${p.sent} of ${p.requests} requests`] : []),
+  ]);
+  return problems.length ? `loadgen: ${problems.join('; ')}` : null;
 }
 
 export { stopAll };

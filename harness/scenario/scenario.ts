@@ -42,12 +42,17 @@ const sizeDistribution = z.union([
 /** Churn: each connection is closed and reopened after this many responses (0 = never). */
 const reconnectEvery = z.number().int().nonnegative().max(1_000_000_000).default(0);
 
+/** Sized by count: the phase sends this many requests and ends when all are answered; its
+ * duration is then a limit, and a trial whose phase hits it fails (a machine too slow for
+ * the scenario, said so instead of a smaller result). */
+const requests = z.number().int().positive().max(1_000_000_000).optional();
+
 const load = z.union([
-  z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution, reconnectEvery }).strict()
-    .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size, reconnectEvery: l.reconnectEvery })),
-  z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution, reconnectEvery }).strict()
-    .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size, reconnectEvery: l.reconnectEvery })),
-], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size, reconnectEvery? } or { rate: <requests per second>, maxInFlight?, size, reconnectEvery? }' }) });
+  z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution, reconnectEvery, requests }).strict()
+    .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size, reconnectEvery: l.reconnectEvery, requests: l.requests })),
+  z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution, reconnectEvery, requests }).strict()
+    .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size, reconnectEvery: l.reconnectEvery, requests: l.requests })),
+], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size, reconnectEvery?, requests? } or { rate: <requests per second>, maxInFlight?, size, reconnectEvery?, requests? }' }) });
 
 export const ACTIONS = ['release'] as const;
 const phaseName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes');

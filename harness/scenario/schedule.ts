@@ -12,8 +12,8 @@ type LoadgenSize =
   | { dist: 'uniform'; min: number; max: number }
   | { dist: 'lognormal'; median: number; sigma: number; max: number };
 type LoadgenLoad =
-  | { mode: 'closed'; concurrency: number; size: LoadgenSize; reconnect_every?: number }
-  | { mode: 'open'; rate: number; max_in_flight: number; size: LoadgenSize; reconnect_every?: number };
+  | { mode: 'closed'; concurrency: number; size: LoadgenSize; reconnect_every?: number; requests?: number }
+  | { mode: 'open'; rate: number; max_in_flight: number; size: LoadgenSize; reconnect_every?: number; requests?: number };
 
 function sizeOf(d: SizeDistribution): LoadgenSize {
   return d;
@@ -33,6 +33,7 @@ export function toSchedule(s: Scenario, seed: number): LoadgenSchedule {
             ? { mode: 'closed' as const, concurrency: p.load.concurrency, size: sizeOf(p.load.size) }
             : { mode: 'open' as const, rate: p.load.rate, max_in_flight: p.load.maxInFlight, size: sizeOf(p.load.size) }),
           ...(p.load.reconnectEvery ? { reconnect_every: p.load.reconnectEvery } : {}),
+          ...(p.load.requests ? { requests: p.load.requests } : {}),
         },
     })),
   };

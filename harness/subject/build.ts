@@ -1,6 +1,6 @@
 // Configures and builds native/ with CMake into build/native (git-ignored). Incremental:
 // a build with nothing to do takes well under two seconds.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
@@ -32,6 +32,8 @@ interface CmakeBuild {
   target?: string;
   /** What this build is, for messages: "", "ASan relay-glibc", "frame_fuzz", ... */
   label: string;
+  /** Extra environment for CMake (tests: PKG_CONFIG_LIBDIR to hide an allocator). */
+  env?: Record<string, string>;
 }
 
 const CLANG_RUNTIME = /libclang_rt\.(asan|ubsan|fuzzer)/;
@@ -43,16 +45,21 @@ async function cmakeBuild(b: CmakeBuild, log: (line: string) => void): Promise<s
   if (b.clang) await requireTool('clang++', 'sudo apt-get install clang libclang-rt-dev');
   else await requireTool('c++', 'sudo apt-get install g++');
   let skipped: string[] = [];
-  if (!existsSync(join(b.dir, 'CMakeCache.txt'))) {
-    log(`configuring native/ into ${b.dir}${b.defines.length ? ` with ${b.defines.join(' ')}` : ''}`);
+  const fresh = !existsSync(join(b.dir, 'CMakeCache.txt'));
+  const missing = fresh ? [] : skippedRelays(b.dir);
+  if (fresh || missing === null || missing.length) {
+    // A relay skipped at the last configure: configure again, so an allocator package
+    // installed since is found (CMake re-checks what it did not find; it keeps what it did).
+    log(fresh ? `configuring native/ into ${b.dir}${b.defines.length ? ` with ${b.defines.join(' ')}` : ''}`
+      : `reconfiguring ${b.dir}: ${missing === null ? 'it predates the skipped-relay list' : `looking again for ${missing.join(', ')}`}`);
     const compiler = b.clang ? ['-DCMAKE_CXX_COMPILER=clang++'] : [];
-    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', b.dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', ...compiler, ...b.defines], { reject: false, all: true });
+    const conf = await execa('cmake', ['-S', NATIVE_DIR, '-B', b.dir, '-DCMAKE_BUILD_TYPE=RelWithDebInfo', ...compiler, ...b.defines], { reject: false, all: true, env: b.env });
     if (conf.exitCode !== 0) throw new LabError('buildFailed', { step: `cmake configure${what}`, output: tail(conf.all ?? '') });
     skipped = [...(conf.all ?? '').matchAll(/leak-lab: (skipping [^\n]*)/g)].map((m) => m[1]!);
     for (const line of skipped) log(line);
   }
   const target = b.target ? ['--target', b.target] : [];
-  const build = await execa('cmake', ['--build', b.dir, '-j', '2', ...target], { reject: false, all: true });
+  const build = await execa('cmake', ['--build', b.dir, '-j', '2', ...target], { reject: false, all: true, env: b.env });
   if (build.exitCode !== 0) {
     const out = build.all ?? '';
     // clang links but finds no sanitizer runtime: Debian ships it apart (libclang-rt-<version>-dev).
@@ -63,11 +70,12 @@ async function cmakeBuild(b: CmakeBuild, log: (line: string) => void): Promise<s
 }
 
 /** Builds `dir` (BUILD_DIR unless told); SANITIZE_BUILD_DIR gets the sanitizer configuration. */
-export async function buildNative(log: (line: string) => void = () => {}, dir = BUILD_DIR): Promise<BuildResult> {
+export async function buildNative(log: (line: string) => void = () => {}, dir = BUILD_DIR, only?: { target?: string; env?: Record<string, string> }): Promise<BuildResult> {
   const started = performance.now();
   const sanitize = resolve(dir) === SANITIZE_BUILD_DIR;
   const skipped = await cmakeBuild({
     dir, clang: sanitize, defines: sanitize ? ['-DLEAKLAB_SANITIZE=address,undefined'] : [], label: sanitize ? 'ASan + UBSan' : '',
+    target: only?.target, env: only?.env,
   }, log);
   return { skipped, ms: performance.now() - started };
 }
@@ -90,6 +98,14 @@ export const FUZZ_BUILD_DIR = join(ROOT, 'build', 'native-fuzz');
 export async function buildFuzzer(log: (line: string) => void = () => {}): Promise<string> {
   await cmakeBuild({ dir: FUZZ_BUILD_DIR, clang: true, defines: ['-DLEAKLAB_FUZZ=ON'], target: 'frame_fuzz', label: 'frame_fuzz' }, log);
   return join(FUZZ_BUILD_DIR, 'frame_fuzz');
+}
+
+/** The relays the last configure of `dir` skipped (leaklab-skipped.txt, written by
+ * native/CMakeLists.txt), or null when the folder has no such list. */
+export function skippedRelays(dir: string): string[] | null {
+  const file = join(dir, 'leaklab-skipped.txt');
+  if (!existsSync(file)) return null;
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean);
 }
 
 function tail(text: string, lines = 40): string {

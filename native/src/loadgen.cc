@@ -105,9 +105,11 @@ void LoadGen::StartPhase(size_t index, int64_t start_us) {
 void LoadGen::OnTick() {
   if (finished_) return;
   const int64_t now = NowUs();
-  while (now >= phase_end_us_) {
-    if (phase_ + 1 >= schedule_.phases.size()) return Finish(now);
-    StartPhase(phase_ + 1, phase_end_us_);
+  while (now >= phase_end_us_ || CountReached(true)) {
+    // A phase sized by count ends now; a timed one at its scheduled end.
+    const int64_t end = now >= phase_end_us_ ? phase_end_us_ : now;
+    if (phase_ + 1 >= schedule_.phases.size()) return Finish(end);
+    StartPhase(phase_ + 1, end);
   }
   if (up_count_ < slots_.size()) {
     const int64_t now_ms = now / 1000;
@@ -124,7 +126,7 @@ void LoadGen::OnTick() {
   if (load && load->mode == Load::Mode::kOpen) {
     const double elapsed_s = static_cast<double>(now - phase_stats_[phase_].start_us) / 1e6;
     const auto due = static_cast<uint64_t>(load->rate * elapsed_s);
-    for (; open_scheduled_ < due; ++open_scheduled_) {
+    for (; open_scheduled_ < due && !CountReached(false); ++open_scheduled_) {
       if (in_flight_ >= load->max_in_flight || !Issue(now)) {
         ++dropped_;
         ++phase_stats_[phase_].dropped;
@@ -148,8 +150,14 @@ void LoadGen::AfterDispatch() {
 void LoadGen::TopUpClosed(int64_t now_us) {
   const auto& load = schedule_.phases[phase_].load;
   if (!load || load->mode != Load::Mode::kClosed) return;
-  while (in_flight_ < load->concurrency && Issue(now_us)) {
+  while (in_flight_ < load->concurrency && !CountReached(false) && Issue(now_us)) {
   }
+}
+
+bool LoadGen::CountReached(bool and_answered) const {
+  const auto& load = schedule_.phases[phase_].load;
+  if (!load || load->requests == 0 || phase_stats_[phase_].sent < load->requests) return false;
+  return !and_answered || in_flight_ == 0;
 }
 
 bool LoadGen::Issue(int64_t now_us) {
@@ -322,6 +330,8 @@ void LoadGen::PrintTotals(int64_t now_us) {
     p["p50_us"] = PercentileOrNull(ps.latency, 0.50);
     p["p99_us"] = PercentileOrNull(ps.latency, 0.99);
     p["bytes_sent"] = ps.bytes_sent;
+    const auto& load = schedule_.phases[i].load;
+    if (load && load->requests) p["requests"] = load->requests;  // sent < requests: cut short
     j["phases"].push_back(std::move(p));
   }
   PrintLine(j);

@@ -54,6 +54,9 @@ class LoadGen {
   void Finish(int64_t now_us);
   bool Issue(int64_t now_us);  // false when no connection is up
   void TopUpClosed(int64_t now_us);
+  // A phase sized by count has sent all its requests (and, with and_answered, nothing
+  // is in flight any more: the phase is over).
+  bool CountReached(bool and_answered) const;
   void Flush();
   void CountErrors(uint64_t n);
   void Retire(size_t index);

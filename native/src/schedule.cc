@@ -123,11 +123,11 @@ Load ParseLoad(const json& v, const std::string& path, uint32_t max_frame) {
   const json& mode = Require(v, path, "mode");
   Load out;
   if (mode == "closed") {
-    CheckKeys(v, path, {"mode", "concurrency", "size", "reconnect_every"});
+    CheckKeys(v, path, {"mode", "concurrency", "size", "reconnect_every", "requests"});
     out.mode = Load::Mode::kClosed;
     out.concurrency = Integer(Require(v, path, "concurrency"), Join(path, "concurrency"), 1, 10000000);
   } else if (mode == "open") {
-    CheckKeys(v, path, {"mode", "rate", "max_in_flight", "size", "reconnect_every"});
+    CheckKeys(v, path, {"mode", "rate", "max_in_flight", "size", "reconnect_every", "requests"});
     out.mode = Load::Mode::kOpen;
     out.rate = Number(Require(v, path, "rate"), Join(path, "rate"), 0, true, 10000000);
     out.max_in_flight = kDefaultMaxInFlight;
@@ -139,6 +139,8 @@ Load ParseLoad(const json& v, const std::string& path, uint32_t max_frame) {
   out.size = ParseSize(Require(v, path, "size"), Join(path, "size"), max_frame);
   if (v.contains("reconnect_every"))
     out.reconnect_every = Integer(v["reconnect_every"], Join(path, "reconnect_every"), 0, 1000000000);
+  if (v.contains("requests"))
+    out.requests = Integer(v["requests"], Join(path, "requests"), 1, uint64_t{1} << 40);
   return out;
 }
 

@@ -27,6 +27,9 @@ struct Load {
   uint64_t max_in_flight = 0;    // open: sends beyond this are skipped ("dropped")
   uint64_t reconnect_every = 0;  // churn: a connection is closed and reopened after this
                                  // many responses (0 = never)
+  uint64_t requests = 0;         // sized by count: the phase sends this many requests and
+                                 // ends when all are answered, or at its duration, which
+                                 // is then a limit (0 = a timed phase)
   SizeDist size;
 };
 

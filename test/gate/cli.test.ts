@@ -70,6 +70,14 @@ describe('--gate, gate, --shard and merge on real runs', () => {
     expect(readFileSync(summaryFile, 'utf8')).toContain('### leak-lab gate: failed');
   });
 
+  it('the shipped scenarios/ceilings.ts (the default) passes the quick burst', async () => {
+    // The file CI gates with, not a test's own: peakRss and releasedRss for every variant,
+    // glibc's retention and tcmalloc's retainedRss (jemalloc and mimalloc are not in this run).
+    const r = await lab(['gate', whole]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gate passed: 6 of 6 checks within their limits/);
+  });
+
   it('a generous ceiling: `gate <run-dir>` exits 0', async () => {
     const r = await lab(['gate', whole, '--ceilings', generous]);
     expect(r.exitCode, r.stderr).toBe(0);

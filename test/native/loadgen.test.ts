@@ -48,7 +48,35 @@ describe('loadgen', () => {
     }
   });
 
+  it('ends a phase sized by count once its requests are answered, and reports one cut short by its limit', async () => {
+    const up = await startUpstream(['--delay-ms', '1', '--response-bytes', '64']);
+    try {
+      const counted = (requests: number, limitMs: number, mode: object) => ({
+        seed: 1, connections: 4,
+        phases: [
+          { name: 'n', duration_ms: limitMs, load: { ...mode, size: { dist: 'fixed', bytes: 100 }, requests } },
+          { name: 'after', duration_ms: 100, load: null },
+        ],
+      });
+      for (const mode of [{ mode: 'closed', concurrency: 16 }, { mode: 'open', rate: 20000 }]) {
+        const lines = await runLoadgen(up.port, counted(2000, 60_000, mode));
+        const [n] = lines.at(-1)!.phases as Array<Record<string, number>>;
+        expect(n).toMatchObject({ sent: 2000, completed: 2000, errors: 0, requests: 2000 });
+        expect(n!.duration_ms, JSON.stringify(mode)).toBeLessThan(30_000);  // ended by its count, not the 60 s limit
+      }
+      // 16 in flight with 1 ms of upstream delay cannot answer 10 million requests in 200 ms.
+      const cut = await runLoadgen(up.port, counted(10_000_000, 200, { mode: 'closed', concurrency: 16 }));
+      const [c] = cut.at(-1)!.phases as Array<Record<string, number>>;
+      expect(c!.requests).toBe(10_000_000);
+      expect(c!.sent).toBeLessThan(10_000_000);
+      expect(c!.duration_ms).toBeGreaterThanOrEqual(190);
+    } finally {
+      await up.proc.stop();
+    }
+  });
+
   it.each([
+    [{ seed: 1, phases: [{ name: 'x', duration_ms: 10, load: { mode: 'closed', concurrency: 1, size: { dist: 'fixed', bytes: 1 }, requests: 0 } }] }, 'phases[0].load.requests'],
     [{ seed: 1, phases: [] }, 'phases'],
     [{ seed: 1, phases: [{ name: 'x', duration_ms: -1, load: null }] }, 'phases[0].duration_ms'],
     [{ seed: 1, phases: [{ name: 'x', duration_ms: 10, load: { mode: 'closed', concurrency: 1, size: { dist: 'uniform', min: 9, max: 1 } } }] }, 'phases[0].load.size'],

@@ -13,7 +13,7 @@ function singleTrial(variant: 'glibc' | 'tcmalloc', m: Record<string, number>, v
   return {
     scenario: 'burst', variant, allocator: variant, trials: 1, failedTrials: 0,
     metrics: Object.fromEntries(Object.entries(m).map(([k, v]) => [k, one(v)])),
-    verdict: { kind: verdict, evidence: {}, remedy: '' },
+    verdict: { kind: verdict, severity: verdict === 'healthy' ? 'ok' : 'warning', evidence: {}, remedy: '' },
   };
 }
 

@@ -29,8 +29,8 @@ export function fakeRow(variant: 'glibc' | 'tcmalloc', retainedMiB: number, verd
     },
     ...(verdict ? {
       verdict: variant === 'tcmalloc'
-        ? { kind: 'retention' as const, evidence: {}, remedy: 'call ReleaseFreeMemory() when idle' }
-        : { kind: 'healthy' as const, evidence: {}, remedy: 'nothing to do' },
+        ? { kind: 'retention' as const, severity: 'critical' as const, evidence: {}, remedy: 'call ReleaseFreeMemory() when idle' }
+        : { kind: 'healthy' as const, severity: 'ok' as const, evidence: {}, remedy: 'nothing to do' },
     } : {}),
   };
 }

@@ -1,7 +1,8 @@
 // The reports of a real run (`burst --quick` on glibc and tcmalloc), as a user gets them:
 // `lab report` reproduces them byte for byte from the raw files alone, `lab compare` of the
-// run with itself shows no change, and report.html works offline in headless Chromium.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+// run with itself shows no change and against a smaller burst shows the drop, and
+// report.html works offline in headless Chromium.
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -83,6 +84,31 @@ describe('lab compare', () => {
       expect(flag, row).toBe('');
     }
   });
+
+  it('of two different runs: a burst a quarter the size shows a lower peak, flagged, on both variants', async () => {
+    // The same scenario name and variants, a smaller workload: 96 requests in flight
+    // instead of 384 in the quick burst (about 42 MiB instead of 170 MiB).
+    const { default: burst } = await import('../../scenarios/burst.js');
+    const small = { ...burst, quick: { ...burst.quick, phases: { ...burst.quick!.phases, burst: { duration: '1500ms', load: { closed: 96, size: { uniform: ['128KiB', '768KiB'] } } } } } };
+    const file = join(out, 'burst-small.json');
+    writeFileSync(file, JSON.stringify(small));
+    const headOut = join(out, 'head');
+    const run = await lab(['--scenario', file, '--quick', '--variants', 'glibc,tcmalloc', '--out', headOut]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const head = join(headOut, readlinkSync(join(headOut, 'latest')));
+    const md = join(out, 'compare-two.md');
+    const r = await lab(['compare', dir, head, '--md', md]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const peakRows = readFileSync(md, 'utf8').split('\n').filter((l) => /^\| (glibc|tcmalloc) \| peakRss \|/.test(l));
+    expect(peakRows).toHaveLength(2);
+    for (const row of peakRows) {
+      const [base, headValue, delta, deltaPct, flag] = row.split('|').map((c) => c.trim()).slice(4, 9);
+      expect(Number(headValue), row).toBeLessThan(Number(base) * 0.6);
+      expect(delta, row).toMatch(/^-/);
+      expect(deltaPct, row).toMatch(/^-\d/);
+      expect(flag, row).toBe('⚠');
+    }
+  }, 240_000);
 
   it('exits 2 when a run folder is missing', async () => {
     const r = await lab(['compare', dir, join(out, 'missing')]);
