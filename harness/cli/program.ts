@@ -99,7 +99,7 @@ export function buildProgram(io: Io, actions: {
     .description('run a small version of a scenario under valgrind memcheck, gperftools\' heap checker (normal, draconian) and LeakSanitizer, and natively for the lab\'s verdict; tabulate what each reports')
     .option('--scenario <name|path>', 'scenario name (leak, burst, ...) or file')
     .option('--variant <id>', 'variant of the native run (heap checkers use it when it is a tcmalloc variant)', 'tcmalloc')
-    .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan (default: all)')
+    .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan, growth-profile (default: all)')
     .addOption(new Option('--seed <n>', 'seed (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
     .option('--out <dir>', 'folder under which the run folder is created', RESULTS_DIR)
     .option('--json', 'print detect.json to stdout and nothing else there')
