@@ -60,7 +60,7 @@ export function buildProgram(io: Io, actions: {
   program.command('admin')
     .description('send one admin command to a relay started by hand, print its JSON answer')
     .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
-    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value>')
+    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value> | profile-dump <absolute path>')
     .exitOverride()
     .action(async (port: number, command: string[]) => { code = await actions.admin(port, command.join(' ')); });
 
