@@ -45,24 +45,6 @@ export function parseProfileText(text: string): ProfileText {
   return { total, unit, lines };
 }
 
-/** The growth table: sites by flat live-byte growth, largest first, positive growth only;
- * share = bytes / the sum of all positive growth (what grew, not the net, which frees
- * elsewhere can shrink); objects from the `--inuse_objects` text of the same diff. */
-export function growthTable(bytes: ProfileText, objects: ProfileText | null, top = 10): GrowthSite[] {
-  const grown = bytes.lines.filter((l) => l.flat > 0);
-  const sum = grown.reduce((a, l) => a + l.flat, 0);
-  const count = new Map((objects?.lines ?? []).map((l) => [l.site, l.flat]));
-  return grown
-    .sort((a, b) => b.flat - a.flat)
-    .slice(0, top)
-    .map((l) => ({ site: l.site, bytes: l.flat, share: sum > 0 ? l.flat / sum : 0, objects: count.get(l.site) ?? null }));
-}
-
-/** Total positive growth of a table's source (bytes that grew, all sites). */
-export function grownBytes(bytes: ProfileText): number {
-  return bytes.lines.reduce((a, l) => a + Math.max(0, l.flat), 0);
-}
-
 /** Per site, the median over trials (a trial without the site counts 0), largest first;
  * shares re-taken from the medians. */
 export function medianGrowth(trials: GrowthSite[][], top = 10): GrowthSite[] {
