@@ -6,6 +6,7 @@ import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
+import { benchProfile } from './profile.js';
 import { benchReport } from './render.js';
 import { benchRepro } from './repro.js';
 
@@ -35,5 +36,9 @@ export function buildBenchProgram(): Command {
     .description('the harness\'s own peak RSS over one long run (steady, its steady phase stretched; goal < 200 MiB)')
     .option('--minutes <n>', 'length of the steady phase', '10')
     .action(async (o: { minutes: string }) => benchMemory(Math.max(0.1, Number(o.minutes) || 10)));
+  program.command('profile')
+    .description('growth profiling cost: relay req/s and peak RSS with and without --profile (goals: ratio >= 0.95, <= 1.05), time of a heap dump and a symbolized diff')
+    .option('--rounds <n>', 'rounds (median reported)', '3')
+    .action(async (o: { rounds: string }) => benchProfile(Math.max(1, Number(o.rounds) || 3)));
   return program;
 }

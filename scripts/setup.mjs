@@ -9,6 +9,8 @@ export const SYSTEM_PACKAGES = [
   'g++', 'cmake', 'make', 'pkg-config', 'procps', 'iproute2',
   'libgoogle-perftools-dev', 'libjemalloc-dev', 'libmimalloc-dev', 'nlohmann-json3-dev',
   'haproxy',
+  // lab run --profile on tcmalloc: google-pprof symbolizes gperftools heap profiles (jeprof ships in libjemalloc-dev)
+  'google-perftools',
   'chromium',  // headless, for the report.html browser test (test/report/run-reports.test.ts)
   // lab detect: valgrind memcheck, and clang with its ASan/LSan runtime for the sanitizer relay
   'valgrind', 'clang', 'libclang-rt-dev',

@@ -48,7 +48,7 @@ export async function detectCommand(flags: DetectFlags, argv: string[], io: Io):
     const st = variantStatus(v);
     if (!st.available) throw new LabError('unavailableVariant', { id: v.id, reason: st.reason ?? 'unknown' });
   }
-  const { asanRelay } = await prepareTools(tools, log);
+  const { asanRelay } = await prepareTools(tools, log, variant);
 
   const outDir = resolve(flags.out ?? RESULTS_DIR);
   const dir = join(outDir, `${makeRunId(new Date(), [scenario.name])}-detect`);

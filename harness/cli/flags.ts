@@ -3,6 +3,7 @@
 import { LabError } from '../core/errors.js';
 import { parseRegression } from '../gate/gate.js';
 import { type Shard, parseShard } from '../run/shard.js';
+import { SIZE_HELP, parseSize } from '../core/units.js';
 
 export interface RunFlags {
   scenario?: string[];
@@ -17,6 +18,9 @@ export interface RunFlags {
   baseline?: string;
   maxRegression?: number;
   shard?: Shard;
+  profile?: boolean;
+  memoryLimit?: number;
+  rate?: number;
 }
 
 export interface GateFlags {
@@ -50,4 +54,18 @@ export function intFlag(flag: string, min: number) {
 
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+export function sizeFlag(flag: string) {
+  return (value: string): number => {
+    const n = parseSize(value);
+    if (n === undefined || n <= 0) throw new LabError('badFlag', { flag, value, valid: SIZE_HELP });
+    return n;
+  };
+}
+
+export function rateFlag(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !(n > 0)) throw new LabError('badFlag', { flag: '--rate', value, valid: 'requests per second, a number > 0 such as 2000' });
+  return n;
 }

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { RESULTS_DIR } from '../core/paths.js';
 import type { DetectFlags } from './detect.js';
-import { type GateFlags, type RunFlags, collect, intFlag, regressionFlag, shardFlag } from './flags.js';
+import { type GateFlags, type RunFlags, collect, intFlag, regressionFlag, shardFlag, sizeFlag, rateFlag } from './flags.js';
 import type { Io } from './io.js';
 
 export function buildProgram(io: Io, actions: {
@@ -39,6 +39,9 @@ export function buildProgram(io: Io, actions: {
     .option('--baseline <run-dir>', 'with --gate: also hold each gated metric to this run\'s value + --max-regression')
     .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
     .addOption(new Option('--shard <i/n>', 'run only slice i of n of the scenario x trial x variant matrix (join with `lab merge`)').argParser(shardFlag))
+    .option('--profile', 'growth profiles: heap dumps at phase ends on the jemalloc and tcmalloc variants, the call sites whose live bytes grew (docs/profiles.md)')
+    .addOption(new Option('--memory-limit <size>', 'a leak verdict forecasts when RSS reaches this limit, e.g. 16GiB').argParser(sizeFlag('--memory-limit')))
+    .addOption(new Option('--rate <rps>', 'with --memory-limit: the production request rate (default: the rate measured in the run)').argParser(rateFlag))
     .exitOverride()
     .action(async (flags: RunFlags) => { code = await actions.run(flags); });
 
@@ -57,7 +60,7 @@ export function buildProgram(io: Io, actions: {
   program.command('admin')
     .description('send one admin command to a relay started by hand, print its JSON answer')
     .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
-    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value>')
+    .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value> | profile-dump <absolute path>')
     .exitOverride()
     .action(async (port: number, command: string[]) => { code = await actions.admin(port, command.join(' ')); });
 
@@ -97,7 +100,7 @@ export function buildProgram(io: Io, actions: {
     .description('run a small version of a scenario under valgrind memcheck, gperftools\' heap checker (normal, draconian) and LeakSanitizer, and natively for the lab\'s verdict; tabulate what each reports')
     .option('--scenario <name|path>', 'scenario name (leak, burst, ...) or file')
     .option('--variant <id>', 'variant of the native run (heap checkers use it when it is a tcmalloc variant)', 'tcmalloc')
-    .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan (default: all)')
+    .option('--tools <ids>', 'comma-separated: memcheck, heapcheck-normal, heapcheck-draconian, lsan, growth-profile (default: all)')
     .addOption(new Option('--seed <n>', 'seed (default: the scenario\'s)').argParser(intFlag('--seed', 0)))
     .addOption(new Option('--out <dir>', 'folder under which the run folder is created').default(RESULTS_DIR, 'results/'))
     .option('--json', 'print detect.json to stdout and nothing else there')

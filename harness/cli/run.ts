@@ -11,6 +11,7 @@ import { rssCharts, summaryTable } from '../report/terminal.js';
 import { writeReports } from '../report/write.js';
 import { killAllNow } from '../run/procs.js';
 import { executeRun } from '../run/run.js';
+import { profilerFor, requireProfilerTool } from '../run/profile.js';
 import { applyQuick, expandArms, listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import { buildNative } from '../subject/build.js';
 import { VARIANTS, type Variant, variantStatus } from '../subject/variants.js';
@@ -68,9 +69,13 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
     throw new LabError('badFlag', { flag: flags.ceilings !== undefined ? '--ceilings' : '--baseline', value: flags.ceilings ?? flags.baseline ?? '', valid: 'it together with --gate (or use `lab gate <run-dir>`)' });
   }
 
+  if (flags.rate !== undefined && flags.memoryLimit === undefined) {
+    throw new LabError('badFlag', { flag: '--rate', value: String(flags.rate), valid: 'it together with --memory-limit SIZE (the forecast needs a limit)' });
+  }
   const build = await buildNative((l) => io.stderr.write(`${l}\n`));
   if (build.skipped.length) io.stderr.write(`${pc.yellow('warning')}: ${build.skipped.join('; ')}\n`);
   const variants = resolveVariants(flags.variants, io, scenarios.map((s) => s.scenario.variants));
+  if (flags.profile || scenarios.some((s) => s.scenario.profile)) await precheckProfilers(variants, io);
   if (flags.gate) await precheckGate(flags, scenarios.map((s) => s.scenario), variants.map((v) => v.id));
 
   const controller = new AbortController();
@@ -95,6 +100,8 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
     const outcome = await executeRun({
       scenarios, variants, trials: flags.trials, seed: flags.seed, quick: Boolean(flags.quick),
       outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard,
+      profile: Boolean(flags.profile),
+      ...(flags.memoryLimit !== undefined ? { forecast: { limitBytes: flags.memoryLimit, ...(flags.rate !== undefined ? { rateRps: flags.rate } : {}) } } : {}),
     }, controller.signal, {
       onProgress: (p) => progress.update(p),
       onTrialDone: (trace) => {
@@ -141,4 +148,14 @@ async function precheckGate(flags: RunFlags, scenarios: Array<{ name: string; ph
   const applies = ceilings.entries.some((e) => e.quick === quick && names.includes(e.scenario) && (e.variant === '*' || variantIds.includes(e.variant)));
   if (!applies) throw new LabError('noCeilings', { file: ceilings.file, keys: [...new Set(names.map((n) => (quick ? `${n} --quick` : n)))] });
   if (flags.baseline !== undefined) checkBaselineFolder(flags.baseline, quick);
+}
+
+/** --profile: every profiler the chosen variants need is installed (exit 3 naming the
+ * package otherwise); variants that cannot profile are said so now, and in the summary. */
+async function precheckProfilers(variants: Variant[], io: Io): Promise<void> {
+  for (const v of variants) {
+    const p = profilerFor(v.allocator);
+    if ('tool' in p) await requireProfilerTool(p);
+    else io.stderr.write(`${pc.yellow('warning')}: --profile: variant ${v.id} is not profiled: ${p.unsupported}\n`);
+  }
 }

@@ -49,6 +49,7 @@ export type TraceEvent =
   | { type: 'phase'; tMs: number; name: string; index: number }
   | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string }
   | { type: 'load'; tMs: number; phase: string; sent: number; completed: number; errors: number; inFlight: number; intervalCompleted: number; p50Us: number | null; p99Us: number | null }
+  | { type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string }
   | { type: 'end'; tMs: number };
 
 export interface PhaseLoad {
@@ -105,6 +106,39 @@ export interface SummaryRow {
   metrics: Record<string, Spread>;
   /** The diagnosis of the medians (harness/analysis/diagnosis.ts). */
   verdict?: Verdict;
+  /** Growth profile (--profile): taken, or why this variant could not be profiled. */
+  profile?: ProfileStatus;
+  /** The call sites whose live bytes grew between the end of the baseline and the point
+   * before release, median over trials, largest first (harness/analysis/growth.ts). */
+  growth?: GrowthSite[];
+  /** With a leak verdict and --memory-limit: when RSS would reach the limit. */
+  forecast?: ForecastSummary;
+}
+
+export interface GrowthSite {
+  /** The function that allocated the bytes (the profile's innermost frame past the allocator). */
+  site: string;
+  bytes: number;
+  /** Of all positive growth between the two dumps. */
+  share: number;
+  /** Objects (the profile's --inuse_objects for the site), or null where not read. */
+  objects: number | null;
+}
+
+export type ProfileStatus =
+  | { status: 'profiled'; tool: string; trials: number; grownBytes: number; dir: string }
+  | { status: 'unsupported'; reason: string }
+  | { status: 'failed'; reason: string };
+
+export interface ForecastSummary {
+  bytesPerRequest: number;
+  rateRps: number;
+  /** Where rateRps came from: --rate, or the run's measured rate. */
+  rateSource: 'flag' | 'measured';
+  limitBytes: number;
+  startBytes: number;
+  secondsToLimit: number | null;
+  text: string;
 }
 
 export type RunStatus = 'running' | 'complete' | 'interrupted' | 'failed';

@@ -2,7 +2,7 @@
 // under each classic leak checker, each relay driven by the real load-generator schedule
 // through runTrial; then, per tool, what it reported, whether that finds the leak, and how
 // much it slowed the relay down.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { buildAsanRelay } from '../subject/build.js';
 import { type Verdict, diagnose } from '../analysis/diagnosis.js';
@@ -14,8 +14,14 @@ import { type Scenario, applyQuick } from '../scenario/scenario.js';
 import type { Trace } from '../core/types.js';
 import { type Variant, findVariant } from '../subject/variants.js';
 import { type ToolReport, parseHeapCheck, parseLsan, parseMemcheck } from './parse.js';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROFILE_GROWTH_FLOOR } from '../analysis/profile-verdict.js';
+import { formatBinary } from '../analysis/growth.js';
+import { type DumpEvent, type Profiler, growthPair, profilerFor, requireProfilerTool, symbolizeGrowth } from '../run/profile.js';
+import { relayBinary } from '../subject/variants.js';
 
-export const TOOLS = ['native', 'memcheck', 'heapcheck-normal', 'heapcheck-draconian', 'lsan'] as const;
+export const TOOLS = ['native', 'memcheck', 'heapcheck-normal', 'heapcheck-draconian', 'lsan', 'growth-profile'] as const;
 export type ToolId = (typeof TOOLS)[number];
 
 /** How `lab detect` shrinks a scenario: its --quick form, then every phase and the
@@ -109,6 +115,16 @@ interface ToolSpec {
   launch: RelayLaunch;
   how: string;
   parse: ((text: string, exitedNormally: boolean) => ToolReport) | null;
+  /** growth-profile: the trial runs with heap dumps, symbolized after it by this profiler. */
+  profiler?: Profiler;
+}
+
+/** The growth profile's variant: --variant when its allocator can profile, else jemalloc. */
+function profiledVariant(variant: Variant): { variant: Variant; profiler: Profiler } {
+  const own = profilerFor(variant.allocator);
+  if ('tool' in own) return { variant, profiler: own };
+  const jemalloc = findVariant('jemalloc')!;
+  return { variant: jemalloc, profiler: profilerFor('jemalloc') as Profiler };
 }
 
 async function requireCommand(tool: string, install: string): Promise<void> {
@@ -140,6 +156,13 @@ function toolSpec(tool: ToolId, variant: Variant, o: { asanRelay: string | null;
         launch: { env: { HEAPCHECK: mode, HEAP_CHECK_DUMP_DIRECTORY: o.dumpDir }, readyTimeoutMs: 30_000, stopGraceMs: 60_000 },
       };
     }
+    case 'growth-profile': {
+      const { variant: v, profiler } = profiledVariant(variant);
+      return {
+        variant: v, profiler, parse: null, launch: {},
+        how: `relay-${v.allocator} (${v.id}) with ${Object.entries(profiler.env(o.dumpDir, v.env)).map(([k, x]) => `${k}=${x}`).join(' ')}, dumps at phase ends, ${profiler.tool} --base`,
+      };
+    }
     case 'lsan':
       // ASan (and so LSan) replaces malloc too: the relay-glibc sources, built with clang.
       return {
@@ -150,8 +173,9 @@ function toolSpec(tool: ToolId, variant: Variant, o: { asanRelay: string | null;
 }
 
 /** Checks (and builds) what the chosen tools need; a missing tool throws with its install command. */
-export async function prepareTools(tools: readonly ToolId[], log: (line: string) => void): Promise<{ asanRelay: string | null }> {
+export async function prepareTools(tools: readonly ToolId[], log: (line: string) => void, variant: Variant = findVariant('tcmalloc')!): Promise<{ asanRelay: string | null }> {
   if (tools.includes('memcheck')) await requireCommand('valgrind', 'sudo apt-get install valgrind');
+  if (tools.includes('growth-profile')) await requireProfilerTool(profiledVariant(variant).profiler);
   let asanRelay: string | null = null;
   if (tools.includes('lsan')) asanRelay = await buildAsanRelay(log);
   return { asanRelay };
@@ -190,8 +214,11 @@ export async function runDetect(o: DetectOptions): Promise<DetectResult> {
     let readyAt: number | null = null;
     let exitedAt: number | null = null;
     let relayProc: NativeProcess | undefined;
+    const profileDir = join(o.dumpDir, 'growth-profile');
+    if (spec.profiler) mkdirSync(profileDir, { recursive: true });
     const { trace } = await runTrial({
       scenario: scaled, variant: spec.variant, trial: 1, trials: 1, seed, signal: o.signal,
+      ...(spec.profiler ? { profile: { dir: profileDir, env: spec.profiler.env(profileDir, spec.variant.env) } } : {}),
       onSample: () => {}, onEvent: () => {},
       relayLaunch: {
         ...spec.launch,
@@ -206,10 +233,16 @@ export async function runDetect(o: DetectOptions): Promise<DetectResult> {
       },
     });
     const exit = relayProc?.exit ?? null;
-    const text = stderr.join('\n') + '\n';
+    let text = stderr.join('\n') + '\n';
+    let growth: ToolReport | null = null;
+    if (spec.profiler && trace.status === 'complete') {
+      const g = await profileReport(spec.profiler, relayBinary(spec.variant), trace, profileDir);
+      growth = g.report;
+      text = g.text;
+    }
     const logFile = `${tool}.log`;
     o.writeLog(logFile, text);
-    const row = makeRow(tool, spec, trace, text, exit, {
+    const row = makeRow(tool, { ...spec, ...(spec.profiler ? { parse: () => growth ?? { reported: false, definitelyLost: null, indirectlyLost: null, possiblyLost: null, stillReachable: null, leaked: null, headline: 'no growth profile (the run did not complete)' } } : {}) }, trace, text, exit, {
       startMs: readyAt === null ? null : readyAt - spawnedAt,
       wallMs: exitedAt === null ? null : exitedAt - spawnedAt,
     }, logFile);
@@ -250,4 +283,25 @@ function makeRow(tool: ToolId, spec: ToolSpec, trace: Trace, text: string, exit:
     requestsServed: served, rps: loadMs > 0 ? served / (loadMs / 1000) : null,
     wallSlowdown: null, rpsSlowdown: null, logFile,
   };
+}
+
+/** The growth profile as a tool report: "leaked" = the growth between the end of the
+ * baseline and the point before release when it reaches PROFILE_GROWTH_FLOOR, in the top
+ * site's objects; the headline names the site. The text is the symbolized diff. */
+async function profileReport(p: Profiler, binary: string, trace: Trace, dir: string): Promise<{ report: ToolReport; text: string }> {
+  const none = { definitelyLost: null, indirectlyLost: null, possiblyLost: null, stillReachable: null };
+  const pair = growthPair(trace.events.filter((e): e is DumpEvent => e.type === 'profile'));
+  if ('error' in pair) return { report: { reported: false, ...none, leaked: null, headline: pair.error }, text: `${pair.error}\n` };
+  try {
+    const g = await symbolizeGrowth(p, binary, pair.base.path, pair.end.path, dir);
+    const top = g.growth[0];
+    const flagged = g.grownBytes >= PROFILE_GROWTH_FLOOR && top !== undefined;
+    const headline = top
+      ? `${formatBinary(g.grownBytes)} grew between the dumps; top site ${top.site} (${Math.round(top.share * 100)}%)`
+      : 'no call site grew between the dumps';
+    const leaked = flagged ? { bytes: g.grownBytes, blocks: g.growth.reduce((n, s) => n + (s.objects ?? 0), 0) } : { bytes: 0, blocks: 0 };
+    return { report: { reported: true, ...none, leaked, headline }, text: readFileSync(g.files.text, 'utf8') };
+  } catch (err) {
+    return { report: { reported: false, ...none, leaked: null, headline: (err as Error).message.split('\n')[0]! }, text: `${(err as Error).message}\n` };
+  }
 }

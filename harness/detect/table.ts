@@ -31,6 +31,7 @@ function says(r: DetectRow): string {
   if (!r.report) return '-';
   if (!r.report.reported) return r.report.headline;
   const leaked = r.report.leaked;
+  if (r.tool === 'growth-profile') return leaked && leaked.bytes > 0 ? `leak: ${r.report.headline}` : `no leak: ${r.report.headline}`;
   return leaked && leaked.bytes > 0 ? `leak: ${formatBytes(leaked.bytes)} in ${leaked.blocks}` : 'no leak';
 }
 
@@ -57,7 +58,8 @@ function notes(d: DetectResult): string[] {
       + `at most ${d.scale.maxConcurrency} requests in flight), seed ${d.seed}; native run on variant \`${d.variant}\`.`,
     'Amounts are bytes / blocks (memcheck), objects (gperftools) or allocations (LSan). "relay leaked" is what the relay itself '
       + 'counted as never erased in that run (leak mode), the truth the tools are judged by. A tool finds the leak when it reports '
-      + 'definitely or indirectly lost memory (memcheck, LSan) or any leak (heap checker) and the relay did leak; "still reachable" does not count.',
+      + 'definitely or indirectly lost memory (memcheck, LSan) or any leak (heap checker) and the relay did leak; "still reachable" does not count. '
+      + 'The growth profile flags a leak when live bytes grew by at least 8 MiB between the heap dump at the end of the baseline and the one before release, and names the top site (docs/profiles.md).',
   ];
   for (const r of d.rows) {
     const extra = [r.how, r.exit ? `relay ${r.exit}` : null, r.error ? `error: ${r.error.split('\n')[0]}` : null].filter(Boolean).join('; ');

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ChartTrace, RunData } from '../run/load-run.js';
 import type { SummaryRow } from '../core/types.js';
+import { growthHtml } from './growth.js';
 import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
@@ -151,7 +152,7 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   }
   parts.push('<h3>Summary</h3>', rows.length ? summaryTable(rows, colors) : '<p class="note">No trial of this scenario finished.</p>');
   if (rows.some((r) => r.trials > 1)) parts.push('<p class="note">Medians across trials; (min-max) where the trials differ.</p>');
-  parts.push(verdictList(rows), '</section>');
+  parts.push(verdictList(rows), growthHtml(rows, esc), '</section>');
   return { html: parts.filter(Boolean).join('\n'), chart };
 }
 

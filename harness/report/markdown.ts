@@ -4,6 +4,7 @@
 import type { ChartTrace, RunData } from '../run/load-run.js';
 import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
+import { growthMarkdown } from './growth.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -96,6 +97,8 @@ function scenarioSection(run: RunData, name: string): string {
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');
   const verdicts = verdictList(rows);
   if (verdicts) out.push(verdicts);
+  const growth = growthMarkdown(rows, mdText);
+  if (growth) out.push(growth);
   const chart = mermaidChart(`${name}: RSS over time`, charts);
   if (chart) {
     const drawn = charts.filter((c) => c.rss.t.length > 0);

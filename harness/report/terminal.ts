@@ -5,6 +5,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { SummaryRow } from '../core/types.js';
 import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
+import { growthLines } from './growth.js';
 
 interface Column {
   head: string;
@@ -43,11 +44,13 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
       table.push([row.variant, trials, ...COLUMNS.map((c) => cell(row, c)), row.verdict?.kind ?? '-']);
     }
     out.push(`${color ? pc.bold(scenario) : scenario}`, table.toString());
-    for (const row of summary.filter((r) => r.scenario === scenario && r.verdict && r.verdict.kind !== 'healthy')) {
+    for (const row of summary.filter((r) => r.scenario === scenario && r.verdict && (r.verdict.kind !== 'healthy' || r.profile))) {
       const v = row.verdict!;
       const label = v.severity ? `${v.kind} (${v.severity})` : v.kind;
       const kind = color ? (v.severity === 'critical' ? pc.red(label) : pc.yellow(label)) : label;
-      out.push(`  ${row.variant}: ${kind}: ${row.verdict!.remedy}`);
+      if (v.kind !== 'healthy') out.push(`  ${row.variant}: ${kind}: ${v.remedy}`);
+      else out.push(`  ${row.variant}: ${kind}`);
+      for (const line of growthLines(row)) out.push(`    ${line}`);
     }
   }
   return out.join('\n');

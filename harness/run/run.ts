@@ -3,12 +3,18 @@
 // machine spreads over all variants instead of biasing one.
 import { collectEnvironment, type Environment } from './environment.js';
 import { withVerdict } from '../analysis/diagnosis.js';
+import { medianGrowth } from '../analysis/growth.js';
+import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
+import { type DumpEvent, type TrialGrowth, growthPair, profilerFor, symbolizeGrowth } from './profile.js';
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { relayBinary } from '../subject/variants.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
 import { type Progress, runTrial } from './runner.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
-import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import type { ProfileStatus, RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
 import type { Variant } from '../subject/variants.js';
 
 export interface RunPlan {
@@ -21,6 +27,10 @@ export interface RunPlan {
   argv: string[];
   /** Run only this slice of the scenario x trial x variant matrix (--shard i/n). */
   shard?: Shard;
+  /** --profile: growth profiles on the variants that can (a scenario's `profile: true` too). */
+  profile?: boolean;
+  /** --memory-limit / --rate: a leak verdict's forecast. */
+  forecast?: ForecastOptions;
 }
 
 export interface RunInfo {
@@ -92,13 +102,18 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
 
   outer: for (const s of info.scenarios) {
     const traces = new Map<string, { traces: Trace[]; metrics: TrialMetrics[] }>();
+    const profiling = Boolean(plan.profile || s.scenario.profile);
+    const growths = new Map<string, { trials: TrialGrowth[]; errors: string[] }>();
     for (let trial = 1; trial <= s.trials; trial++) {
       for (const variant of plan.variants) {
         if (signal.aborted) break outer;
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
+        const profiler = profiling ? profilerFor(variant.allocator) : undefined;
+        const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
           scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal,
+          ...(profiler && 'tool' in profiler ? { profile: { dir: mkdirp(profileDir), env: profiler.env(profileDir, variant.env) } } : {}),
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),
           onProgress: hooks.onProgress,
@@ -109,6 +124,19 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         });
         samplerIntervals.push(...iv);
         samplerCpuMs += sc;
+        if (profiler && 'tool' in profiler && trace.status === 'complete') {
+          const g = growths.get(variant.id) ?? { trials: [], errors: [] };
+          growths.set(variant.id, g);
+          const pair = growthPair(trace.events.filter((e): e is DumpEvent => e.type === 'profile'));
+          if ('error' in pair) g.errors.push(`trial ${trial}: ${pair.error}`);
+          else {
+            try {
+              g.trials.push(await symbolizeGrowth(profiler, relayBinary(variant), pair.base.path, pair.end.path, profileDir));
+            } catch (err) {
+              g.errors.push(`trial ${trial}: ${(err as Error).message}`);
+            }
+          }
+        }
         const metrics = trialMetrics(trace);
         store.trial(trace, metrics);
         hooks.onTrialDone?.(trace, metrics);
@@ -128,7 +156,12 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         trace.samples = [];  // on disk already; keep the harness's memory flat over long runs
       }
     }
-    for (const { traces: t, metrics } of traces.values()) summary.push(withVerdict(summarize(t, metrics)));
+    for (const [variantId, { traces: t, metrics }] of traces) {
+      let row = withVerdict(summarize(t, metrics));
+      if (profiling) row = withProfileEvidence(withGrowthProfile(row, growths.get(variantId), store.dir, s.name));
+      if (plan.forecast) row = withForecast(row, plan.forecast);
+      summary.push(row);
+    }
     writeSummary();
   }
 
@@ -143,4 +176,22 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
 /** The seed of trial `trial` (1-based): the base seed + trial - 1. */
 export function trialSeed(base: number, trial: number): number {
   return base + trial - 1;
+}
+
+function mkdirp(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** The row with its profile status and its growth table (median over the profiled trials). */
+function withGrowthProfile(row: SummaryRow, g: { trials: TrialGrowth[]; errors: string[] } | undefined, runDir: string, scenario: string): SummaryRow {
+  const p = profilerFor(row.allocator);
+  let profile: ProfileStatus;
+  if (!('tool' in p)) profile = { status: 'unsupported', reason: p.unsupported };
+  else if (!g || g.trials.length === 0) profile = { status: 'failed', reason: g?.errors.join('; ') || 'no complete trial' };
+  else {
+    const grown = [...g.trials.map((x) => x.grownBytes)].sort((a, b) => a - b);
+    profile = { status: 'profiled', tool: p.tool, trials: g.trials.length, grownBytes: grown[grown.length >> 1]!, dir: relative(runDir, join(runDir, 'profiles', scenario)) };
+  }
+  return { ...row, profile, ...(profile.status === 'profiled' ? { growth: medianGrowth(g!.trials.map((x) => x.growth)) } : {}) };
 }

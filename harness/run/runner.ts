@@ -9,6 +9,8 @@ import type { Scenario } from '../scenario/scenario.js';
 import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../scenario/schedule.js';
 import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from '../core/types.js';
 import { type Variant, relayBinary } from '../subject/variants.js';
+import { type DumpEvent, dumpProfile } from './profile.js';
+import { join } from 'node:path';
 
 export interface Progress {
   scenario: string;
@@ -37,6 +39,9 @@ export interface TrialOptions {
   onRelayReady?: (ready: Record<string, unknown>) => void;
   /** How to start the relay when not plainly (lab detect runs it under leak checkers). */
   relayLaunch?: RelayLaunch;
+  /** Growth profile: the relay runs with `env` (its heap profiler on) and a heap dump goes
+   * to `dir` at the end of every phase, the one before a release action ahead of it. */
+  profile?: { dir: string; env: Record<string, string> };
 }
 
 /** The relay started as `wrapper.command ...wrapper.args <binary> <relay args> ...extraArgs`
@@ -101,7 +106,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     const launch = o.relayLaunch ?? {};
     const rArgs = [launch.binary ?? relayBinary(variant), ...relayArgs(scenario, Number(upReady.port)), ...(launch.extraArgs ?? [])];
     relay = spawnNative(`relay-${variant.allocator}`, launch.wrapper?.command ?? rArgs.shift()!,
-      [...(launch.wrapper?.args ?? []), ...rArgs], { ...variant.env, ...launch.env });
+      [...(launch.wrapper?.args ?? []), ...rArgs], { ...variant.env, ...launch.env, ...o.profile?.env });
     procs.push(relay);
     launch.onSpawn?.(relay);
     const relayReady = await relay.waitReady(launch.readyTimeoutMs);
@@ -121,16 +126,31 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     procs.push(loadgen);
     const adminRef = admin;
     const actions: Promise<void>[] = [];
+    // Heap dumps, one after another (each at a phase end), named by the phase that ended.
+    let dumps: Promise<void> = Promise.resolve();
+    const dump = (ended: string, beforeRelease: boolean): Promise<void> => {
+      const prof = o.profile;
+      if (!prof) return Promise.resolve();
+      const n = String(trace.events.filter((e) => e.type === 'profile').length + 1).padStart(2, '0');
+      const tMs = elapsed();
+      dumps = dumps.then(async () => {
+        const send = (c: string) => adminRef.command<Record<string, unknown>>(c, 60_000);
+        event(await dumpProfile(send, join(prof.dir, `${n}-${ended}.heap`), ended, tMs, beforeRelease) satisfies DumpEvent);
+      });
+      return dumps;
+    };
     loadgen.onJson((line) => {
       if (line.type === 'phase') {
+        const ended = phase;
         phase = String(line.name);
         const tMs = elapsed();
         phaseStarts.push({ tMs, name: phase });
         event({ type: 'phase', tMs, name: phase, index: Number(line.index) });
         const p = scenario.phases.find((x) => x.name === phase);
-        for (const action of p?.actions ?? []) {
-          if (action === 'release') actions.push(release(adminRef, elapsed, event));
-        }
+        const releases = (p?.actions ?? []).filter((a) => a === 'release');
+        const dumped = Number(line.index) > 0 ? dump(ended, releases.length > 0) : Promise.resolve();
+        actions.push(dumped);
+        for (const _ of releases) actions.push(dumped.then(() => release(adminRef, elapsed, event)));
       } else if (line.type === 'tick') {
         event({
           type: 'load', tMs: elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
@@ -171,7 +191,10 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     const loadProblem = loadFailure(trace.phases);
     if (loadProblem) fail('failed', loadProblem);
     await Promise.all(actions);
-    if (trace.status === 'complete') await sampler.sampleStats();
+    if (trace.status === 'complete') {
+      await dump(phase, false);
+      await sampler.sampleStats();
+    }
     phase = 'end';
     const endMs = elapsed();
     phaseStarts.push({ tMs: endMs, name: 'end' });

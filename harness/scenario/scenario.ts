@@ -108,6 +108,8 @@ export const scenarioSchema = z.object({
   /** Variant ids to run when --variants is not given (default: the default variants). */
   variants: z.array(z.string()).min(1).optional(),
   arms: z.array(arm).min(1).optional(),
+  /** Growth profiles on the jemalloc and tcmalloc variants, as --profile does. */
+  profile: z.boolean().default(false),
 }).strict().superRefine((s, ctx) => {
   const seen = new Set<string>();
   s.phases.forEach((p, i) => {

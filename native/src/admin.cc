@@ -81,6 +81,7 @@ std::string Admin::Handle(const std::string& command) {
     case AdminCommand::kRelease: return Release();
     case AdminCommand::kConfig: return Config();
     case AdminCommand::kSet: return RunSetCommand(relay_.settings(), args);
+    case AdminCommand::kProfileDump: return ProfileDump(args);
     case AdminCommand::kUnknown: break;
   }
   return UnknownCommandReply(command);
@@ -152,6 +153,19 @@ std::string Admin::Release() {
   j["thread_ms"] = r.thread_ms;
   j["process_ms"] = r.process_ms;
   j["call"] = alloc::ReleaseCall();
+  return j.dump();
+}
+
+// "profile-dump <path>": the allocator's heap profile to <path> (an absolute path; the
+// relay's working directory is not the harness's). {"ok":true,"path":...} or an error.
+std::string Admin::ProfileDump(const std::string& path) {
+  if (path.empty() || path[0] != '/')
+    return AdminErrorReply("usage: profile-dump <absolute path>");
+  std::string error;
+  if (!alloc::ProfileDump(path, &error)) return AdminErrorReply(error);
+  nlohmann::ordered_json j;
+  j["ok"] = true;
+  j["path"] = path;
   return j.dump();
 }
 

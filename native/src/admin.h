@@ -1,6 +1,6 @@
 // The relay's admin port: ADMIN frames in, one JSON object per ADMIN_REPLY out.
 // Runs its own thread and event loop; commands: ping, stats, stats-counters, release,
-// config, set. The relay's release policies are checked on the same loop.
+// config, set, profile-dump. The relay's release policies are checked on the same loop.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,7 @@ class Admin {
   std::string Stats(bool with_smaps);
   std::string Release();
   std::string Config();
+  std::string ProfileDump(const std::string& path);
 
   Relay& relay_;
   EventLoop& acceptor_;

@@ -14,6 +14,10 @@ AdminCommand ParseAdminCommand(const std::string& payload, std::string* args) {
     *args = payload.substr(3);
     return AdminCommand::kSet;
   }
+  if (payload == "profile-dump" || payload.rfind("profile-dump ", 0) == 0) {
+    *args = payload.size() > 13 ? payload.substr(13) : "";
+    return AdminCommand::kProfileDump;
+  }
   return AdminCommand::kUnknown;
 }
 
@@ -24,7 +28,7 @@ std::string AdminErrorReply(const std::string& message) {
 
 std::string UnknownCommandReply(const std::string& payload) {
   return AdminErrorReply("unknown admin command '" + payload +
-                         "'; valid: ping, stats, stats-counters, release, config, set <key> <value>");
+                         "'; valid: ping, stats, stats-counters, release, config, set <key> <value>, profile-dump <path>");
 }
 
 std::string RunSetCommand(RelaySettings& settings, const std::string& args) {

@@ -9,9 +9,11 @@
 
 namespace leaklab {
 
-enum class AdminCommand { kPing, kStats, kStatsCounters, kRelease, kConfig, kSet, kUnknown };
+enum class AdminCommand { kPing, kStats, kStatsCounters, kRelease, kConfig, kSet, kProfileDump,
+                          kUnknown };
 
-// Which command `payload` names; for kSet, *args is what follows "set".
+// Which command `payload` names; for kSet, *args is what follows "set"; for kProfileDump,
+// the path after "profile-dump ".
 AdminCommand ParseAdminCommand(const std::string& payload, std::string* args);
 
 // {"ok":false,"error":message}; bytes that are not UTF-8 (from the command) are replaced.

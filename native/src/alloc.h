@@ -21,5 +21,10 @@ void ReleaseThread();
 void ReleaseProcess();
 // A one-line description of what ReleaseProcess() calls, for reports.
 const char* ReleaseCall();
+// Writes the allocator's heap profile (live bytes by allocation call stack) to `path`:
+// jemalloc mallctl("prof.dump"), gperftools GetHeapProfile(). False with *error set when
+// the allocator has no heap profiler (glibc, mimalloc), when profiling is off (the relay
+// was started without MALLOC_CONF=prof:true / HEAPPROFILE), or when the write fails.
+bool ProfileDump(const std::string& path, std::string* error);
 
 }  // namespace leaklab::alloc

@@ -54,4 +54,9 @@ void ReleaseProcess() { malloc_trim(0); }
 
 const char* ReleaseCall() { return "malloc_trim(0)"; }
 
+bool ProfileDump(const std::string&, std::string* error) {
+  *error = "glibc malloc has no heap profiler: profile the jemalloc or tcmalloc variant";
+  return false;
+}
+
 }  // namespace leaklab::alloc

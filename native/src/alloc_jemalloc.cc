@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "alloc.h"
@@ -69,5 +71,25 @@ void ReleaseProcess() {
 }
 
 const char* ReleaseCall() { return "mallctl(\"arena.<MALLCTL_ARENAS_ALL>.purge\")"; }
+
+bool ProfileDump(const std::string& path, std::string* error) {
+  bool prof = false;
+  size_t len = sizeof prof;
+  if (mallctl("opt.prof", &prof, &len, nullptr, 0) != 0) {
+    *error = "this jemalloc was built without profiling (--enable-prof)";
+    return false;
+  }
+  if (!prof) {
+    *error = "jemalloc heap profiling is off: start the relay with MALLOC_CONF=prof:true";
+    return false;
+  }
+  const char* file = path.c_str();
+  const int rc = mallctl("prof.dump", nullptr, nullptr, &file, sizeof file);
+  if (rc != 0) {
+    *error = "mallctl(\"prof.dump\") to " + path + " failed: " + std::strerror(rc);
+    return false;
+  }
+  return true;
+}
 
 }  // namespace leaklab::alloc

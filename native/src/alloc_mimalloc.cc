@@ -120,4 +120,9 @@ void ReleaseProcess() { mi_collect(true); }
 
 const char* ReleaseCall() { return "mi_collect(true)"; }
 
+bool ProfileDump(const std::string&, std::string* error) {
+  *error = "mimalloc has no heap profiler: profile the jemalloc or tcmalloc variant";
+  return false;
+}
+
 }  // namespace leaklab::alloc

@@ -1,9 +1,13 @@
 // gperftools tcmalloc (linked, not preloaded): MallocExtension properties, release with
 // ReleaseFreeMemory().
+#include <gperftools/heap-profiler.h>
 #include <gperftools/malloc_extension.h>
 #include <gperftools/tcmalloc.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "alloc.h"
 
@@ -60,5 +64,45 @@ void ReleaseThread() { MallocExtension::instance()->MarkThreadIdle(); }
 void ReleaseProcess() { MallocExtension::instance()->ReleaseFreeMemory(); }
 
 const char* ReleaseCall() { return "MallocExtension::instance()->ReleaseFreeMemory()"; }
+
+// Two sources, both in the format pprof reads: with HEAPPROFILE set, the heap profiler's
+// GetHeapProfile() (what HeapProfilerDump() writes to <HEAPPROFILE>.NNNN.heap; it records
+// every allocation), else tcmalloc's own sampled heap, GetHeapSample() (one allocation per
+// TCMALLOC_SAMPLE_PARAMETER bytes on average; off when that is unset or 0).
+bool ProfileDump(const std::string& path, std::string* error) {
+  char* profile = nullptr;
+  if (IsHeapProfilerRunning()) {
+    profile = GetHeapProfile();
+  } else {
+    const char* rate = std::getenv("TCMALLOC_SAMPLE_PARAMETER");
+    if (rate == nullptr || std::atol(rate) <= 0) {
+      *error = "tcmalloc heap sampling is off: start the relay with TCMALLOC_SAMPLE_PARAMETER=524288 (or HEAPPROFILE=<prefix>)";
+      return false;
+    }
+    std::string sample;
+    MallocExtension::instance()->GetHeapSample(&sample);
+    profile = static_cast<char*>(std::malloc(sample.size() + 1));
+    if (profile != nullptr) std::memcpy(profile, sample.c_str(), sample.size() + 1);
+  }
+  if (profile == nullptr) {
+    *error = "the heap profile came back empty";
+    return false;
+  }
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (f == nullptr) {
+    *error = "cannot write " + path + ": " + std::strerror(errno);
+    std::free(profile);
+    return false;
+  }
+  const size_t n = std::strlen(profile);
+  const bool ok = std::fwrite(profile, 1, n, f) == n;
+  const bool closed = std::fclose(f) == 0;
+  std::free(profile);
+  if (!ok || !closed) {
+    *error = "cannot write " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
 
 }  // namespace leaklab::alloc

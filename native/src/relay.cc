@@ -60,14 +60,21 @@ class Relay::PendingTable {
     s.map.erase(it);
     return true;
   }
-  // Leak mode: marks the entry as leaked and leaves it, buffer and all, in the table.
+  // Leak mode: marks the entry as leaked and leaves it in the table for good, with a copy
+  // of the request the table makes for itself (as a request log or cache keeps its own
+  // copy); *out gets the entry with the codec's buffer, which the caller frees. So a heap
+  // profile names this function, the one that keeps the memory, as the growth site.
   bool Leak(uint64_t rid, Pending* out) {
     Shard& s = shards_[rid % kShards];
     std::lock_guard<std::mutex> lock(s.mu);
     auto it = s.map.find(rid);
     if (it == s.map.end() || it->second.leaked) return false;
-    it->second.leaked = true;
     *out = it->second;
+    char* kept = static_cast<char*>(std::malloc(it->second.length ? it->second.length : 1));
+    if (kept == nullptr) return false;
+    if (it->second.length) std::memcpy(kept, it->second.buffer, it->second.length);
+    it->second.buffer = kept;
+    it->second.leaked = true;
     return true;
   }
   // Removes every request still in flight (the buffers stay with the caller); leaked
@@ -320,11 +327,10 @@ void Relay::OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t len
     std::free(payload);
     return;
   }
+  std::free(p.buffer);  // leaked requests: the table kept a copy (PendingTable::Leak)
   if (leak) {
     counters_.leaked_request_bytes.fetch_add(p.length, std::memory_order_relaxed);
     counters_.leaked_request_count.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    std::free(p.buffer);
   }
   counters_.live_request_bytes.fetch_sub(p.length, std::memory_order_relaxed);
   counters_.live_request_count.fetch_sub(1, std::memory_order_relaxed);
