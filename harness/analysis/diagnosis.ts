@@ -81,7 +81,7 @@ export function diagnose(row: SummaryRow): Verdict {
       return {
         kind: 'retention',
         evidence: { ...evidence, keptAfterIdle: kept, returnedByRelease: returned, rule: `retainedRss - baselineRss - liveAfter >= ${t.floorBytes} B, retention >= ${t.retentionMin}, and the release returned >= ${t.releaseMin} of it or >= ${t.floorBytes} B` },
-        remedy: `the allocator keeps freed memory; ${RELEASE_ADVICE[row.allocator]}`,
+        remedy: `the allocator keeps freed memory; ${row.allocator === 'unknown' ? 'call its release function when idle, or tune it to return pages sooner' : RELEASE_ADVICE[row.allocator]}`,
       };
     }
   }

@@ -41,6 +41,12 @@ const messages = {
   baselineMismatch: (p: { dir: string; reason: string }) =>
     `--baseline ${p.dir}: ${p.reason}; compare against a run of the same form`,
   mergeInput: (p: { reason: string }) => `merge: ${p.reason}`,
+  badTarget: (p: { file: string; field: string; reason: string }) =>
+    `invalid target in ${p.file}: ${p.field}: ${p.reason}`,
+  preloadRefused: (p: { variant: string; program: string; reason: string }) =>
+    `variant '${p.variant}' refused for ${p.program}: ${p.reason}; run it with --variants as-built`,
+  missingPackage: (p: { what: string; pkg: string }) =>
+    `${p.what} is not installed: sudo apt-get install ${p.pkg} (or npm run setup)`,
 } as const;
 
 export type ErrorId = keyof typeof messages;
@@ -63,6 +69,9 @@ const exitCodes: Record<ErrorId, ExitCode> = {
   noCeilings: ExitCode.usage,
   baselineMismatch: ExitCode.usage,
   mergeInput: ExitCode.usage,
+  badTarget: ExitCode.usage,
+  preloadRefused: ExitCode.usage,
+  missingPackage: ExitCode.environment,
 };
 
 type ErrorArgs = { [K in ErrorId]: Params<K> extends undefined ? [id: K] : [id: K, params: Params<K>] }[ErrorId];

@@ -57,10 +57,13 @@ export interface PhaseLoad {
 
 export type TrialStatus = 'complete' | 'failed' | 'interrupted';
 
+/** The allocator that served a run: 'unknown' when a target could not say (static, no probe). */
+export type AllocatorLabel = Allocator | 'unknown';
+
 export interface Trace {
   scenario: string;
   variant: string;
-  allocator: Allocator;
+  allocator: AllocatorLabel;
   trial: number;
   status: TrialStatus;
   error?: string;
@@ -86,7 +89,7 @@ export interface Spread {
 export interface SummaryRow {
   scenario: string;
   variant: string;
-  allocator: Allocator;
+  allocator: AllocatorLabel;
   trials: number;
   /** Trials that failed or were interrupted (not counted in the metrics). */
   failedTrials: number;

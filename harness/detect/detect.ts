@@ -49,7 +49,9 @@ export function scaleForDetect(s: Scenario): Scenario {
       load: !p.load ? undefined
         : p.load.mode === 'closed'
           ? { ...p.load, concurrency: Math.min(p.load.concurrency, k.maxConcurrency) }
-          : { ...p.load, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) },
+          : p.load.mode === 'open'
+            ? { ...p.load, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) }
+            : p.load,
     })),
   };
 }
