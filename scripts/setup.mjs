@@ -12,6 +12,8 @@ export const SYSTEM_PACKAGES = [
   'chromium',  // headless, for the report.html browser test (test/report/run-reports.test.ts)
   // lab detect: valgrind memcheck, and clang with its ASan/LSan runtime for the sanitizer relay
   'valgrind', 'clang', 'libclang-rt-dev',
+  // Targets (docs/targets.md): Redis from Debian (links its own jemalloc) and its tools
+  'redis-server', 'redis-tools',
 ];
 
 $.verbose = false;

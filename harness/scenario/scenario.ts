@@ -132,7 +132,8 @@ export type BuiltInLoad = Exclude<Load, { mode: 'command' }>;
 export type SizeDistribution = BuiltInLoad['size'];
 export type { Target } from './target.js';
 
-/** Identity, for typing: `export default defineScenario({ ... })`. */
+/** Identity, for typing: `export default defineScenario({ ... })`. Scenario files outside
+ * the repository import the same function from ./define.js (no run-time imports there). */
 export function defineScenario(s: ScenarioInput): ScenarioInput {
   return s;
 }

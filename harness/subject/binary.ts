@@ -45,7 +45,6 @@ export function resolveProgram(program: string, cwd: string, pathEnv = process.e
 
 const PT_INTERP = 3;
 const PT_NOTE = 4;
-const PT_DYNAMIC = 2;
 const NT_GNU_BUILD_ID = 3;
 
 /** Static or dynamic, and the GNU build id, from the program headers (64-bit little-endian
@@ -61,13 +60,11 @@ export function readElf(path: string): BinaryInfo['elf'] {
     const ph = Buffer.alloc(phentsize * phnum);
     readSync(fd, ph, 0, ph.length, phoff);
     let interp = false;
-    let dynamic = false;
     let buildId: string | null = null;
     for (let i = 0; i < phnum; i++) {
       const o = i * phentsize;
       const type = ph.readUInt32LE(o);
       if (type === PT_INTERP) interp = true;
-      if (type === PT_DYNAMIC) dynamic = true;
       if (type === PT_NOTE && buildId === null) {
         const off = Number(ph.readBigUInt64LE(o + 8));
         const size = Number(ph.readBigUInt64LE(o + 32));
@@ -76,7 +73,8 @@ export function readElf(path: string): BinaryInfo['elf'] {
         buildId = findBuildId(notes);
       }
     }
-    return { static: !interp && !dynamic, buildId };
+    // No interpreter, no ld.so: nothing reads LD_PRELOAD (static and static-pie alike).
+    return { static: !interp, buildId };
   } finally {
     closeSync(fd);
   }
