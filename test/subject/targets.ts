@@ -48,8 +48,8 @@ export function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** relay-glibc with `allocator` preloaded (null: as built) and the probe. */
-export async function relayTarget(allocator: Allocator | null, dir: string, upstreamArgs: string[] = [], relayArgs: string[] = [], env: Record<string, string> = {}): Promise<Lab> {
+/** relay-glibc with `allocator` preloaded (null: as built), and the probe when `dir` is given. */
+export async function relayTarget(allocator: Allocator | null, dir: string | null, upstreamArgs: string[] = [], relayArgs: string[] = [], env: Record<string, string> = {}): Promise<Lab> {
   const lab = await startLab('glibc', upstreamArgs, relayArgs, { ...preloadEnv(allocator, dir), ...env });
   stops.push(() => lab.stop());
   return lab;
