@@ -4,19 +4,20 @@
 // the scenario's release method. The label is checked: a preload variant whose allocator
 // is not the one the probe finds serving malloc fails the trial.
 import { existsSync, readFileSync } from 'node:fs';
-import { BUILD_DIR, binaryPath } from '../core/paths.js';
+import { BUILD_DIR } from '../core/paths.js';
 import { ALLOCATORS, type Allocator, type TraceEvent } from '../core/types.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type Target, fillPlaceholders, isPortPlaceholder, placeholdersIn } from '../scenario/target.js';
 import { AdminClient } from '../subject/client.js';
-import { type Variant, allocatorLibrary } from '../subject/variants.js';
+import type { Variant } from '../subject/variants.js';
+import { preloadEnv } from '../subject/preload.js';
+import { waitForProbe } from '../subject/probe.js';
+import { attachRelease } from '../subject/attach.js';
 import { type NativeProcess, describeExit, spawnNative } from './procs.js';
 import { readStatmRss } from './sampler.js';
 import type { Subject, SubjectExit } from './subject.js';
 import { adminRelease, numOrNull } from './subject-relay.js';
 import { TOKEN_VAR, freePorts, killToken, launch, newToken, waitReadiness } from './target-procs.js';
-
-export const PROBE_LIBRARY = 'libleaklab-probe.so';
 
 /** What a finished helper, target, load or release command leaves in processes.jsonl. */
 export interface ProcessRecord {
@@ -63,26 +64,12 @@ function record(proc: NativeProcess, role: ProcessRecord['role'], name: string, 
   }));
 }
 
-function readProbeFile(dir: string, pid: number): Record<string, unknown> | null {
-  const file = `${dir}/probe-${pid}.json`;
-  if (!existsSync(file)) return null;
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch {
-    return null;  // written but not complete yet
-  }
-}
-
-async function waitProbe(dir: string, proc: NativeProcess, timeoutMs: number, signal: AbortSignal): Promise<Record<string, unknown>> {
-  const until = performance.now() + timeoutMs;
-  for (;;) {
-    const info = readProbeFile(dir, proc.pid);
-    if (info && typeof info.port === 'number') return info;
-    if (proc.exit) throw new Error(`target exited (${describeExit(proc.exit)}) before its probe answered${proc.describeStderr(10)}`);
-    if (signal.aborted) throw new Error('interrupted');
-    if (performance.now() > until) throw new Error(`the probe (${PROBE_LIBRARY}) did not start in the target within ${timeoutMs} ms (no ${dir}/probe-${proc.pid}.json); is the program statically linked, or does it clear LD_PRELOAD?`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The probe's announcement, or an error as soon as the target exits first. */
+async function waitProbe(dir: string, proc: NativeProcess, signal: AbortSignal): Promise<Record<string, unknown>> {
+  const gone = proc.exited.then((e) => {
+    throw new Error(`target exited (${describeExit(e)}) before its probe answered${proc.describeStderr(10)}`);
+  });
+  return await Promise.race([waitForProbe(dir, proc.pid, { timeoutMs: 10_000, signal }), gone]) as unknown as Record<string, unknown>;
 }
 
 /** The allocator libraries mapped into a process (from /proc/<pid>/maps). */
@@ -127,20 +114,18 @@ export async function startTarget(o: TargetStart): Promise<Subject & { mapped: A
       if (h.ready) await waitReadiness(proc, h.ready, h.ready.kind === 'tcp' ? Number(fill(h.ready.port)) : null, `helper '${h.name}' (${argv[0]})`, o.signal);
     }
     const argv = t.command.map(fill);
-    const library = variant.allocator ? allocatorLibrary(variant.allocator) : null;
-    const probePath = binaryPath(PROBE_LIBRARY);
-    const preload = o.staticBinary ? [] : [library, probePath].filter((x): x is string => x !== null);
-    const env = {
-      ...fillEnv(t.env), ...variant.env, [TOKEN_VAR]: token, LEAKLAB_PROBE_DIR: o.workDir,
-      LD_PRELOAD: [...preload, ...(t.env.LD_PRELOAD ? [fill(t.env.LD_PRELOAD)] : [])].join(':'),
-    };
+    // The variant's allocator and the probe first, then whatever the scenario preloads itself.
+    const preload = o.staticBinary ? {} : preloadEnv(variant.allocator, o.workDir);
+    const env: Record<string, string> = { ...fillEnv(t.env), ...variant.env, ...preload, [TOKEN_VAR]: token };
+    if (t.env.LD_PRELOAD && preload.LD_PRELOAD) env.LD_PRELOAD = `${preload.LD_PRELOAD}:${fill(t.env.LD_PRELOAD)}`;
     const proc = launch('target', argv, env, t.cwd ? fill(t.cwd) : undefined);
     procs.push(proc);
     record(proc, 'target', argv[0]!, argv, o.onProcess);
     const what = `target ${argv[0]}`;
-    await waitReadiness(proc, t.ready, t.ready.kind === 'tcp' ? Number(fill(t.ready.port)) : null, what, o.signal);
+    const readyPort = t.ready.kind === 'tcp' ? Number(fill(t.ready.port)) : null;
+    await waitReadiness(proc, t.ready, readyPort, what, o.signal);
     values.pid = String(proc.pid);
-    const probe = o.staticBinary ? null : await waitProbe(o.workDir, proc, 10_000, o.signal);
+    const probe = o.staticBinary ? null : await waitProbe(o.workDir, proc, o.signal);
     if (probe) admin = await AdminClient.open(Number(probe.port));
     const mapped = mappedAllocators(proc.pid);
     const reported = String(probe?.allocator ?? 'unknown');
@@ -162,7 +147,7 @@ export async function startTarget(o: TargetStart): Promise<Subject & { mapped: A
       placeholders: values,
       mapped,
       probe,
-      release: (elapsed, event) => targetRelease(t, control, proc.pid, fill, elapsed, event, o.onProcess),
+      release: (elapsed, event) => targetRelease(t, control, proc.pid, fill, elapsed, event, o.onProcess, readyPort),
       stop,
     };
   } catch (err) {
@@ -174,7 +159,7 @@ export async function startTarget(o: TargetStart): Promise<Subject & { mapped: A
 /** The scenario's release method: the probe's `release`, or a command (its exit and
  * duration recorded; RSS read around it), or a debugger attach. */
 async function targetRelease(t: Target, control: AdminClient | null, pid: number, fill: (x: string) => string,
-  elapsed: () => number, event: (e: TraceEvent) => void, onProcess: TargetStart['onProcess']): Promise<void> {
+  elapsed: () => number, event: (e: TraceEvent) => void, onProcess: TargetStart['onProcess'], readyPort: number | null): Promise<void> {
   const tMs = elapsed();
   if (t.release.method === 'probe') {
     if (control) return adminRelease(control, elapsed, event, t.release.timeout);
@@ -182,7 +167,15 @@ async function targetRelease(t: Target, control: AdminClient | null, pid: number
     return;
   }
   if (t.release.method === 'attach') {
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'attach', error: 'attach release is not available in this build' });
+    // gdb calls the allocator's release in the stopped target, then the target must still
+    // answer; an attach that damaged it throws, and the trial fails with that message.
+    try {
+      const r = await attachRelease(pid, { ...(readyPort !== null ? { port: readyPort } : {}), timeoutMs: t.release.timeout });
+      event({ type: 'release', tMs, ok: r.ok, releaseMs: r.callMs, rssBeforeBytes: r.rssBeforeBytes, rssAfterBytes: r.rssAfterBytes, call: `gdb attach: ${r.call} (target stopped ${Math.round(r.totalMs)} ms)`, ...(r.ok ? {} : { error: `returned ${r.rc}` }) });
+    } catch (err) {
+      event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'gdb attach', error: (err as Error).message });
+      throw err;
+    }
     return;
   }
   const argv = t.release.command!.map(fill);

@@ -7,11 +7,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { execaSync } from 'execa';
 import { LabError } from '../core/errors.js';
-import { BUILD_DIR, binaryPath } from '../core/paths.js';
+import { BUILD_DIR } from '../core/paths.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type BinaryInfo, inspectBinary, resolveProgram } from '../subject/binary.js';
-import { ALLOCATOR_PACKAGES, AS_BUILT, type Variant, allocatorLibrary } from '../subject/variants.js';
-import { PROBE_LIBRARY } from './subject-target.js';
+import { AS_BUILT, type Variant } from '../subject/variants.js';
+import { allocatorLibrary, probeLibrary } from '../subject/preload.js';
+import { attachHazard, ptraceObstacle } from '../subject/attach.js';
 
 /** The programs a target scenario runs, with the field that names each. */
 function programs(s: Scenario): Array<{ field: string; program: string; cwd: string | undefined }> {
@@ -54,14 +55,9 @@ export function checkTarget(s: Scenario, file: string, variants: readonly Varian
     if (staticBinary) throw new LabError('preloadRefused', { variant: v.id, program: path, reason: 'it is statically linked, so LD_PRELOAD cannot replace its allocator' });
     const own = info.linkedAllocators.filter((a) => a !== v.allocator);
     if (own.length) throw new LabError('preloadRefused', { variant: v.id, program: path, reason: `it links its own allocator (lib${own[0]}), which would still serve its memory` });
-    if (v.allocator !== 'glibc' && !allocatorLibrary(v.allocator)) {
-      const pkg = ALLOCATOR_PACKAGES[v.allocator].runtime;
-      throw new LabError('missingPackage', { what: `variant '${v.id}' preloads ${v.allocator}'s shared library, which`, pkg });
-    }
+    allocatorLibrary(v.allocator);  // exit 3 naming the package when it is not installed
   }
-  if (!staticBinary && !existsSync(binaryPath(PROBE_LIBRARY))) {
-    throw new LabError('buildFailed', { step: `the probe library ${PROBE_LIBRARY}`, output: `${binaryPath(PROBE_LIBRARY)} was not built; run npm run lab -- build` });
-  }
+  if (!staticBinary) probeLibrary();  // exit 3 when the probe is not built
   if (t.release.method === 'attach') {
     let gdb = false;
     try {
@@ -70,6 +66,10 @@ export function checkTarget(s: Scenario, file: string, variants: readonly Varian
       gdb = false;
     }
     if (!gdb) throw new LabError('missingPackage', { what: "target.release.method 'attach' needs gdb, which", pkg: 'gdb' });
+    const hazard = attachHazard();
+    if (hazard) throw new LabError('attachRefused', { pid: 0, reason: hazard });
+    const obstacle = ptraceObstacle();
+    if (obstacle) throw new LabError('ptraceDenied', { pid: 0, detail: obstacle });
   }
   return info;
 }

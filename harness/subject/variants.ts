@@ -89,21 +89,6 @@ export function relayBinary(v: Variant): string {
   return binaryPath(`relay-${v.allocator}`);
 }
 
-/** The allocator's shared library to LD_PRELOAD into a target, from its Debian package's
- * file list (no architecture hard-coded); null for glibc (nothing to preload) or when the
- * package is not installed. */
-export function allocatorLibrary(a: Allocator): string | null {
-  if (a === 'glibc') return null;
-  try {
-    const r = execaSync('dpkg-query', ['-L', ALLOCATOR_PACKAGES[a].runtime], { reject: false });
-    if (r.exitCode !== 0) return null;
-    const re = { tcmalloc: /\/libtcmalloc\.so\.\d+$/, jemalloc: /\/libjemalloc\.so\.\d+$/, mimalloc: /\/libmimalloc\.so\.\d+(\.\d+)*$/ }[a];
-    return r.stdout.split('\n').find((l) => re.test(l) && existsSync(l)) ?? null;
-  } catch {
-    return null;
-  }
-}
-
 export interface VariantStatus {
   id: string;
   allocator: Allocator | null;
