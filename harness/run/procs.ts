@@ -52,9 +52,21 @@ export class NativeProcess {
       for (const l of this.stderrListeners) l(line);
       for (const l of this.textListeners) l('stderr', line);
     });
-    this.exited = proc.then((r) => {
-      live.delete(this);
-      this.exit = { code: r.exitCode ?? null, signal: r.signal ?? null };
+    const closed = proc.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
+    // A text process (a target, its helpers, load commands) may leave a child holding its
+    // output pipes (a daemon's fork): its exit counts when the process exits, with 200 ms
+    // for the last lines to arrive, not when the pipes close.
+    const ended = options.text
+      ? Promise.race([closed, new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => {
+        const e = { code, signal };
+        setTimeout(() => resolve(e), 200).unref();
+      }))])
+      : closed;
+    this.exited = ended.then((e) => {
+      if (!this.exit) {
+        live.delete(this);
+        this.exit = e;
+      }
       return this.exit;
     });
   }
