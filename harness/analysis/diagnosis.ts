@@ -55,12 +55,15 @@ export function diagnose(row: SummaryRow): Verdict {
     liveAfter, liveGrowth, leakSlope: slope, retention, releaseEfficiency: efficiency,
   };
 
-  if (liveGrowth !== null && slope !== null && liveGrowth >= t.leakFloorBytes && slope >= t.leakMinBytesPerRequest
+  // A target driven by load commands has no request count (requestsServed null): there the
+  // growth of the allocator's in-use bytes decides alone.
+  const perRequest = slope !== null ? slope >= t.leakMinBytesPerRequest : m('requestsServed') === null;
+  if (liveGrowth !== null && perRequest && liveGrowth >= t.leakFloorBytes
     && (released === null || baseline === null || released - baseline >= t.leakFloorBytes)) {
     return {
       kind: 'leak',
       evidence: { ...evidence, rule: `liveGrowth >= ${t.leakFloorBytes} B and leakSlope >= ${t.leakMinBytesPerRequest} B/request, and release does not bring RSS back` },
-      remedy: `live bytes grow ${Math.round(slope)} B per request and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`,
+      remedy: `live bytes grow ${slope === null ? `${Math.round(liveGrowth / 1048576)} MiB over the run` : `${Math.round(slope)} B per request`} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`,
     };
   }
   if (released !== null && baseline !== null && grown !== null && grown > 0) {
