@@ -14,6 +14,9 @@ export const SYSTEM_PACKAGES = [
   'chromium',  // headless, for the report.html browser test (test/report/run-reports.test.ts)
   // lab detect: valgrind memcheck, and clang with its ASan/LSan runtime for the sanitizer relay
   'valgrind', 'clang', 'libclang-rt-dev',
+  // targets (issue 10): Redis from Debian as an example target and its tools; gdb for
+  // the attach release
+  'redis-server', 'redis-tools', 'gdb',
 ];
 
 $.verbose = false;

@@ -106,6 +106,13 @@ describe('held by the program', () => {
 });
 
 describe('leak', () => {
+  it('a target without a request count (load commands): in-use growth over the floor that release does not return is a leak', () => {
+    const noCount = burst(45, 45, { liveGrowth: 40 * MiB, leakSlope: null, requestsServed: null, liveAfter: 40 * MiB });
+    expect(diagnose(noCount).kind).toBe('leak');
+    expect(diagnose(noCount).remedy).toMatch(/grow 40.0 MiB over the run/);
+    // With a request count, a null slope (no requests served) is not a leak by growth alone.
+    expect(diagnose(burst(45, 45, { liveGrowth: 40 * MiB, leakSlope: null, requestsServed: 0, liveAfter: 40 * MiB })).kind).not.toBe('leak');
+  });
   const leak = (growthMiB: number, slope: number, afterMiB: number) =>
     burst(afterMiB, afterMiB, { liveGrowth: growthMiB * MiB, leakSlope: slope, liveAfter: growthMiB * MiB });
   it('growth over the floor, slope over the minimum and RSS not coming back is a leak', () => {

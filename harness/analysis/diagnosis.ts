@@ -61,6 +61,13 @@ function fractionSeverity(fraction: number): Severity {
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
+/** The documented release advice for an allocator; a generic one for an allocator the lab
+ * could not name (a target's `unknown`). */
+function releaseAdvice(allocator: string): string {
+  return (RELEASE_ADVICE as Record<string, string | undefined>)[allocator]
+    ?? 'call the allocator\'s release function when idle, or tune it to return freed pages sooner';
+}
+
 export function diagnose(row: SummaryRow): Verdict {
   const m = (name: string): number | null => row.metrics[name]?.median ?? null;
   const t = THRESHOLDS;
@@ -96,12 +103,15 @@ export function diagnose(row: SummaryRow): Verdict {
     };
   }
   const stillGrowing = lateShare === null || lateShare >= t.leakLateShareMin;
-  if (growth !== null && slope !== null && growth >= t.leakFloorBytes && slope >= t.leakMinBytesPerRequest && stillGrowing
+  // A target driven by load commands has no request count (requestsServed null): there the
+  // growth of the program's bytes decides alone.
+  const perRequest = slope !== null ? slope >= t.leakMinBytesPerRequest : served === null;
+  if (growth !== null && perRequest && growth >= t.leakFloorBytes && stillGrowing
     && (released === null || baseline === null || released - baseline >= t.leakFloorBytes)) {
     return {
       kind: 'leak', severity: 'critical',
       evidence: { ...evidence, rule: `program bytes grew >= ${t.leakFloorBytes} B at >= ${t.leakMinBytesPerRequest} B/request, still growing in the load's second half (lateGrowthShare >= ${t.leakLateShareMin}), and release does not bring RSS back` },
-      remedy: `the program's bytes grow ${Math.round(slope)} B per request served and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`,
+      remedy: `the program's bytes grow ${slope === null ? `${mib(growth)} over the run` : `${Math.round(slope)} B per request served`} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`,
     };
   }
   if (retained !== null && baseline !== null && inUseGrowth !== null) {
@@ -134,7 +144,7 @@ export function diagnose(row: SummaryRow): Verdict {
       return {
         kind: 'retention', severity: fractionSeverity(kept / grown),
         evidence: { ...evidence, keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned, rule: `retainedRss - baselineRss - program bytes >= ${t.floorBytes} B and >= ${t.keptMin} of the peak's growth (critical from ${t.criticalFraction})` },
-        remedy: `the allocator kept ${mib(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.${byRelease} ${capitalize(RELEASE_ADVICE[row.allocator])}`,
+        remedy: `the allocator kept ${mib(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.${byRelease} ${capitalize(releaseAdvice(row.allocator))}`,
       };
     }
   }

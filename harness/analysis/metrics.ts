@@ -60,10 +60,11 @@ export function rssAt(samples: readonly Sample[], end: number, windowMs = WINDOW
   return before ? before.rssBytes : null;
 }
 
-/** Everything the relay itself holds at a stats sample: requests and responses in flight,
- * requests kept forever in leak mode, and long-lived log records. */
+/** Everything the program itself holds at a stats sample. For the relay: requests and
+ * responses in flight, requests kept forever in leak mode, and long-lived log records.
+ * For a target (no such counts): the bytes its allocator reports in use by the program. */
 export function heldBytes(s: Sample): number | null {
-  if (s.liveRequestBytes === null) return null;
+  if (s.liveRequestBytes === null) return s.allocAllocatedBytes;
   return s.liveRequestBytes + (s.liveResponseBytes ?? 0) + (s.leakedRequestBytes ?? 0) + (s.liveLogBytes ?? 0);
 }
 

@@ -14,7 +14,9 @@ import { executeRun } from '../run/run.js';
 import { profilerFor, requireProfilerTool } from '../run/profile.js';
 import { applyQuick, expandArms, listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import { buildNative } from '../subject/build.js';
-import { VARIANTS, type Variant, variantStatus } from '../subject/variants.js';
+import { AS_BUILT, AS_BUILT_VARIANT, VARIANTS, type Variant, variantStatus } from '../subject/variants.js';
+import { checkTarget } from '../run/target-check.js';
+import type { BinaryInfo } from '../subject/binary.js';
 import type { RunFlags } from './flags.js';
 import { gateAndReport } from './gate.js';
 import type { Io } from './io.js';
@@ -23,7 +25,7 @@ import { progressView } from './progress.js';
 
 /** The ids of --variants, each known; throws LabError('unknownVariant') otherwise. */
 function checkVariantIds(spec: string): string[] {
-  const valid = VARIANTS.map((v) => v.id);
+  const valid = [...VARIANTS.map((v) => v.id), AS_BUILT];
   const ids = spec.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = ids.filter((id) => !valid.includes(id));
   if (unknown.length || ids.length === 0) throw new LabError('unknownVariant', { ids: unknown.length ? unknown : [spec], valid });
@@ -32,10 +34,13 @@ function checkVariantIds(spec: string): string[] {
 
 /** --variants, or else the union of the scenarios' own `variants` lists (the default
  * variants for a scenario without one), skipping (with a warning) what is not built. */
-function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: Array<string[] | undefined> = [undefined]): Variant[] {
+function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: Array<string[] | undefined> = [undefined], targetsOnly = false): Variant[] {
+  const all: Variant[] = [...VARIANTS, AS_BUILT_VARIANT];
   if (spec !== undefined) {
-    const chosen = checkVariantIds(spec).map((id) => VARIANTS.find((v) => v.id === id)!);
+    const chosen = checkVariantIds(spec).map((id) => all.find((v) => v.id === id)!);
     for (const v of chosen) {
+      if (targetsOnly) continue;  // a target needs no relay binary; checkTarget checks its libraries
+      if (v.id === AS_BUILT) throw new LabError('badFlag', { flag: '--variants', value: spec, valid: `variant ids without '${AS_BUILT}' (it applies to targets only, and this run has built-in relay scenarios)` });
       const st = variantStatus(v);
       if (!st.available) throw new LabError('unavailableVariant', { id: v.id, reason: st.reason ?? 'unknown' });
     }
@@ -43,8 +48,8 @@ function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: Arr
   }
   const wanted = new Set(scenarioDefaults.flatMap((ids) => ids ?? VARIANTS.filter((x) => x.isDefault).map((x) => x.id)));
   const chosen: Variant[] = [];
-  for (const v of VARIANTS.filter((x) => wanted.has(x.id))) {
-    const st = variantStatus(v);
+  for (const v of all.filter((x) => wanted.has(x.id))) {
+    const st = targetsOnly ? { available: true, reason: null } : variantStatus(v);
     if (st.available) chosen.push(v);
     else io.stderr.write(`${pc.yellow('warning')}: skipping variant ${v.id}: ${st.reason}\n`);
   }
@@ -74,7 +79,11 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
   }
   const build = await buildNative((l) => io.stderr.write(`${l}\n`));
   if (build.skipped.length) io.stderr.write(`${pc.yellow('warning')}: ${build.skipped.join('; ')}\n`);
-  const variants = resolveVariants(flags.variants, io, scenarios.map((s) => s.scenario.variants));
+  const targetsOnly = scenarios.every((s) => s.scenario.target);
+  // A target's own default is `as-built`: the program as its users run it.
+  const variants = resolveVariants(flags.variants, io, scenarios.map((s) => s.scenario.variants ?? (s.scenario.target ? [AS_BUILT] : undefined)), targetsOnly);
+  const targets: Record<string, BinaryInfo> = {};
+  for (const s of scenarios) if (s.scenario.target) targets[s.scenario.name] = checkTarget(s.scenario, s.file, variants);
   if (flags.profile || scenarios.some((s) => s.scenario.profile)) await precheckProfilers(variants, io);
   if (flags.gate) await precheckGate(flags, scenarios.map((s) => s.scenario), variants.map((v) => v.id));
 
@@ -99,7 +108,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
   try {
     const outcome = await executeRun({
       scenarios, variants, trials: flags.trials, seed: flags.seed, quick: Boolean(flags.quick),
-      outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard,
+      outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard, targets,
       profile: Boolean(flags.profile),
       ...(flags.memoryLimit !== undefined ? { forecast: { limitBytes: flags.memoryLimit, ...(flags.rate !== undefined ? { rateRps: flags.rate } : {}) } } : {}),
     }, controller.signal, {

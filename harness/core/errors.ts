@@ -41,6 +41,26 @@ const messages = {
   baselineMismatch: (p: { dir: string; reason: string }) =>
     `--baseline ${p.dir}: ${p.reason}; compare against a run of the same form`,
   mergeInput: (p: { reason: string }) => `merge: ${p.reason}`,
+  badTarget: (p: { file: string; field: string; reason: string }) =>
+    `invalid target in ${p.file}: ${p.field}: ${p.reason}`,
+  preloadRefused: (p: { variant: string; program: string; reason: string }) =>
+    `variant '${p.variant}' refused for ${p.program}: ${p.reason}; run it with --variants as-built`,
+  missingPackage: (p: { what: string; pkg: string }) =>
+    `${p.what} is not installed: sudo apt-get install ${p.pkg} (or npm run setup)`,
+  allocatorLibraryMissing: (p: { allocator: string; pkg: string; soname: string }) =>
+    `cannot preload ${p.allocator}: ${p.soname} not found in the installed package ${p.pkg}; install it with: apt-get install ${p.pkg} (or run \`npm run setup\`)`,
+  probeMissing: (p: { path: string }) =>
+    `the probe library ${p.path} is not built; build it with \`npm run lab -- build\` (needs the packages of \`npm run setup\`)`,
+  probeTimeout: (p: { dir: string; pid: number; timeoutMs: number; seen: string }) =>
+    `no probe announced itself for pid ${p.pid} within ${p.timeoutMs} ms (waited for ${p.dir}/probe-${p.pid}.json; ${p.seen}); the target may be statically linked, ignore LD_PRELOAD, close inherited descriptors, or have died`,
+  ptraceDenied: (p: { pid: number; detail: string }) =>
+    `attach release: cannot ptrace pid ${p.pid} (${p.detail}); allow it with \`sysctl kernel.yama.ptrace_scope=0\` (or 1 and run the target as a child of the harness), or give the harness CAP_SYS_PTRACE (docker: --cap-add=SYS_PTRACE)`,
+  attachRefused: (p: { pid: number; reason: string }) =>
+    `attach release refused for pid ${p.pid}: ${p.reason}; use release: 'probe' or 'command' for this target`,
+  attachFailed: (p: { pid: number; reason: string }) =>
+    `attach release failed for pid ${p.pid}: ${p.reason}`,
+  targetLostAfterAttach: (p: { pid: number; what: string }) =>
+    `the target (pid ${p.pid}) ${p.what} after the attach release: the attach damaged it; the run fails`,
 } as const;
 
 export type ErrorId = keyof typeof messages;
@@ -63,6 +83,16 @@ const exitCodes: Record<ErrorId, ExitCode> = {
   noCeilings: ExitCode.usage,
   baselineMismatch: ExitCode.usage,
   mergeInput: ExitCode.usage,
+  badTarget: ExitCode.usage,
+  preloadRefused: ExitCode.usage,
+  missingPackage: ExitCode.environment,
+  allocatorLibraryMissing: ExitCode.environment,
+  probeMissing: ExitCode.environment,
+  probeTimeout: ExitCode.failed,
+  ptraceDenied: ExitCode.environment,
+  attachRefused: ExitCode.environment,
+  attachFailed: ExitCode.failed,
+  targetLostAfterAttach: ExitCode.failed,
 };
 
 type ErrorArgs = { [K in ErrorId]: Params<K> extends undefined ? [id: K] : [id: K, params: Params<K>] }[ErrorId];

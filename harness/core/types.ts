@@ -67,10 +67,13 @@ export interface PhaseLoad {
 
 export type TrialStatus = 'complete' | 'failed' | 'interrupted';
 
+/** The allocator that served a run: 'unknown' when a target could not say (static, no probe). */
+export type AllocatorLabel = Allocator | 'unknown';
+
 export interface Trace {
   scenario: string;
   variant: string;
-  allocator: Allocator;
+  allocator: AllocatorLabel;
   trial: number;
   /** The seed of this trial's request sizes and upstream delays: the run's base seed +
    * trial - 1, so trials differ in workload as well as in timing. */
@@ -99,7 +102,7 @@ export interface Spread {
 export interface SummaryRow {
   scenario: string;
   variant: string;
-  allocator: Allocator;
+  allocator: AllocatorLabel;
   trials: number;
   /** Trials that failed or were interrupted (not counted in the metrics). */
   failedTrials: number;

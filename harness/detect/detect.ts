@@ -54,11 +54,13 @@ export function scaleForDetect(s: Scenario): Scenario {
     connections: Math.min(q.connections, k.maxConnections),
     phases: q.phases.map((p) => ({
       ...p,
-      duration: p.load?.requests ? k.countPhaseMs : ms(p.duration),
+      duration: p.load && p.load.mode !== 'command' && p.load.requests ? k.countPhaseMs : ms(p.duration),
       load: !p.load ? undefined
         : p.load.mode === 'closed'
           ? { ...p.load, requests: undefined, concurrency: Math.min(p.load.concurrency, k.maxConcurrency) }
-          : { ...p.load, requests: undefined, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) },
+          : p.load.mode === 'open'
+            ? { ...p.load, requests: undefined, rate: Math.min(p.load.rate, k.maxRate), maxInFlight: Math.min(p.load.maxInFlight, k.maxConcurrency) }
+            : p.load,
     })),
   };
 }

@@ -11,7 +11,7 @@ import { junitXml } from '../report/junit.js';
 import type { RunInfo } from '../run/run.js';
 import { listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import type { SummaryRow } from '../core/types.js';
-import { VARIANTS } from '../subject/variants.js';
+import { AS_BUILT, VARIANTS } from '../subject/variants.js';
 import { parseCeilings, readCeilingsFile, type Ceilings } from './ceilings.js';
 import { runGate, type GateResult, type GateRun } from './gate.js';
 
@@ -33,7 +33,7 @@ export async function loadCeilings(path: string | undefined, extra: ReadonlyArra
   const shown = relative(ROOT, file).startsWith('..') ? file : relative(ROOT, file);
   return parseCeilings(raw, shown, {
     scenarios: [...new Set([...listScenarioNames(), ...extra.map((s) => s.name)])],
-    variants: VARIANTS.map((v) => v.id),
+    variants: [...VARIANTS.map((v) => v.id), AS_BUILT],  // as-built: a target as it is built
     phases,
   });
 }

@@ -12,28 +12,61 @@ export interface Exit {
   signal: string | null;
 }
 
+export interface SpawnOptions {
+  cwd?: string;
+  /** Output is plain text, not JSON lines: every line is kept (tails of both streams) and
+   * passed to onText listeners. */
+  text?: boolean;
+  /** The process leads its own process group (leaklab-launch makes it so): stop() and the
+   * last-resort kill signal the whole group. */
+  group?: boolean;
+}
+
+const TAIL_LINES = 40;
+
 export class NativeProcess {
   readonly pid: number;
   private readonly stderrTail: string[] = [];
+  private readonly stdoutTail: string[] = [];
+  private readonly textListeners: Array<(stream: 'stdout' | 'stderr', line: string) => void> = [];
   private readonly lineListeners: Array<(obj: Record<string, unknown>) => void> = [];
   private readonly queued: Record<string, unknown>[] = [];
   private readonly stderrListeners: Array<(line: string) => void> = [];
   readonly exited: Promise<Exit>;
   exit: Exit | undefined;
 
-  constructor(readonly name: string, private readonly proc: Subprocess) {
+  constructor(readonly name: string, private readonly proc: Subprocess, readonly options: SpawnOptions = {}) {
     if (proc.pid === undefined) throw new Error(`${name}: failed to start`);
     this.pid = proc.pid;
     live.add(this);
-    createInterface({ input: proc.stdout }).on('line', (line) => this.onLine(line));
+    const tail = options.text ? TAIL_LINES : 20;
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (!options.text) return this.onLine(line);
+      this.stdoutTail.push(line);
+      if (this.stdoutTail.length > tail) this.stdoutTail.shift();
+      for (const l of this.textListeners) l('stdout', line);
+    });
     createInterface({ input: proc.stderr }).on('line', (line) => {
       this.stderrTail.push(line);
-      if (this.stderrTail.length > 20) this.stderrTail.shift();
+      if (this.stderrTail.length > tail) this.stderrTail.shift();
       for (const l of this.stderrListeners) l(line);
+      for (const l of this.textListeners) l('stderr', line);
     });
-    this.exited = proc.then((r) => {
-      live.delete(this);
-      this.exit = { code: r.exitCode ?? null, signal: r.signal ?? null };
+    const closed = proc.then((r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }));
+    // A text process (a target, its helpers, load commands) may leave a child holding its
+    // output pipes (a daemon's fork): its exit counts when the process exits, with 200 ms
+    // for the last lines to arrive, not when the pipes close.
+    const ended = options.text
+      ? Promise.race([closed, new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => {
+        const e = { code, signal };
+        setTimeout(() => resolve(e), 200).unref();
+      }))])
+      : closed;
+    this.exited = ended.then((e) => {
+      if (!this.exit) {
+        live.delete(this);
+        this.exit = e;
+      }
       return this.exit;
     });
   }
@@ -86,18 +119,42 @@ export class NativeProcess {
     return [...this.stderrTail];
   }
 
-  describeStderr(): string {
-    return this.stderrTail.length ? `; last stderr:\n  ${this.stderrTail.join('\n  ')}` : '';
+  lastStdout(): string[] {
+    return [...this.stdoutTail];
+  }
+
+  /** Receives every line of both streams from now on (text processes only). */
+  onText(listener: (stream: 'stdout' | 'stderr', line: string) => void): void {
+    this.textListeners.push(listener);
+  }
+
+  describeStderr(lines = 20): string {
+    const tail = this.stderrTail.slice(-lines);
+    return tail.length ? `; last stderr:\n  ${tail.join('\n  ')}` : '';
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
   async stop(graceMs = 1500): Promise<Exit> {
-    if (this.exit) return this.exit;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
+    if (this.exit) {
+      this.signal('SIGKILL');  // a group may outlive its leader
+      return this.exit;
+    }
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     const e = await this.exited;
     clearTimeout(timer);
+    if (this.options.group) this.signal('SIGKILL');
     return e;
+  }
+
+  /** Sends `sig` to the process, or to its whole group when it leads one. */
+  signal(sig: NodeJS.Signals): void {
+    try {
+      if (this.options.group) process.kill(-this.pid, sig);
+      else if (!this.exit) this.proc.kill(sig);
+    } catch {
+      /* already gone */
+    }
   }
 }
 
@@ -105,8 +162,9 @@ export function describeExit(e: Exit): string {
   return e.signal ? `killed by ${e.signal}` : `exit code ${e.code}`;
 }
 
-export function spawnNative(name: string, file: string, args: string[], env: Record<string, string> = {}): NativeProcess {
+export function spawnNative(name: string, file: string, args: string[], env: Record<string, string> = {}, options: SpawnOptions = {}): NativeProcess {
   const proc = execa(file, args, {
+    ...(options.cwd ? { cwd: options.cwd } : {}),
     buffer: false,
     stdin: 'pipe',
     stdout: 'pipe',
@@ -116,7 +174,7 @@ export function spawnNative(name: string, file: string, args: string[], env: Rec
     env: { ...env },
     extendEnv: true,
   }) as Subprocess;
-  return new NativeProcess(name, proc);
+  return new NativeProcess(name, proc, options);
 }
 
 /** Stops every native process still running (on the end, failure or interruption of a run). */
@@ -128,7 +186,7 @@ export async function stopAll(): Promise<void> {
 export function killAllNow(): void {
   for (const p of live) {
     try {
-      process.kill(p.pid, 'SIGKILL');
+      process.kill(p.options.group ? -p.pid : p.pid, 'SIGKILL');
     } catch {
       /* already gone */
     }

@@ -51,8 +51,10 @@ const UNSUPPORTED: Partial<Record<Allocator, string>> = {
 };
 
 /** The allocator's profiler, or why it has none. */
-export function profilerFor(allocator: Allocator): Profiler | { unsupported: string } {
-  return PROFILERS[allocator] ?? { unsupported: UNSUPPORTED[allocator] ?? `${allocator} has no heap profiler` };
+export function profilerFor(allocator: Allocator | string | null): Profiler | { unsupported: string } {
+  if (allocator === null) return { unsupported: 'an as-built target: profiles come with a jemalloc or tcmalloc variant' };
+  return (PROFILERS as Record<string, Profiler | undefined>)[allocator]
+    ?? { unsupported: (UNSUPPORTED as Record<string, string | undefined>)[allocator] ?? `${allocator} has no heap profiler` };
 }
 
 /** Throws LabError('missingTool') (exit 3) naming the package when the symbolizer is absent. */

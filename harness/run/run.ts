@@ -16,6 +16,8 @@ import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
 import type { ProfileStatus, RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
 import type { Variant } from '../subject/variants.js';
+import type { BinaryInfo } from '../subject/binary.js';
+import { variantApplies } from './target-check.js';
 
 export interface RunPlan {
   scenarios: Array<{ scenario: Scenario; file: string }>;
@@ -31,6 +33,16 @@ export interface RunPlan {
   profile?: boolean;
   /** --memory-limit / --rate: a leak verdict's forecast. */
   forecast?: ForecastOptions;
+  /** The target's program of each target scenario (by scenario name), checked beforehand. */
+  targets?: Record<string, BinaryInfo>;
+}
+
+/** A target scenario's provenance in run.json: its program, and per variant what really
+ * served malloc (the probe's report and the allocator libraries mapped). */
+export interface TargetInfo {
+  command: string[];
+  binary: BinaryInfo;
+  variants: Record<string, { allocator: string; version: string | null; mapped: string[] }>;
 }
 
 export interface RunInfo {
@@ -42,6 +54,8 @@ export interface RunInfo {
    * in trials.jsonl), so the spread over trials includes the workload's variance. */
   scenarios: Array<{ name: string; file: string; trials: number; seed: number; seeds?: number[]; scenario: Scenario }>;
   variants: Array<{ id: string; allocator: string; env: Record<string, string> }>;
+  /** Target scenarios (by name): program, build id or checksum, package, what ran. */
+  targets?: Record<string, TargetInfo>;
   startedAt: string;
   endedAt: string | null;
   environment: Environment;
@@ -81,14 +95,22 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
       const seed = plan.seed ?? scenario.seed;
       return { name: scenario.name, file, trials, seed, seeds: Array.from({ length: trials }, (_, i) => trialSeed(seed, i + 1)), scenario };
     }),
-    variants: plan.variants.map((v) => ({ id: v.id, allocator: v.allocator, env: v.env })),
+    variants: plan.variants.map((v) => ({ id: v.id, allocator: v.allocator ?? v.id, env: v.env })),
     startedAt: startedAt.toISOString(),
     endedAt: null,
     environment: collectEnvironment(),
     errors: [],
     shard: plan.shard ?? null,
   };
-  const selected = new Set(shardMatrix(runMatrix(info.scenarios, plan.variants.map((v) => v.id)), plan.shard).map(cellKey));
+  const targets: Record<string, TargetInfo> = {};
+  for (const s of info.scenarios) {
+    const binary = plan.targets?.[s.name];
+    if (s.scenario.target && binary) targets[s.name] = { command: s.scenario.target.command, binary, variants: {} };
+  }
+  if (Object.keys(targets).length) info.targets = targets;
+  const applies = (c: { scenario: string; variant: string }) => variantApplies(info.scenarios.find((s) => s.name === c.scenario)!.scenario, c.variant);
+  const cells = runMatrix(info.scenarios, plan.variants.map((v) => v.id)).filter(applies);
+  const selected = new Set(shardMatrix(cells, plan.shard).map(cellKey));
   store.writeJson('run.json', info);
   store.markLatest();
 
@@ -109,7 +131,8 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         if (signal.aborted) break outer;
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
-        const profiler = profiling ? profilerFor(variant.allocator) : undefined;
+        // Growth profiles symbolize against the built-in relay's binary; a target's are not wired yet.
+        const profiler = profiling && !s.scenario.target ? profilerFor(variant.allocator) : undefined;
         const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
           scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal,
@@ -118,8 +141,16 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           onEvent: (e) => store.event(key, e),
           onProgress: hooks.onProgress,
           onRelayReady: (ready) => {
-            const a = info.environment.allocators[variant.allocator];
+            const a = variant.allocator ? info.environment.allocators[variant.allocator] : undefined;
             if (a) a.reported = String(ready.version ?? '');
+          },
+          workDir: join(store.dir, 'trials', `${s.name}.${variant.id}.${trial}`),
+          onProcess: (r) => store.process(key, r),
+          staticTarget: plan.targets?.[s.name]?.elf?.static === true,
+          onSubjectReady: (r) => {
+            const t = info.targets?.[s.name];
+            if (t) t.variants[variant.id] = { allocator: String(r.allocator), version: r.version === null ? null : String(r.version), mapped: (r.mapped as string[]) ?? [] };
+            store.writeJson('run.json', info);
           },
         });
         samplerIntervals.push(...iv);

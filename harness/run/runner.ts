@@ -1,23 +1,32 @@
-// Runs scenario x variant x trial: starts upstream, relay and load generator for each
-// trial, samples, acts at phase starts, stops everything, and hands back the trace.
+// Runs scenario x variant x trial: starts the subject (the built-in relay with its
+// upstream, or a user's target), drives the phases (the load generator's clock, or the
+// harness's own when a target has only load commands), starts load commands and actions
+// at phase starts, samples, stops everything, and hands back the trace.
 // Variants run one after another, never in parallel: they would disturb each other.
-import { AdminClient } from '../subject/client.js';
+import { mkdirSync } from 'node:fs';
 import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
 import { Sampler, readCpuMs, readVmHwm } from './sampler.js';
 import type { Scenario } from '../scenario/scenario.js';
-import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../scenario/schedule.js';
+import { fillPlaceholders } from '../scenario/target.js';
+import { scheduledMs, toSchedule } from '../scenario/schedule.js';
 import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from '../core/types.js';
-import { type Variant, relayBinary } from '../subject/variants.js';
+import type { Variant } from '../subject/variants.js';
+import type { Subject } from './subject.js';
+import { type RelayLaunch, numOrNull, startRelay } from './subject-relay.js';
+import { type ProcessRecord, startTarget } from './subject-target.js';
+import { launch } from './target-procs.js';
 import { type DumpEvent, dumpProfile } from './profile.js';
 import { join } from 'node:path';
+
+export type { RelayLaunch } from './subject-relay.js';
+export type { ProcessRecord } from './subject-target.js';
 
 export interface Progress {
   scenario: string;
   variant: string;
   trial: number;
   trials: number;
-  /** The load generator's phase; 'end' once, when the trial has ended. */
   phase: string;
   elapsedMs: number;
   totalMs: number;
@@ -29,7 +38,6 @@ export interface TrialOptions {
   variant: Variant;
   trial: number;
   trials: number;
-  /** This trial's seed (executeRun: the base seed + trial - 1). */
   seed: number;
   signal: AbortSignal;
   onSample: (s: Trace['samples'][number]) => void;
@@ -39,23 +47,17 @@ export interface TrialOptions {
   onRelayReady?: (ready: Record<string, unknown>) => void;
   /** How to start the relay when not plainly (lab detect runs it under leak checkers). */
   relayLaunch?: RelayLaunch;
-  /** Growth profile: the relay runs with `env` (its heap profiler on) and a heap dump goes
+  /** Growth profile: the subject runs with `env` (its heap profiler on) and a heap dump goes
    * to `dir` at the end of every phase, the one before a release action ahead of it. */
   profile?: { dir: string; env: Record<string, string> };
-}
-
-/** The relay started as `wrapper.command ...wrapper.args <binary> <relay args> ...extraArgs`
- * (or without a wrapper), with `env` added to the variant's. A tool slows the start and
- * reports at exit, so the ready wait and the grace before SIGKILL are longer, and the relay
- * is stopped (and its report awaited) before the upstream goes. */
-export interface RelayLaunch {
-  wrapper?: { command: string; args: string[] };
-  binary?: string;
-  env?: Record<string, string>;
-  extraArgs?: string[];
-  readyTimeoutMs?: number;
-  stopGraceMs?: number;
-  onSpawn?: (relay: NativeProcess) => void;
+  /** The trial's own folder ({run_dir} of a target, where its probe writes its port). */
+  workDir?: string;
+  /** A target's helper, target, load and release processes, each as it ends. */
+  onProcess?: (r: ProcessRecord) => void;
+  /** Called once a target is ready, with what it reported (allocator, probe, mapped libraries). */
+  onSubjectReady?: (info: Record<string, unknown>) => void;
+  /** The target's program is statically linked (no probe can be preloaded). */
+  staticTarget?: boolean;
 }
 
 export interface TrialResult {
@@ -65,12 +67,19 @@ export interface TrialResult {
   samplerCpuMs: number;
 }
 
+interface RunningLoad {
+  proc: NativeProcess;
+  phase: string;
+  until: 'phase-end' | 'exit';
+  stopping: boolean;
+}
+
 /** Runs one trial. Never throws for a failure of the programs under test: the trace then
  * has status 'failed' and an error that names the program, its exit and its last stderr. */
 export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const { scenario, variant } = o;
   const trace: Trace = {
-    scenario: scenario.name, variant: variant.id, allocator: variant.allocator, trial: o.trial, seed: o.seed,
+    scenario: scenario.name, variant: variant.id, allocator: variant.allocator ?? 'unknown', trial: o.trial, seed: o.seed,
     status: 'complete', samples: [], events: [], phases: [], vmHwmBytes: null,
     schedule: scenario.phases.map((p) => ({ name: p.name, durationMs: p.duration, actions: [...p.actions] })),
   };
@@ -85,9 +94,9 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     return 'setup';
   };
   let sampler: Sampler | undefined;
-  let admin: AdminClient | undefined;
-  let relay: NativeProcess | undefined;
+  let subject: Subject | undefined;
   const procs: NativeProcess[] = [];
+  const loads: RunningLoad[] = [];
   const event = (e: TraceEvent) => {
     trace.events.push(e);
     o.onEvent(e);
@@ -98,23 +107,42 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       trace.error = message;
     }
   };
+  // A failure of any program ends the trial early: the subject's exit, a failed load command.
+  let failNow: (message: string) => void = () => {};
+  const failed = new Promise<string>((resolve) => { failNow = resolve; });
+  // The listener goes with the trial: the signal lives for the whole run.
+  let onAbort = () => {};
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (o.signal.aborted) resolve('aborted');
+    o.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let over = false;  // the trial has ended: the phase clock starts nothing more
+  const progress = () => o.onProgress?.({
+    scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase,
+    elapsedMs: elapsed(), totalMs, rssBytes: sampler?.lastRss ?? 0,
+  });
 
   try {
-    const upstream = spawnNative('upstream', binaryPath('upstream'), upstreamArgs(scenario, o.seed));
-    procs.push(upstream);
-    const upReady = await upstream.waitReady();
-    const launch = o.relayLaunch ?? {};
-    const rArgs = [launch.binary ?? relayBinary(variant), ...relayArgs(scenario, Number(upReady.port)), ...(launch.extraArgs ?? [])];
-    relay = spawnNative(`relay-${variant.allocator}`, launch.wrapper?.command ?? rArgs.shift()!,
-      [...(launch.wrapper?.args ?? []), ...rArgs], { ...variant.env, ...launch.env, ...o.profile?.env });
-    procs.push(relay);
-    launch.onSpawn?.(relay);
-    const relayReady = await relay.waitReady(launch.readyTimeoutMs);
-    o.onRelayReady?.(relayReady);
-    admin = await AdminClient.open(Number(relayReady.admin_port));
-    const relayPid = relay.pid;
+    if (scenario.target) {
+      const workDir = o.workDir ?? '.';
+      mkdirSync(workDir, { recursive: true });
+      const t = await startTarget({
+        scenario: { ...scenario, target: scenario.target }, variant: o.profile ? { ...variant, env: { ...variant.env, ...o.profile.env } } : variant,
+        workDir, signal: o.signal,
+        onProcess: (r) => o.onProcess?.(r), staticBinary: o.staticTarget,
+      });
+      subject = t;
+      o.onSubjectReady?.({ allocator: t.allocator.name, version: t.allocator.version, mapped: t.mapped, probe: t.probe });
+    } else {
+      const relayLaunch = o.profile ? { ...o.relayLaunch, env: { ...o.relayLaunch?.env, ...o.profile.env } } : o.relayLaunch;
+      subject = await startRelay(scenario, variant, o.seed, relayLaunch, o.onRelayReady);
+    }
+    trace.allocator = subject.allocator.name;
+    const subj = subject;
+    void subj.exited.then((x) => failNow(x.message));
     sampler = new Sampler({
-      pid: relayPid, admin, t0, monoT0Us, phaseAt,
+      pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt,
       onSample: (s) => {
         trace.samples.push(s);
         o.onSample(s);
@@ -122,74 +150,92 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     });
     await sampler.start();
 
-    const loadgen = spawnNative('loadgen', binaryPath('loadgen'), ['--port', String(relayReady.port), '--schedule', '-']);
-    procs.push(loadgen);
-    const adminRef = admin;
     const actions: Promise<void>[] = [];
+    const startLoad = (name: string) => {
+      const p = scenario.phases.find((x) => x.name === name);
+      if (p?.load?.mode !== 'command') return;
+      const fill = (x: string) => fillPlaceholders(x, subj.placeholders);
+      const argv = p.load.argv.map(fill);
+      const env = Object.fromEntries(Object.entries(p.load.env).map(([k, v]) => [k, fill(v)]));
+      const proc = launch(`load command of phase '${name}'`, argv, env, p.load.cwd ? fill(p.load.cwd) : undefined);
+      const entry: RunningLoad = { proc, phase: name, until: p.load.until, stopping: false };
+      loads.push(entry);
+      procs.push(proc);
+      const started = performance.now();
+      void proc.exited.then((e) => {
+        o.onProcess?.({ role: 'load', name: `${name}: ${argv[0]}`, argv, exit: e, durationMs: Math.round(performance.now() - started), stdoutTail: proc.lastStdout(), stderrTail: proc.lastStderr() });
+        if (!entry.stopping && e.code !== 0) failNow(`${proc.name} (${argv.join(' ')}) ${describeExit(e)}${proc.describeStderr(10)}`);
+      });
+    };
+    const stopLoads = async (all: boolean) => {
+      const going = loads.filter((l) => !l.stopping && (all || l.until === 'phase-end'));
+      for (const l of going) l.stopping = true;
+      await Promise.all(going.map((l) => l.proc.stop()));
+    };
     // Heap dumps, one after another (each at a phase end), named by the phase that ended.
     let dumps: Promise<void> = Promise.resolve();
     const dump = (ended: string, beforeRelease: boolean): Promise<void> => {
       const prof = o.profile;
-      if (!prof) return Promise.resolve();
+      const control = subj.control;
+      if (!prof || !control) return Promise.resolve();
       const n = String(trace.events.filter((e) => e.type === 'profile').length + 1).padStart(2, '0');
       const tMs = elapsed();
       dumps = dumps.then(async () => {
-        const send = (c: string) => adminRef.command<Record<string, unknown>>(c, 60_000);
+        const send = (c: string) => control.command<Record<string, unknown>>(c, 60_000);
         event(await dumpProfile(send, join(prof.dir, `${n}-${ended}.heap`), ended, tMs, beforeRelease) satisfies DumpEvent);
       });
       return dumps;
     };
-    loadgen.onJson((line) => {
-      if (line.type === 'phase') {
-        const ended = phase;
-        phase = String(line.name);
-        const tMs = elapsed();
-        phaseStarts.push({ tMs, name: phase });
-        event({ type: 'phase', tMs, name: phase, index: Number(line.index) });
-        const p = scenario.phases.find((x) => x.name === phase);
-        const releases = (p?.actions ?? []).filter((a) => a === 'release');
-        const dumped = Number(line.index) > 0 ? dump(ended, releases.length > 0) : Promise.resolve();
-        actions.push(dumped);
-        for (const _ of releases) actions.push(dumped.then(() => release(adminRef, elapsed, event)));
-      } else if (line.type === 'tick') {
-        event({
-          type: 'load', tMs: elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
-          errors: Number(line.errors), inFlight: Number(line.in_flight), intervalCompleted: Number(line.interval_completed),
-          p50Us: numOrNull(line.p50_us), p99Us: numOrNull(line.p99_us),
-        });
-        o.onProgress?.({
-          scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase,
-          elapsedMs: elapsed(), totalMs, rssBytes: sampler?.lastRss ?? 0,
-        });
-      } else if (line.type === 'totals') {
-        trace.phases = parsePhases(line.phases);
-      }
-    });
-    loadgen.writeStdin(JSON.stringify(toSchedule(scenario, o.seed)));
+    const onPhase = (name: string, index: number) => {
+      const endedPhase = phase;
+      phase = name;
+      const tMs = elapsed();
+      phaseStarts.push({ tMs, name });
+      event({ type: 'phase', tMs, name, index });
+      void stopLoads(false);
+      startLoad(name);
+      const p = scenario.phases.find((x) => x.name === name);
+      const releases = (p?.actions ?? []).filter((a) => a === 'release');
+      const dumped = index > 0 ? dump(endedPhase, releases.length > 0) : Promise.resolve();
+      actions.push(dumped);
+      for (const _ of releases) actions.push(dumped.then(() => subj.release(elapsed, event)));
+    };
 
-    // The trial ends when the load generator does; a relay or upstream exit, or an
-    // interruption, ends it early.
-    // The listener goes with the trial: the signal lives for the whole run.
-    let onAbort = () => {};
-    const aborted = new Promise<'aborted'>((resolve) => {
-      onAbort = () => resolve('aborted');
-      if (o.signal.aborted) resolve('aborted');
-      o.signal.addEventListener('abort', onAbort, { once: true });
-    });
-    const outcome = await Promise.race([
-      loadgen.exited.then((e) => ({ who: loadgen, e })),
-      relay.exited.then((e) => ({ who: relay!, e })),
-      upstream.exited.then((e) => ({ who: upstream, e })),
-      aborted,
-    ]);
-    o.signal.removeEventListener('abort', onAbort);
-    if (outcome === 'aborted') {
-      fail('interrupted', 'interrupted');
-    } else if (outcome.who !== loadgen || outcome.e.code !== 0) {
-      fail('failed', `${outcome.who.name} ${describeExit(outcome.e)}${outcome.who.describeStderr()}`);
+    const builtIn = scenario.phases.some((p) => p.load && p.load.mode !== 'command');
+    let ended: Promise<string | null>;
+    if (builtIn) {
+      if (subj.loadPort === null) throw new Error('the built-in load generator needs target.port to be a port the target listens on');
+      const loadgen = spawnNative('loadgen', binaryPath('loadgen'), ['--port', String(subj.loadPort), '--schedule', '-']);
+      procs.push(loadgen);
+      loadgen.onJson((line) => {
+        if (line.type === 'phase') {
+          onPhase(String(line.name), Number(line.index));
+        } else if (line.type === 'tick') {
+          event({
+            type: 'load', tMs: elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
+            errors: Number(line.errors), inFlight: Number(line.in_flight), intervalCompleted: Number(line.interval_completed),
+            p50Us: numOrNull(line.p50_us), p99Us: numOrNull(line.p99_us),
+          });
+          progress();
+        } else if (line.type === 'totals') {
+          trace.phases = parsePhases(line.phases);
+        }
+      });
+      loadgen.writeStdin(JSON.stringify(toSchedule(scenario, o.seed)));
+      ended = loadgen.exited.then((e) => (e.code === 0 ? null : `loadgen ${describeExit(e)}${loadgen.describeStderr()}`));
+    } else {
+      ended = runPhaseClock(scenario, onPhase, loads, progress, () => o.signal.aborted || over);
     }
+
+    // The trial ends when the phases do; a subject exit, a failed load command, or an
+    // interruption ends it early.
+    const outcome = await Promise.race([ended, failed, aborted]);
+    over = true;
+    if (outcome === 'aborted') fail('interrupted', 'interrupted');
+    else if (outcome !== null) fail('failed', outcome);
     const loadProblem = loadFailure(trace.phases);
     if (loadProblem) fail('failed', loadProblem);
+    await stopLoads(true);
     await Promise.all(actions);
     if (trace.status === 'complete') {
       await dump(phase, false);
@@ -201,35 +247,45 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     event({ type: 'end', tMs: endMs });
     await sampler.stop();
     o.onProgress?.({ scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase, elapsedMs: endMs, totalMs, rssBytes: sampler.lastRss });
-    trace.vmHwmBytes = readVmHwm(relayPid);
-    trace.relayCpuMs = readCpuMs(relayPid);
+    trace.vmHwmBytes = readVmHwm(subj.pid);
+    trace.relayCpuMs = readCpuMs(subj.pid);
   } catch (err) {
     fail(o.signal.aborted ? 'interrupted' : 'failed', (err as Error).message);
   } finally {
+    o.signal.removeEventListener('abort', onAbort);
     await sampler?.stop();
-    admin?.close();
-    if (relay && o.relayLaunch) await relay.stop(o.relayLaunch.stopGraceMs);
+    for (const l of loads) l.stopping = true;
     await Promise.all(procs.map((p) => p.stop()));
+    await subject?.stop();
   }
   return { trace, samplerIntervals: sampler?.intervals ?? [], samplerCpuMs: sampler?.nativeCpuMs ?? 0 };
 }
 
-async function release(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void): Promise<void> {
-  const tMs = elapsed();
-  try {
-    const r = await admin.command<Record<string, unknown>>('release', 60_000);
-    event({
-      type: 'release', tMs, ok: r.ok === true, releaseMs: numOrNull(r.release_ms),
-      rssBeforeBytes: numOrNull(r.rss_before_bytes), rssAfterBytes: numOrNull(r.rss_after_bytes),
-      call: typeof r.call === 'string' ? r.call : null, ...(r.ok === true ? {} : { error: String(r.error) }),
-    });
-  } catch (err) {
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message });
+/** The harness's own phase clock (a target whose phases have no built-in load): each phase
+ * lasts its duration, or, with a load command `until: 'exit'`, until that command exits
+ * (its duration is then a time limit). Resolves null at the end, or with a failure. */
+async function runPhaseClock(scenario: Scenario, onPhase: (name: string, index: number) => void,
+  loads: readonly RunningLoad[], progress: () => void, over: () => boolean): Promise<string | null> {
+  for (const [index, p] of scenario.phases.entries()) {
+    if (over()) return null;
+    onPhase(p.name, index);
+    const ticker = setInterval(progress, 100);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const sleep = new Promise<'time'>((r) => { timer = setTimeout(() => r('time'), p.duration); });
+      const load = p.load?.mode === 'command' && p.load.until === 'exit' ? loads.find((l) => l.phase === p.name) : undefined;
+      if (!load) {
+        await sleep;
+        continue;
+      }
+      const r = await Promise.race([sleep, load.proc.exited.then(() => 'exit' as const)]);
+      clearTimeout(timer);
+      if (r === 'time') return `phase '${p.name}': the load command (${load.proc.name}) did not exit within the phase's duration (${p.duration} ms), its limit with until: 'exit'`;
+    } finally {
+      clearInterval(ticker);
+    }
   }
-}
-
-function numOrNull(v: unknown): number | null {
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+  return null;
 }
 
 function parsePhases(raw: unknown): PhaseLoad[] {

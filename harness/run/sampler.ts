@@ -88,7 +88,8 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 export interface SamplerOptions {
   pid: number;
-  admin: AdminClient;
+  /** The admin channel for stats-counters; null: RSS and smaps_rollup only (a target without probe). */
+  admin: AdminClient | null;
   t0: number;  // performance.now() at the trial's start
   monoT0Us: number;  // CLOCK_MONOTONIC (process.hrtime) in µs at the same moment
   /** The phase the trial was in at `tMs` (samples arrive in batches, up to 100 ms late). */
@@ -153,12 +154,12 @@ export class Sampler {
       const phase = this.o.phaseAt(t);
       const [smaps, st] = await Promise.all([
         withSmaps ? readSmapsRollupAsync(this.o.pid) : Promise.resolve(null),
-        this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000),
+        this.o.admin ? this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000) : Promise.resolve({} as Record<string, unknown>),
       ]);
       const alloc = (st.alloc ?? {}) as Record<string, unknown>;
       this.o.onSample({
         tMs: round(t), phase, source: 'stats',
-        rssBytes: num(st.rss_bytes) ?? 0,
+        rssBytes: num(st.rss_bytes) ?? smaps?.rssBytes ?? 0,
         smapsRssBytes: smaps?.rssBytes ?? null,
         privateDirtyBytes: smaps?.privateDirtyBytes ?? null,
         lazyfreeBytes: smaps?.lazyfreeBytes ?? null,

@@ -65,6 +65,7 @@ export class RunStore {
   private eventsPending = '';
   private readonly events: WriteStream;
   private readonly trials: WriteStream;
+  private processes: WriteStream | undefined;
 
   constructor(readonly outDir: string, readonly runId: string) {
     this.dir = join(outDir, runId);
@@ -111,6 +112,13 @@ export class RunStore {
     this.csvTimer ??= setTimeout(() => this.flushSamples(), FLUSH_MS);
   }
 
+  /** A target's helper, target, load or release process as it ended (processes.jsonl):
+   * its argv, exit, duration and last output lines. */
+  process(key: TrialKey, record: object): void {
+    this.processes ??= createWriteStream(join(this.dir, 'processes.jsonl'));
+    this.processes.write(JSON.stringify({ ...key, ...record }) + '\n');
+  }
+
   /** One line per finished trial: its status, load per phase, VmHWM and metrics. */
   trial(trace: Trace, metrics: TrialMetrics): void {
     this.flushSamples();
@@ -132,7 +140,7 @@ export class RunStore {
   async close(): Promise<void> {
     const ended = (s: WriteStream) => new Promise<void>((resolve) => s.end(resolve));
     this.flushSamples();
-    await Promise.all([ended(this.events), ended(this.trials)]);
+    await Promise.all([ended(this.events), ended(this.trials), ...(this.processes ? [ended(this.processes)] : [])]);
   }
 
   /** Points <outDir>/latest at this run (a relative symbolic link). */

@@ -7,26 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { SCENARIOS_DIR } from '../core/paths.js';
-import { VARIANTS } from '../subject/variants.js';
-import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from '../core/units.js';
-
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const bytes = parseSize(v);
-  if (bytes === undefined) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' is not a size; expected ${SIZE_HELP}` });
-    return z.NEVER;
-  }
-  return bytes as number;
-});
-
-const duration = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === undefined) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `'${v}' is not a duration; expected ${DURATION_HELP}` });
-    return z.NEVER;
-  }
-  return ms as number;
-});
+import { AS_BUILT, VARIANTS } from '../subject/variants.js';
+import { duration, name as phaseName, size } from './fields.js';
+import { checkTarget, commandLoad, isCommandLoadInput, quickTarget, target } from './target.js';
 
 const sizeDistribution = z.union([
   size.transform((bytes) => ({ dist: 'fixed' as const, bytes })),
@@ -47,15 +30,22 @@ const reconnectEvery = z.number().int().nonnegative().max(1_000_000_000).default
  * the scenario, said so instead of a smaller result). */
 const requests = z.number().int().positive().max(1_000_000_000).optional();
 
-const load = z.union([
+const builtInLoad = z.union([
   z.object({ closed: z.number().int().positive().max(100_000), size: sizeDistribution, reconnectEvery, requests }).strict()
     .transform((l) => ({ mode: 'closed' as const, concurrency: l.closed, size: l.size, reconnectEvery: l.reconnectEvery, requests: l.requests })),
   z.object({ rate: z.number().positive().max(10_000_000), maxInFlight: z.number().int().positive().default(100_000), size: sizeDistribution, reconnectEvery, requests }).strict()
     .transform((l) => ({ mode: 'open' as const, rate: l.rate, maxInFlight: l.maxInFlight, size: l.size, reconnectEvery: l.reconnectEvery, requests: l.requests })),
 ], { errorMap: () => ({ message: 'expected { closed: <concurrency>, size, reconnectEvery?, requests? } or { rate: <requests per second>, maxInFlight?, size, reconnectEvery?, requests? }' }) });
 
+/** A phase's load: the built-in load generator, or (for a target) an external command. */
+const load = z.unknown().transform((v, ctx) => {
+  const r = (isCommandLoadInput(v) ? commandLoad : builtInLoad).safeParse(v);
+  if (r.success) return r.data;
+  for (const i of r.error.issues) ctx.addIssue({ ...i, path: i.path });
+  return z.NEVER;
+}).pipe(z.custom<z.output<typeof builtInLoad> | z.output<typeof commandLoad>>());
+
 export const ACTIONS = ['release'] as const;
-const phaseName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes');
 
 const phase = z.object({
   name: phaseName,
@@ -89,6 +79,7 @@ const quick = z.object({
   upstream: upstream.partial().optional(),
   connections: z.number().int().min(1).max(4096).optional(),
   phases: z.record(phaseName, phase.partial().omit({ name: true })).default({}),
+  target: quickTarget.optional(),
 }).strict();
 
 /** An arm runs the same scenario with other relay settings; each arm becomes a scenario
@@ -110,15 +101,25 @@ export const scenarioSchema = z.object({
   arms: z.array(arm).min(1).optional(),
   /** Growth profiles on the jemalloc and tcmalloc variants, as --profile does. */
   profile: z.boolean().default(false),
+  /** A user's own server instead of the built-in relay (docs/targets.md). */
+  target: target.optional(),
 }).strict().superRefine((s, ctx) => {
   const seen = new Set<string>();
   s.phases.forEach((p, i) => {
     if (seen.has(p.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['phases', i, 'name'], message: `duplicate phase name '${p.name}'` });
     seen.add(p.name);
   });
+  const validIds = [...(s.target ? [AS_BUILT] : []), ...VARIANTS.map((v) => v.id)];
   s.variants?.forEach((id, i) => {
-    if (!VARIANTS.some((v) => v.id === id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variants', i], message: `unknown variant '${id}'; valid: ${VARIANTS.map((v) => v.id).join(', ')}` });
+    if (!validIds.includes(id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['variants', i], message: `unknown variant '${id}'; valid: ${validIds.join(', ')}${s.target ? '' : ` ('${AS_BUILT}' only with a target)`}` });
   });
+  const commandLoads = s.phases.map((p) => (p.load?.mode === 'command' ? p.load : undefined));
+  for (const issue of checkTarget(s.target, s.phases, commandLoads)) ctx.addIssue({ code: z.ZodIssueCode.custom, ...issue });
+  if (s.quick?.target && !s.target) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['quick', 'target'], message: 'there is no target to override' });
+  if (s.quick?.target && s.target) {
+    const q = { ...s.target, ...s.quick.target };
+    for (const issue of checkTarget(q, s.phases, commandLoads)) ctx.addIssue({ code: z.ZodIssueCode.custom, ...issue, path: ['quick', ...issue.path] });
+  }
   const arms = new Set<string>();
   s.arms?.forEach((a, i) => {
     if (arms.has(a.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arms', i, 'name'], message: `duplicate arm name '${a.name}'` });
@@ -134,9 +135,12 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Scenario = z.output<typeof scenarioSchema>;
 export type Phase = Scenario['phases'][number];
 export type Load = NonNullable<Phase['load']>;
-export type SizeDistribution = Load['size'];
+export type BuiltInLoad = Exclude<Load, { mode: 'command' }>;
+export type SizeDistribution = BuiltInLoad['size'];
+export type { Target } from './target.js';
 
-/** Identity, for typing: `export default defineScenario({ ... })`. */
+/** Identity, for typing: `export default defineScenario({ ... })`. Scenario files outside
+ * the repository import the same function from ./define.js (no run-time imports there). */
 export function defineScenario(s: ScenarioInput): ScenarioInput {
   return s;
 }
@@ -154,7 +158,7 @@ export function parseScenario(raw: unknown, file: string): Scenario {
   }
   const s = result.data;
   const tooBig = s.phases.flatMap((p, i) => {
-    const max = p.load ? maxSize(p.load.size) : 0;
+    const max = p.load && p.load.mode !== 'command' ? maxSize(p.load.size) : 0;
     return max > s.relay.maxFrame ? [`phases[${i}].load.size: ${max} bytes exceeds relay.maxFrame (${s.relay.maxFrame})`] : [];
   });
   if (tooBig.length) throw new LabError('badScenario', { file, issues: tooBig });
@@ -175,6 +179,7 @@ export function applyQuick(s: Scenario): Scenario {
     upstream: { ...s.upstream, ...q.upstream },
     connections: q.connections ?? s.connections,
     phases: s.phases.map((p) => ({ ...p, ...q.phases[p.name] })),
+    target: s.target && q.target ? { ...s.target, ...q.target } : s.target,
   };
 }
 

@@ -26,8 +26,8 @@ export function toSchedule(s: Scenario, seed: number): LoadgenSchedule {
     phases: s.phases.map((p) => ({
       name: p.name,
       duration_ms: p.duration,
-      load: !p.load
-        ? null
+      load: !p.load || p.load.mode === 'command'
+        ? null  // no load, or a target's load command (the harness starts it)
         : {
           ...(p.load.mode === 'closed'
             ? { mode: 'closed' as const, concurrency: p.load.concurrency, size: sizeOf(p.load.size) }

@@ -17,7 +17,8 @@ export const ALLOCATOR_PACKAGES: Record<Allocator, { runtime: string; dev: strin
 
 export interface Variant {
   id: string;
-  allocator: Allocator;
+  /** null for `as-built` (a target run as it is: its allocator is what it reports). */
+  allocator: Allocator | null;
   description: string;
   /** Environment set for the relay process only. */
   env: Record<string, string>;
@@ -29,7 +30,10 @@ export interface Variant {
   expect?: Record<string, number>;
 }
 
-export const VARIANTS: readonly Variant[] = [
+/** A variant of the built-in relay (and a preload variant of a target): it has an allocator. */
+export type AllocatorVariant = Variant & { allocator: Allocator };
+
+export const VARIANTS: readonly AllocatorVariant[] = [
   { id: 'glibc', allocator: 'glibc', description: 'glibc malloc (ptmalloc2), defaults; release = malloc_trim(0)', env: {}, isDefault: true },
   { id: 'tcmalloc', allocator: 'tcmalloc', description: 'gperftools tcmalloc, defaults (TCMALLOC_RELEASE_RATE=1); release = ReleaseFreeMemory()', env: {}, isDefault: true },
   { id: 'jemalloc', allocator: 'jemalloc', description: 'jemalloc, defaults (10 s dirty decay); release = arena.<all>.purge', env: {}, isDefault: true },
@@ -73,13 +77,21 @@ export const VARIANTS: readonly Variant[] = [
   },
 ];
 
+/** A target run as it is built, with nothing preloaded but the probe. */
+export const AS_BUILT = 'as-built';
+export const AS_BUILT_VARIANT: Variant = {
+  id: AS_BUILT, allocator: null, isDefault: false, env: {},
+  description: 'a target as it is built: no allocator preloaded; labelled with the allocator the probe finds serving malloc',
+};
+
 export function relayBinary(v: Variant): string {
+  if (v.allocator === null) throw new Error(`variant '${v.id}' has no relay (targets only)`);
   return binaryPath(`relay-${v.allocator}`);
 }
 
 export interface VariantStatus {
   id: string;
-  allocator: Allocator;
+  allocator: Allocator | null;
   available: boolean;
   version: string | null;
   reason: string | null;
@@ -96,6 +108,7 @@ export function debianVersion(pkg: string): string | null {
 }
 
 export function variantStatus(v: Variant): VariantStatus {
+  if (v.allocator === null) return { id: v.id, allocator: null, available: true, version: null, reason: null };
   const pkgs = ALLOCATOR_PACKAGES[v.allocator];
   const version = debianVersion(pkgs.runtime);
   const built = existsSync(relayBinary(v));
@@ -108,6 +121,6 @@ export function variantStatus(v: Variant): VariantStatus {
   return { id: v.id, allocator: v.allocator, available: built, version, reason };
 }
 
-export function findVariant(id: string): Variant | undefined {
+export function findVariant(id: string): AllocatorVariant | undefined {
   return VARIANTS.find((v) => v.id === id);
 }

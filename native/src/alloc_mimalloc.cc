@@ -4,56 +4,15 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <sstream>
 #include <string>
 
 #include "alloc.h"
+#include "mimalloc_stats_text.h"
 
 namespace leaklab::alloc {
 namespace {
 
 void Append(const char* msg, void* arg) { static_cast<std::string*>(arg)->append(msg); }
-
-double UnitScale(const std::string& unit) {
-  if (unit == "B") return 1;
-  if (unit == "KiB") return 1024.0;
-  if (unit == "MiB") return 1024.0 * 1024;
-  if (unit == "GiB") return 1024.0 * 1024 * 1024;
-  if (unit == "TiB") return 1024.0 * 1024 * 1024 * 1024;
-  return 0;
-}
-
-// "current" column (4th amount) of a line like
-// "  reserved:  128.0 MiB  128.0 MiB      0      128.0 MiB". Amounts are printed with one
-// decimal, so the result is approximate (+-0.05 of the unit). Returns false if absent.
-bool ParseCurrent(const std::string& text, const char* label, double* out) {
-  const std::string key = std::string(label) + ":";
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const size_t pos = line.find(key);
-    if (pos == std::string::npos || line.find_first_not_of(" [", 0) != pos) continue;
-    std::istringstream tokens(line.substr(pos + key.size()));
-    std::string tok;
-    double amounts[4];
-    int count = 0;
-    while (count < 4 && tokens >> tok) {
-      char* end = nullptr;
-      const double v = std::strtod(tok.c_str(), &end);
-      if (end == tok.c_str() || *end != '\0') return false;
-      double scale = 1;
-      const std::streampos mark = tokens.tellg();
-      std::string unit;
-      if (tokens >> unit && UnitScale(unit) > 0) scale = UnitScale(unit);
-      else tokens.seekg(mark);
-      amounts[count++] = v * scale;
-    }
-    if (count < 4) return false;
-    *out = amounts[3];
-    return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -81,9 +40,9 @@ nlohmann::json Stats() {
   std::string text;
   mi_stats_print_out(&Append, &text);
   double reserved = 0, committed = 0, reset = 0;
-  const bool have_reserved = ParseCurrent(text, "reserved", &reserved);
-  const bool have_committed = ParseCurrent(text, "committed", &committed);
-  const bool have_reset = ParseCurrent(text, "reset", &reset);
+  const bool have_reserved = ParseMimallocCurrent(text, "reserved", &reserved);
+  const bool have_committed = ParseMimallocCurrent(text, "committed", &committed);
+  const bool have_reset = ParseMimallocCurrent(text, "reset", &reset);
   auto num = [](bool ok, double v) {
     return ok ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(nullptr);
   };

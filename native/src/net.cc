@@ -37,7 +37,7 @@ int ListenLoopback(uint16_t* port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(*port);  // 0: the kernel picks a free port
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4096) != 0) {
     std::fprintf(stderr, "fatal: bind/listen on 127.0.0.1: %s\n", std::strerror(errno));
     std::exit(1);

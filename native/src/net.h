@@ -1,4 +1,4 @@
-// Socket helpers. Every listening socket binds 127.0.0.1 on a port the OS picks.
+// Socket helpers. Every listening socket binds 127.0.0.1, on a port the OS picks unless told.
 #pragma once
 
 #include <cstdint>
@@ -6,8 +6,9 @@
 
 namespace leaklab {
 
-// Returns a non-blocking listening socket on 127.0.0.1:0 and its port; exits the process
-// with a message on failure (a setup error is fatal).
+// Returns a non-blocking listening socket on 127.0.0.1:*port (0: a port the OS picks) and
+// sets *port to the port bound; exits the process with a message on failure (a setup
+// error is fatal). A fixed port is for runs as a lab target, where the harness picks it.
 int ListenLoopback(uint16_t* port);
 // Non-blocking connect to 127.0.0.1:port; blocks until connected. Returns -1 with
 // *error set on failure.

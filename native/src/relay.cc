@@ -185,6 +185,7 @@ void Relay::Start() {
     }
   }
   upstream_count_ = global;
+  port_ = options_.listen_port;
   listen_fd_ = ListenLoopback(&port_);
   for (auto& w : workers_) {
     Worker* wp = w.get();

@@ -27,6 +27,7 @@ namespace leaklab {
 
 struct RelayOptions {
   uint16_t upstream_port = 0;
+  uint16_t listen_port = 0;  // 0: the OS picks (--port, for runs as a lab target)
   int threads = 8;
   int upstream_conns = 8;  // total; every worker gets at least one
   uint32_t max_frame = 16u << 20;

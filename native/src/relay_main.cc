@@ -1,6 +1,6 @@
 // relay-<allocator>: the RPC relay under test. See native/PROTOCOL.md and relay.h.
 //
-//   relay-<alloc> --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]
+//   relay-<alloc> --upstream-port N [--port P (default: the OS picks)] [--threads 8] [--upstream-conns N (default: threads)]
 //                 [--max-frame 16777216] [--high-water 8388608]
 //                 [--leak-rate 0] [--log-record-bytes 0] [--log-record-every 1]
 //                 [--log-retention-ms 5000] [--release-every-ms 0] [--release-idle-ms 0]
@@ -34,7 +34,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: relay --upstream-port N [--threads 8] [--upstream-conns N (default: threads)]\n"
+    "usage: relay --upstream-port N [--port P] [--threads 8] [--upstream-conns N (default: threads)]\n"
     "             [--max-frame 16777216] [--high-water 8388608]\n"
     "             [--leak-rate R (0..1, default 0)]\n"
     "             [--log-record-bytes N (0 = off)] [--log-record-every K (default 1)]\n"
@@ -52,7 +52,9 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* s
   bool have_port = false, have_conns = false;
   std::string name, value;
   while (flags.Next(&name, &value)) {
-    if (name == "upstream-port") {
+    if (name == "port") {
+      o.listen_port = static_cast<uint16_t>(flags.U64(name, value, 1, 65535));
+    } else if (name == "upstream-port") {
       o.upstream_port = static_cast<uint16_t>(flags.U64(name, value, 1, 65535));
       have_port = true;
     } else if (name == "threads") {
@@ -69,7 +71,7 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* s
       if (!settings->Set(name, value, &error)) flags.Fail("--" + error);
     } else {
       flags.Fail("unknown flag '--" + name +
-                 "'; valid: --upstream-port, --threads, --upstream-conns, --max-frame, "
+                 "'; valid: --upstream-port, --port, --threads, --upstream-conns, --max-frame, "
                  "--high-water, and the settings (--<key> <value>): " +
                  leaklab::RelaySettings::KeysWithRanges());
     }

@@ -30,13 +30,14 @@ namespace {
 
 const char kUsage[] =
     "usage: upstream [--delay-ms N | --delay-ms-min A --delay-ms-max B] [--seed N]\n"
-    "                [--response-bytes N | --response-ratio R] [--max-frame N]\n"
+    "                [--response-bytes N | --response-ratio R] [--max-frame N] [--port P]\n"
     "  defaults: --delay-ms 0 --seed 0 --response-bytes 1024 --max-frame 16777216\n";
 
 struct Options {
   uint64_t delay_min_ms = 0;
   uint64_t delay_max_ms = 0;
   uint64_t seed = 0;
+  uint16_t port = 0;  // 0: the OS picks
   bool use_ratio = false;
   uint64_t response_bytes = 1024;
   double response_ratio = 0;
@@ -58,6 +59,8 @@ Options ParseOptions(int argc, char** argv) {
     } else if (name == "delay-ms-max") {
       o.delay_max_ms = flags.U64(name, value, 0, 86400000);
       has_max = true;
+    } else if (name == "port") {
+      o.port = static_cast<uint16_t>(flags.U64(name, value, 1, 65535));
     } else if (name == "seed") {
       o.seed = flags.U64(name, value, 0, UINT64_MAX);
     } else if (name == "response-bytes") {
@@ -102,7 +105,7 @@ class Upstream {
       : opts_(o), rng_(o.seed), filler_(MapFiller(o.max_frame)) {}
 
   void Run() {
-    uint16_t port = 0;
+    uint16_t port = opts_.port;
     listen_fd_ = ListenLoopback(&port);
     loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { Accept(); });
     std::printf("{\"event\":\"ready\",\"port\":%u,\"pid\":%d}\n", port, static_cast<int>(getpid()));

@@ -1,0 +1,164 @@
+#include "probe_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "probe_commands.h"
+
+namespace leaklab::probe {
+
+bool ProbeServer::Open(std::string* error) {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) {
+    *error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listen_fd_, 16) != 0 ||
+      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    *error = std::string("listen on 127.0.0.1: ") + std::strerror(errno);
+    return false;
+  }
+  port_ = ntohs(addr.sin_port);
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = listen_fd_;
+  if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
+    *error = std::string("epoll: ") + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void ProbeServer::CloseInherited() {
+  if (listen_fd_ >= 0) close(listen_fd_);
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+  for (const auto& entry : clients_) close(entry.first);
+}
+
+void ProbeServer::Run(ProbeCommands& commands) {
+  epoll_event events[16];
+  for (;;) {
+    const int n = epoll_wait(epoll_fd_, events, 16, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // the epoll set is gone: stay inert
+    }
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == listen_fd_) {
+        Accept();
+        continue;
+      }
+      auto it = clients_.find(fd);
+      if (it == clients_.end()) continue;
+      Client& c = *it->second;
+      bool keep = true;
+      if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) keep = OnReadable(c, commands);
+      if (keep && (events[i].events & EPOLLOUT)) keep = Flush(c);
+      if (!keep) Drop(fd);
+    }
+  }
+}
+
+void ProbeServer::Accept() {
+  for (;;) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a connection that went away: nothing to do
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      close(fd);
+      continue;
+    }
+    clients_[fd] = std::make_unique<Client>(fd);
+  }
+}
+
+bool ProbeServer::OnReadable(Client& c, ProbeCommands& commands) {
+  uint8_t buf[4096];
+  for (;;) {
+    const ssize_t n = read(c.fd, buf, sizeof buf);
+    if (n == 0) return false;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    const uint8_t* data = buf;
+    size_t size = static_cast<size_t>(n);
+    for (;;) {
+      Frame frame;
+      std::string error;
+      const DecodeStatus st = c.reader.Next(&data, &size, &frame, &error);
+      if (st == DecodeStatus::kNeedMore) break;
+      if (st == DecodeStatus::kError) {
+        Queue(c, FrameType::kError, 0, error);
+        c.close_after_flush = true;
+        return Flush(c);
+      }
+      const std::string command(frame.payload ? frame.payload : "", frame.header.length);
+      std::free(frame.payload);
+      Queue(c, FrameType::kAdminReply, frame.header.id, commands.Handle(command));
+    }
+    if (!Flush(c)) return false;
+  }
+}
+
+void ProbeServer::Queue(Client& c, FrameType type, uint64_t id, const std::string& payload) {
+  FrameHeader h;
+  h.length = static_cast<uint32_t>(payload.size());
+  h.type = type;
+  h.id = id;
+  uint8_t header[kHeaderSize];
+  EncodeHeader(h, header);
+  c.out.append(reinterpret_cast<const char*>(header), kHeaderSize);
+  c.out.append(payload);
+}
+
+bool ProbeServer::Flush(Client& c) {
+  while (c.sent < c.out.size()) {
+    const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      epoll_event ev{};
+      ev.events = c.close_after_flush ? EPOLLOUT : EPOLLIN | EPOLLOUT;
+      ev.data.fd = c.fd;
+      epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+      return true;
+    }
+    c.sent += static_cast<size_t>(n);
+  }
+  c.out.clear();
+  c.sent = 0;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = c.fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+  return !c.close_after_flush;
+}
+
+void ProbeServer::Drop(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  close(fd);
+  clients_.erase(fd);
+}
+
+}  // namespace leaklab::probe

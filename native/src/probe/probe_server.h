@@ -1,0 +1,53 @@
+// The probe's socket: 127.0.0.1 on a port the OS picks, one epoll loop on the probe
+// thread, the framed protocol of native/PROTOCOL.md (ADMIN in, ADMIN_REPLY out). Blocks
+// in epoll_wait with no timeout, so an idle probe costs no CPU. Never exits the process:
+// a failure closes the one connection it concerns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "codec.h"
+
+namespace leaklab::probe {
+
+class ProbeCommands;
+
+class ProbeServer {
+ public:
+  // Opens the listening socket and the epoll set; false with *error on failure.
+  bool Open(std::string* error);
+  uint16_t port() const { return port_; }
+  // Serves connections forever (probe thread).
+  void Run(ProbeCommands& commands);
+  // In a child forked without exec: the probe thread is gone, so the child lets go of the
+  // sockets it inherited (async-signal-safe).
+  void CloseInherited();
+
+ private:
+  struct Client {
+    explicit Client(int f) : fd(f), reader(kMaxFrame, TypeBit(FrameType::kAdmin)) {}
+    int fd;
+    FrameReader reader;
+    std::string out;
+    size_t sent = 0;
+    bool close_after_flush = false;
+  };
+  static constexpr uint32_t kMaxFrame = 1u << 20;
+
+  void Accept();
+  // false when the client is to be dropped.
+  bool OnReadable(Client& c, ProbeCommands& commands);
+  bool Flush(Client& c);
+  void Queue(Client& c, FrameType type, uint64_t id, const std::string& payload);
+  void Drop(int fd);
+
+  int listen_fd_ = -1;
+  int epoll_fd_ = -1;
+  uint16_t port_ = 0;
+  std::unordered_map<int, std::unique_ptr<Client>> clients_;
+};
+
+}  // namespace leaklab::probe

@@ -1,0 +1,145 @@
+// gperftools tcmalloc, when libtcmalloc serves malloc: its C API
+// (MallocExtension_GetNumericProperty, MallocExtension_ReleaseFreeMemory), and the heap
+// profiler's HeapProfilerDump() when the full libtcmalloc (not -minimal) is there.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+
+#include "probe_alloc.h"
+
+namespace leaklab::probe {
+namespace {
+
+using GetPropertyFn = int (*)(const char*, size_t*);
+using VoidFn = void (*)();
+using OwnershipFn = int (*)(const void*);
+using VersionFn = const char* (*)(int*, int*, const char**);
+using DumpFn = void (*)(const char*);
+using RunningFn = int (*)();
+
+const char* const kProperties[] = {
+    "generic.current_allocated_bytes",     "generic.heap_size",
+    "generic.total_physical_bytes",        "tcmalloc.pageheap_free_bytes",
+    "tcmalloc.pageheap_unmapped_bytes",    "tcmalloc.central_cache_free_bytes",
+    "tcmalloc.transfer_cache_free_bytes",  "tcmalloc.thread_cache_free_bytes",
+    "tcmalloc.current_total_thread_cache_bytes",
+};
+constexpr size_t kCount = sizeof kProperties / sizeof kProperties[0];
+
+class Tcmalloc : public AllocatorApi {
+ public:
+  explicit Tcmalloc(const MallocObject& o)
+      : get_(reinterpret_cast<GetPropertyFn>(SymbolIn(o, "MallocExtension_GetNumericProperty"))),
+        release_(reinterpret_cast<VoidFn>(SymbolIn(o, "MallocExtension_ReleaseFreeMemory"))),
+        idle_(reinterpret_cast<VoidFn>(SymbolIn(o, "MallocExtension_MarkThreadIdle"))),
+        owner_(reinterpret_cast<OwnershipFn>(SymbolIn(o, "MallocExtension_GetOwnership"))),
+        version_(reinterpret_cast<VersionFn>(SymbolIn(o, "tc_version"))),
+        dump_(reinterpret_cast<DumpFn>(SymbolIn(o, "HeapProfilerDump"))),
+        running_(reinterpret_cast<RunningFn>(SymbolIn(o, "IsHeapProfilerRunning"))) {}
+
+  bool usable() const { return get_ != nullptr && release_ != nullptr; }
+  const char* Name() const override { return "tcmalloc"; }
+  std::string Version() const override {
+    int major = 0, minor = 0;
+    const char* patch = nullptr;
+    const char* v = version_ ? version_(&major, &minor, &patch) : nullptr;
+    return v ? v : "unknown";
+  }
+
+  nlohmann::json Stats() const override {
+    nlohmann::json j;
+    size_t v[kCount] = {};
+    bool ok[kCount] = {};
+    for (size_t i = 0; i < kCount; ++i) {
+      ok[i] = get_(kProperties[i], &v[i]) != 0;
+      j[kProperties[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
+    }
+    j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
+    j["free_bytes"] = ok[3] && ok[5] && ok[6] && ok[7] ? nlohmann::json(v[3] + v[5] + v[6] + v[7])
+                                                       : nlohmann::json(nullptr);
+    j["unmapped_bytes"] = ok[4] ? nlohmann::json(v[4]) : nlohmann::json(nullptr);
+    if (owner_ != nullptr) {
+      void* p = std::malloc(100);
+      j["owns_malloc"] = owner_(p) == 1;  // kOwned
+      std::free(p);
+    }
+    return j;
+  }
+
+  std::vector<CallResult> Release() const override {
+    std::vector<CallResult> calls;
+    if (idle_ != nullptr) calls.push_back(Time("MallocExtension_MarkThreadIdle() [probe thread]", idle_));
+    calls.push_back(Time("MallocExtension_ReleaseFreeMemory()", release_));
+    return calls;
+  }
+  const char* ReleaseCall() const override { return "MallocExtension_ReleaseFreeMemory()"; }
+
+  // HeapProfilerDump() writes <HEAPPROFILE prefix>.NNNN.heap; the newest such file is
+  // moved to `path`.
+  nlohmann::json ProfileDump(const std::string& path) const override {
+    if (dump_ == nullptr || running_ == nullptr)
+      return {{"ok", false}, {"error", "this tcmalloc (" + Version() + ") has no heap profiler: preload libtcmalloc.so, not libtcmalloc_minimal"}};
+    const char* prefix = std::getenv("HEAPPROFILE");
+    if (!running_() || prefix == nullptr)
+      return {{"ok", false}, {"error", "tcmalloc's heap profiler is not running: start the target with HEAPPROFILE=<prefix>"}};
+    const double t0 = NowMsF();
+    dump_("leaklab profile-dump");
+    const std::string newest = Newest(prefix);
+    if (newest.empty()) return {{"ok", false}, {"error", std::string("HeapProfilerDump wrote no ") + prefix + ".*.heap"}};
+    if (std::rename(newest.c_str(), path.c_str()) != 0)
+      return {{"ok", false}, {"error", "cannot move " + newest + " to " + path}};
+    return {{"ok", true}, {"path", path}, {"format", "gperftools heap profile"}, {"ms", NowMsF() - t0}};
+  }
+
+ private:
+  static CallResult Time(const char* name, VoidFn fn) {
+    const double t0 = NowMsF();
+    fn();
+    return {name, nullptr, NowMsF() - t0, true};
+  }
+
+  // The most recently modified "<prefix>.*.heap".
+  static std::string Newest(const std::string& prefix) {
+    const size_t slash = prefix.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : prefix.substr(0, slash);
+    const std::string base = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return "";
+    std::string best;
+    struct timespec best_t{};
+    while (dirent* e = readdir(d)) {
+      const std::string n = e->d_name;
+      if (n.rfind(base + ".", 0) != 0 || n.size() < 5 || n.compare(n.size() - 5, 5, ".heap") != 0) continue;
+      struct stat st{};
+      const std::string full = dir + "/" + n;
+      if (stat(full.c_str(), &st) != 0) continue;
+      if (best.empty() || st.st_mtim.tv_sec > best_t.tv_sec ||
+          (st.st_mtim.tv_sec == best_t.tv_sec && st.st_mtim.tv_nsec > best_t.tv_nsec)) {
+        best = full;
+        best_t = st.st_mtim;
+      }
+    }
+    closedir(d);
+    return best;
+  }
+
+  GetPropertyFn get_;
+  VoidFn release_;
+  VoidFn idle_;
+  OwnershipFn owner_;
+  VersionFn version_;
+  DumpFn dump_;
+  RunningFn running_;
+};
+
+}  // namespace
+
+std::unique_ptr<AllocatorApi> FindTcmalloc(const MallocObject& object) {
+  auto a = std::make_unique<Tcmalloc>(object);
+  if (!a->usable()) return nullptr;
+  return a;
+}
+
+}  // namespace leaklab::probe
