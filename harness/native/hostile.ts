@@ -27,7 +27,8 @@ export function rawConnect(port: number): Promise<Socket> {
   });
 }
 
-/** Resolves true once the peer closed `s` (or it errored), false after `ms`. */
+/** Resolves true once the peer closed `s` (or it errored), false after `ms`. The socket
+ * must be flowing (a 'data' listener, or resume()) for its end to be seen. */
 export function closedWithin(s: Socket, ms: number): Promise<boolean> {
   if (s.destroyed || s.readableEnded) return Promise.resolve(true);
   return new Promise((resolve) => {

@@ -34,24 +34,31 @@ void Acceptor::AcceptAll() {
   for (;;) {
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      if (exhausted_.load(std::memory_order_relaxed)) {
-        std::fprintf(stderr,
-                     "%s: accepting again after %lld ms out of file descriptors (%lld accept "
-                     "calls refused)\n",
-                     name_.c_str(), static_cast<long long>(NowMs() - episode_start_ms_),
-                     static_cast<long long>(refused_));
-        exhausted_.store(false, std::memory_order_relaxed);
-        loop_.Modify(listen_fd_, EPOLLIN);
-      }
       on_accept_(fd);
       continue;
     }
     const int err = errno;
-    if (err == EAGAIN || err == EINTR || err == ECONNABORTED) return;
+    if (err == EINTR || err == ECONNABORTED) continue;  // that one is gone; others may wait
+    if (err == EAGAIN) {
+      // The backlog is empty: if we were short of descriptors, that episode is over.
+      if (exhausted_.load(std::memory_order_relaxed)) EndEpisode();
+      return;
+    }
     if (OutOfDescriptors(err)) return Suspend(err);
-    // Anything else (EPERM from a firewall, EPROTO): that one connection is lost; go on.
+    // Anything else (EPERM from a firewall, EPROTO): that one connection is lost.
     std::fprintf(stderr, "%s: accept: %s\n", name_.c_str(), std::strerror(err));
+    return;
   }
+}
+
+void Acceptor::EndEpisode() {
+  std::fprintf(stderr,
+               "%s: accepting again after %lld ms out of file descriptors (%lld accept calls "
+               "refused)\n",
+               name_.c_str(), static_cast<long long>(NowMs() - episode_start_ms_),
+               static_cast<long long>(refused_));
+  exhausted_.store(false, std::memory_order_relaxed);
+  loop_.Modify(listen_fd_, EPOLLIN);
 }
 
 void Acceptor::Suspend(int err) {

@@ -5,7 +5,8 @@
 // so a loop that keeps polling it spins at 100% of a core. Instead the acceptor stops
 // polling the listener (the clients wait in the kernel's backlog), tries again every
 // kRetryMs or as soon as DescriptorFreed() says a descriptor was closed, and logs one line
-// when the episode starts and one, with its length and count of refused accepts, when it ends.
+// when the episode starts and one, with its length and count of refused accepts, when it
+// ends: when the backlog has been accepted to the last connection.
 // Everything but DescriptorFreed() and the counters runs on the loop's thread.
 #pragma once
 
@@ -39,6 +40,7 @@ class Acceptor {
  private:
   void AcceptAll();
   void Suspend(int err);
+  void EndEpisode();
   void Retry();
 
   EventLoop& loop_;

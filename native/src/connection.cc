@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -50,6 +51,7 @@ void Connection::Start() {
 void Connection::OnEvents(uint32_t events) {
   auto keep = self_;  // handlers may close us mid-dispatch
   if (events & EPOLLERR) return Close("socket error");
+  if (lingering_) return (events & EPOLLHUP) ? Close(close_reason_) : Linger();
   if ((events & EPOLLHUP) && (read_paused_ || read_closed_ || close_after_flush_))
     return Close("hang up");
   if (events & EPOLLOUT) HandleWrite();
@@ -183,15 +185,40 @@ void Connection::SendErrorAndClose(uint64_t id, const std::string& message) {
   Send(FrameType::kError, id, copy, static_cast<uint32_t>(message.size()), true);
   if (!close_after_flush_) close_reason_ = message;
   close_after_flush_ = true;
-  if (output_.empty()) Close(close_reason_);
+  if (output_.empty()) FinishClose();
   else UpdateInterest();
+}
+
+void Connection::FinishClose() {
+  // A clean close, or a peer that has stopped sending: nothing can turn into a reset.
+  if (close_reason_.empty() || read_closed_) return Close(close_reason_);
+  if (lingering_) return;
+  lingering_ = true;
+  shutdown(fd_, SHUT_WR);
+  UpdateInterest();
+  loop_.RunAfter(kLingerMs, [self = shared_from_this()] { self->Close(self->close_reason_); });
+  Linger();
+}
+
+void Connection::Linger() {
+  uint8_t buf[kReadChunk];
+  for (;;) {
+    const ssize_t n = read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      lingered_bytes_ += static_cast<size_t>(n);
+      if (lingered_bytes_ <= kLingerBytes) continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    return Close(close_reason_);  // EOF, an error, or enough dropped
+  }
 }
 
 void Connection::CloseWhenFlushed() {
   if (closed_) return;
   if (!close_after_flush_) close_reason_.clear();
   close_after_flush_ = true;
-  if (output_.empty()) Close(close_reason_);
+  if (output_.empty()) FinishClose();
   else UpdateInterest();
 }
 
@@ -234,7 +261,7 @@ void Connection::HandleWrite() {
     if (handlers_.on_low_water) handlers_.on_low_water(*this);
   }
   if (closed_) return;
-  if (output_.empty() && close_after_flush_) return Close(close_reason_);
+  if (output_.empty() && close_after_flush_) return FinishClose();
   UpdateInterest();
 }
 
@@ -257,7 +284,7 @@ void Connection::PauseReading(bool paused) {
 void Connection::UpdateInterest() {
   if (closed_) return;
   const bool want_write = !output_.empty();
-  uint32_t ev = 0;
+  uint32_t ev = lingering_ ? EPOLLIN | EPOLLRDHUP : 0;
   if (!read_paused_ && !read_closed_ && !close_after_flush_) ev |= EPOLLIN | EPOLLRDHUP;
   if (want_write) ev |= EPOLLOUT;
   want_write_ = want_write;

@@ -59,7 +59,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Replies sent from on_frame to the same connection are corked automatically.
   void Cork() { ++cork_depth_; }
   void Uncork();
-  // Queues an ERROR frame and closes the connection once it is written.
+  // Queues an ERROR frame and closes the connection once it is written. If the peer may
+  // still be sending, the close lingers: FIN, then its bytes are read and dropped for up to
+  // kLingerMs (kLingerBytes), so our close does not answer them with a reset that could
+  // destroy the ERROR frame before the peer reads it.
+  static constexpr int kLingerMs = 1000;
+  static constexpr size_t kLingerBytes = 64u << 20;
   void SendErrorAndClose(uint64_t id, const std::string& message);
   // Stops reading and sending; closes (cleanly: empty reason) once the output is written.
   void CloseWhenFlushed();
@@ -97,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // closes; returns the bytes consumed.
   size_t Parse(const uint8_t* data, size_t size);
   void OnEndOfStream();
+  void FinishClose();  // the output is written and close_after_flush_ is set
+  void Linger();       // reads and drops input until EOF, the byte or the time limit
   void HandleWrite();
   void UpdateInterest();
   void FreePayload(const Segment& seg);
@@ -117,6 +124,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool resume_posted_ = false;
   bool close_after_flush_ = false;
   std::string close_reason_;  // given to on_close when closed after the flush
+  bool lingering_ = false;
+  size_t lingered_bytes_ = 0;
   int64_t last_io_ms_ = 0;
   bool closed_ = false;
   bool want_write_ = false;
