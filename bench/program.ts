@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
+import { benchHostile } from './hostile.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
 import { benchProfile } from './profile.js';
@@ -28,6 +29,11 @@ export function buildBenchProgram(): Command {
     .description('libFuzzer on the frame codec and admin command parser (ASan + UBSan): executions, exec/s, coverage')
     .option('--seconds <n>', 'how long to fuzz', '60')
     .action(async (o: { seconds: string }) => benchFuzz(Math.max(1, Number(o.seconds) || 60)));
+  program.command('hostile')
+    .description('the relay under each hostile-input case: survival, peak RSS (VmHWM), address space, CPU while out of descriptors (LEAKLAB_BUILD_DIR=<dir> measures another build)')
+    .option('--rounds <n>', 'rounds per case (median reported)', '3')
+    .option('--cases <list>', 'only these cases (comma-separated)')
+    .action(async (o: { rounds: string; cases?: string }) => benchHostile(Math.max(1, Number(o.rounds) || 3), o.cases));
   program.command('repro')
     .description('reproducibility: N trials of burst --quick per default variant; coefficient of variation of peak, retained and released RSS (goal <= 3%)')
     .option('--trials <n>', 'trials per variant', '5')

@@ -5,7 +5,10 @@
 // a FrameReader in chunks of 1..64 bytes, as the relay's Connection does: through Next(),
 // or, when a payload is half read, straight into it with DirectSpace()/CommitDirect(). Every
 // frame is decoded; an ADMIN frame's payload goes to the admin command parser and `set` runs
-// on a local RelaySettings. Beyond ASan and UBSan, one property: `set` accepts no NUL.
+// on a local RelaySettings. A readable probe (the relay's FIONREAD) reports a varying number
+// of bytes waiting, so payload buffers are allocated past the input and grown. Beyond ASan
+// and UBSan, two properties: `set` accepts no NUL, and a frame under way never holds more
+// payload memory than max_frame (its growth bound is checked in native/test/codec_test.cc).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -54,6 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t* p = data + 1;
   size_t left = size - 1;
   leaklab::FrameReader reader(kMaxFrame, kAllTypes);
+  // What the socket would hold beyond the chunk (FIONREAD): 0..1 MiB from the split-point
+  // generator, so payload buffers are sized past the input and grown, as in the relay.
+  reader.SetReadableProbe([&rng] { return static_cast<size_t>(rng >> 12); });
   leaklab::RelaySettings settings;
   std::string error;
   while (left > 0) {
@@ -72,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (;;) {  // the rest of the chunk (possibly none) through Next(), until it is used up
       leaklab::Frame frame;
       const leaklab::DecodeStatus st = reader.Next(&p, &chunk, &frame, &error);
+      if (reader.PendingPayloadBytes() > kMaxFrame) std::abort();
       if (st == leaklab::DecodeStatus::kError) return 0;  // the relay closes the connection
       if (st == leaklab::DecodeStatus::kNeedMore) break;
       HandleFrame(frame, settings);

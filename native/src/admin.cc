@@ -131,6 +131,7 @@ std::string Admin::Stats(bool with_smaps) {
   j["clients_total"] = c.clients_total.load();
   j["paused_clients"] = c.paused_clients.load();
   j["congested_upstreams"] = c.congested_upstreams.load();
+  relay_.AddLimitStats(j);  // clients_open, ..., client_in_flight_max
   policy_.AddStats(j);
   j["allocator"] = {{"name", alloc::Name()},
                     {"version", alloc::Version()},

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "quote.h"
+
 namespace leaklab {
 
 AdminCommand ParseAdminCommand(const std::string& payload, std::string* args) {
@@ -27,8 +29,8 @@ std::string AdminErrorReply(const std::string& message) {
 }
 
 std::string UnknownCommandReply(const std::string& payload) {
-  return AdminErrorReply("unknown admin command '" + payload +
-                         "'; valid: ping, stats, stats-counters, release, config, set <key> <value>, profile-dump <path>");
+  return AdminErrorReply("unknown admin command " + Quote(payload) +
+                         "; valid: ping, stats, stats-counters, release, config, set <key> <value>, profile-dump <path>");
 }
 
 std::string RunSetCommand(RelaySettings& settings, const std::string& args) {

@@ -19,7 +19,8 @@ AdminCommand ParseAdminCommand(const std::string& payload, std::string* args);
 // {"ok":false,"error":message}; bytes that are not UTF-8 (from the command) are replaced.
 std::string AdminErrorReply(const std::string& message);
 
-// The reply to a payload that names no command: the error, with the valid commands.
+// The reply to a payload that names no command: the error (quoting at most its first 64
+// bytes, see quote.h), with the valid commands.
 std::string UnknownCommandReply(const std::string& payload);
 
 // Runs "set <key> <value>" (`args` is what follows "set") on `settings`. The reply:

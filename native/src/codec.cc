@@ -73,10 +73,13 @@ DecodeStatus FrameReader::Next(const uint8_t** data, size_t* size, Frame* out,
     if (st != DecodeStatus::kFrame) return st;
     in_body_ = true;
     filled_ = 0;
-    payload_ = header_.length ? static_cast<char*>(std::malloc(header_.length)) : nullptr;
+    capacity_ = 0;
   }
   const size_t take = std::min<size_t>(header_.length - filled_, *size);
-  if (take) std::memcpy(payload_ + filled_, *data, take);
+  if (take) {
+    if (!Reserve(take, error)) return DecodeStatus::kError;
+    std::memcpy(payload_ + filled_, *data, take);
+  }
   filled_ += take;
   *data += take;
   *size -= take;
@@ -84,15 +87,38 @@ DecodeStatus FrameReader::Next(const uint8_t** data, size_t* size, Frame* out,
   out->header = header_;
   out->payload = payload_;
   payload_ = nullptr;
+  capacity_ = 0;
   in_body_ = false;
   header_filled_ = 0;
   return DecodeStatus::kFrame;
 }
 
+bool FrameReader::Reserve(size_t incoming, std::string* error) {
+  const size_t length = header_.length;
+  const size_t need = filled_ + incoming;  // <= length: Next() takes no more than the frame
+  if (need <= capacity_) return true;
+  // Bytes known to have arrived: `need`, plus what is waiting when the input does not end
+  // the frame. Doubling keeps a slowly arriving frame to O(log length) reallocs.
+  size_t target = std::max({need, 2 * capacity_, kMinPayloadChunk});
+  if (target < length && probe_) target = std::max(target, need + probe_());
+  target = std::min(target, length);
+  void* p = payload_ ? std::realloc(payload_, target) : std::malloc(target);
+  if (p == nullptr) {
+    out_of_memory_ = true;
+    *error = "out of memory: cannot allocate " + std::to_string(target) + " bytes for a frame of " +
+             std::to_string(length) + " bytes";
+    return false;
+  }
+  payload_ = static_cast<char*>(p);
+  capacity_ = target;
+  ++allocations_;
+  return true;
+}
+
 size_t FrameReader::DirectSpace(char** dst) {
-  if (!in_body_) return 0;
+  if (!in_body_ || payload_ == nullptr) return 0;
   *dst = payload_ + filled_;
-  return header_.length - filled_;
+  return capacity_ - filled_;
 }
 
 }  // namespace leaklab

@@ -1,6 +1,8 @@
 #include "connection.h"
 
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,6 +37,13 @@ void Connection::FreePayload(const Segment& seg) {
 
 void Connection::Start() {
   self_ = shared_from_this();
+  last_io_ms_ = NowMs();
+  // What the kernel holds for us beyond what we have read: lets the reader allocate a
+  // payload once, at its full length, when all of it has already arrived.
+  reader_.SetReadableProbe([this] {
+    int n = 0;
+    return ioctl(fd_, FIONREAD, &n) == 0 && n > 0 ? static_cast<size_t>(n) : size_t{0};
+  });
   interest_ = EPOLLIN | EPOLLRDHUP;
   loop_.Add(fd_, interest_, [this](uint32_t ev) { OnEvents(ev); });
 }
@@ -42,7 +51,9 @@ void Connection::Start() {
 void Connection::OnEvents(uint32_t events) {
   auto keep = self_;  // handlers may close us mid-dispatch
   if (events & EPOLLERR) return Close("socket error");
-  if ((events & EPOLLHUP) && (read_paused_ || close_after_flush_)) return Close("hang up");
+  if (lingering_) return (events & EPOLLHUP) ? Close(close_reason_) : Linger();
+  if ((events & EPOLLHUP) && (read_paused_ || read_closed_ || close_after_flush_))
+    return Close("hang up");
   if (events & EPOLLOUT) HandleWrite();
   if (!closed_ && (events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))) {
     Cork();  // batch the replies on_frame sends to this connection
@@ -52,47 +63,64 @@ void Connection::OnEvents(uint32_t events) {
 }
 
 void Connection::HandleRead() {
-  if (read_paused_ || close_after_flush_) return;
+  if (closed_ || read_paused_ || read_closed_ || close_after_flush_) return;
+  if (!unparsed_.empty()) {  // what a pause left behind comes before any new byte
+    const size_t used = Parse(unparsed_.data(), unparsed_.size());
+    unparsed_.erase(unparsed_.begin(), unparsed_.begin() + static_cast<std::ptrdiff_t>(used));
+    if (!unparsed_.empty() || closed_ || read_paused_ || close_after_flush_) return;
+    std::vector<uint8_t>().swap(unparsed_);  // give its memory back
+  }
   uint8_t buf[kReadChunk];
   for (int i = 0; i < kMaxReadsPerEvent && !closed_ && !read_paused_ && !close_after_flush_;
        ++i) {
     char* direct = nullptr;
     const size_t space = reader_.DirectSpace(&direct);
-    if (space >= kDirectThreshold) {
-      const ssize_t n = read(fd_, direct, space);
-      if (n > 0) {
-        reader_.CommitDirect(static_cast<size_t>(n));
-        size_t zero = 0;
-        const uint8_t* none = buf;
-        Frame frame;
-        std::string error;
-        if (reader_.Next(&none, &zero, &frame, &error) == DecodeStatus::kFrame)
-          handlers_.on_frame(*this, std::move(frame));
-        continue;
-      }
-      if (n == 0) return Close("");
-      if (errno == EAGAIN || errno == EINTR) return;
-      return Close(std::string("read: ") + std::strerror(errno));
-    }
-    const ssize_t n = read(fd_, buf, sizeof buf);
-    if (n == 0) return Close("");
+    const bool into_payload = space >= kDirectThreshold;
+    const ssize_t n = into_payload ? read(fd_, direct, space) : read(fd_, buf, sizeof buf);
+    if (n == 0) return OnEndOfStream();
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) return;
       return Close(std::string("read: ") + std::strerror(errno));
     }
-    const uint8_t* p = buf;
-    size_t left = static_cast<size_t>(n);
-    while (!closed_) {
-      Frame frame;
-      std::string error;
-      const DecodeStatus st = reader_.Next(&p, &left, &frame, &error);
-      if (st == DecodeStatus::kNeedMore) break;
-      if (st == DecodeStatus::kError) return SendErrorAndClose(0, error);
-      handlers_.on_frame(*this, std::move(frame));
-      if (close_after_flush_) return;
+    last_io_ms_ = NowMs();
+    if (into_payload) {
+      reader_.CommitDirect(static_cast<size_t>(n));
+      Parse(buf, 0);  // hands the frame over if that completed it
+      continue;
+    }
+    const size_t used = Parse(buf, static_cast<size_t>(n));
+    if (used < static_cast<size_t>(n)) {
+      // Paused (or closing) mid-buffer: keep the rest for when reading resumes.
+      if (!closed_ && !close_after_flush_) unparsed_.assign(buf + used, buf + n);
+      return;
     }
     if (static_cast<size_t>(n) < sizeof buf) return;
   }
+}
+
+size_t Connection::Parse(const uint8_t* data, size_t size) {
+  const uint8_t* p = data;
+  size_t left = size;
+  while (!closed_ && !read_paused_ && !close_after_flush_) {
+    Frame frame;
+    std::string error;
+    const DecodeStatus st = reader_.Next(&p, &left, &frame, &error);
+    if (st == DecodeStatus::kNeedMore) break;
+    if (st == DecodeStatus::kError) {
+      if (reader_.out_of_memory() && handlers_.on_alloc_failure) handlers_.on_alloc_failure(*this);
+      SendErrorAndClose(0, error);
+      break;
+    }
+    handlers_.on_frame(*this, std::move(frame));
+  }
+  return size - left;
+}
+
+void Connection::OnEndOfStream() {
+  read_closed_ = true;
+  UpdateInterest();
+  if (handlers_.on_read_closed) handlers_.on_read_closed(*this);
+  else CloseWhenFlushed();
 }
 
 void Connection::Send(FrameType type, uint64_t id, char* payload, uint32_t length, bool owned) {
@@ -150,11 +178,47 @@ void Connection::Uncork() {
 }
 
 void Connection::SendErrorAndClose(uint64_t id, const std::string& message) {
+  if (closed_) return;
   char* copy = static_cast<char*>(std::malloc(message.size() + 1));
+  if (copy == nullptr) return Close(message);  // out of memory: no ERROR frame then
   std::memcpy(copy, message.data(), message.size());
   Send(FrameType::kError, id, copy, static_cast<uint32_t>(message.size()), true);
+  if (!close_after_flush_) close_reason_ = message;
   close_after_flush_ = true;
-  if (output_.empty()) Close(message);
+  if (output_.empty()) FinishClose();
+  else UpdateInterest();
+}
+
+void Connection::FinishClose() {
+  // A clean close, or a peer that has stopped sending: nothing can turn into a reset.
+  if (close_reason_.empty() || read_closed_) return Close(close_reason_);
+  if (lingering_) return;
+  lingering_ = true;
+  shutdown(fd_, SHUT_WR);
+  UpdateInterest();
+  loop_.RunAfter(kLingerMs, [self = shared_from_this()] { self->Close(self->close_reason_); });
+  Linger();
+}
+
+void Connection::Linger() {
+  uint8_t buf[kReadChunk];
+  for (;;) {
+    const ssize_t n = read(fd_, buf, sizeof buf);
+    if (n > 0) {
+      lingered_bytes_ += static_cast<size_t>(n);
+      if (lingered_bytes_ <= kLingerBytes) continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    return Close(close_reason_);  // EOF, an error, or enough dropped
+  }
+}
+
+void Connection::CloseWhenFlushed() {
+  if (closed_) return;
+  if (!close_after_flush_) close_reason_.clear();
+  close_after_flush_ = true;
+  if (output_.empty()) FinishClose();
   else UpdateInterest();
 }
 
@@ -177,6 +241,7 @@ void Connection::HandleWrite() {
       return Close(std::string("write: ") + std::strerror(errno));
     }
     size_t left = static_cast<size_t>(n);
+    if (n > 0) last_io_ms_ = NowMs();
     output_bytes_ -= left;
     while (left && !output_.empty()) {
       Segment& seg = output_.front();
@@ -196,7 +261,7 @@ void Connection::HandleWrite() {
     if (handlers_.on_low_water) handlers_.on_low_water(*this);
   }
   if (closed_) return;
-  if (output_.empty() && close_after_flush_) return Close("closed after error");
+  if (output_.empty() && close_after_flush_) return FinishClose();
   UpdateInterest();
 }
 
@@ -204,13 +269,23 @@ void Connection::PauseReading(bool paused) {
   if (closed_ || read_paused_ == paused) return;
   read_paused_ = paused;
   UpdateInterest();
+  if (paused || unparsed_.empty() || resume_posted_) return;
+  // Frames left unparsed by the pause: parse them from the loop (not from inside the
+  // caller, which may be iterating its own state), even if no new byte ever arrives.
+  resume_posted_ = true;
+  loop_.Post([self = shared_from_this()] {
+    self->resume_posted_ = false;
+    self->Cork();
+    self->HandleRead();
+    self->Uncork();
+  });
 }
 
 void Connection::UpdateInterest() {
   if (closed_) return;
   const bool want_write = !output_.empty();
-  uint32_t ev = 0;
-  if (!read_paused_ && !close_after_flush_) ev |= EPOLLIN | EPOLLRDHUP;
+  uint32_t ev = lingering_ ? EPOLLIN | EPOLLRDHUP : 0;
+  if (!read_paused_ && !read_closed_ && !close_after_flush_) ev |= EPOLLIN | EPOLLRDHUP;
   if (want_write) ev |= EPOLLOUT;
   want_write_ = want_write;
   if (ev == interest_) return;
@@ -226,6 +301,7 @@ void Connection::Close(const std::string& reason) {
   for (auto& seg : output_) FreePayload(seg);
   output_.clear();
   output_bytes_ = 0;
+  std::vector<uint8_t>().swap(unparsed_);
   auto keep = self_;
   self_.reset();
   if (handlers_.on_close) handlers_.on_close(*this, reason);

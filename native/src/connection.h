@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "codec.h"
 #include "event_loop.h"
@@ -30,6 +31,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
     // or dropped (close, send after close), so owners can keep exact byte counts.
     // `type` is the frame type the payload was sent with; `payload` may be nullptr.
     std::function<void(FrameType type, char* payload, uint32_t length)> free_payload;
+    // Optional: the peer has finished sending (read() saw end-of-stream; half-close).
+    // Reading stops; the owner answers what it has received and then calls
+    // CloseWhenFlushed(). Without this handler the connection flushes its output and closes.
+    std::function<void(Connection&)> on_read_closed;
+    // Optional: a payload buffer could not be allocated; the connection then answers with
+    // an ERROR frame and closes, as for a bad header.
+    std::function<void(Connection&)> on_alloc_failure;
   };
 
   Connection(EventLoop& loop, int fd, uint32_t max_frame, uint32_t allowed_types,
@@ -51,19 +59,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Replies sent from on_frame to the same connection are corked automatically.
   void Cork() { ++cork_depth_; }
   void Uncork();
-  // Queues an ERROR frame and closes the connection once it is written.
+  // Queues an ERROR frame and closes the connection once it is written. If the peer may
+  // still be sending, the close lingers: FIN, then its bytes are read and dropped for up to
+  // kLingerMs (kLingerBytes), so our close does not answer them with a reset that could
+  // destroy the ERROR frame before the peer reads it.
+  static constexpr int kLingerMs = 1000;
+  static constexpr size_t kLingerBytes = 64u << 20;
   void SendErrorAndClose(uint64_t id, const std::string& message);
+  // Stops reading and sending; closes (cleanly: empty reason) once the output is written.
+  void CloseWhenFlushed();
   void Close(const std::string& reason);
 
   void SetWaterMarks(size_t high, size_t low) {
     high_water_ = high;
     low_water_ = low;
   }
+  // While paused, no byte is read and no frame is parsed: frames already read but not yet
+  // parsed wait in the connection (at most one read, 64 KiB) until reading resumes, so an
+  // owner that pauses from on_frame gets no further frame.
   void PauseReading(bool paused);
   bool reading_paused() const { return read_paused_; }
   size_t output_bytes() const { return output_bytes_; }
   bool closed() const { return closed_; }
+  bool read_closed() const { return read_closed_; }
   int fd() const { return fd_; }
+  // NowMs() of the last byte read from or written to the socket (or of Start()).
+  int64_t last_io_ms() const { return last_io_ms_; }
   uint64_t tag = 0;  // free for the owner's use (e.g. a connection id)
 
  private:
@@ -77,6 +98,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
   void OnEvents(uint32_t events);
   void HandleRead();
+  // Parses [data, data + size) into frames until it is used up, the connection pauses or
+  // closes; returns the bytes consumed.
+  size_t Parse(const uint8_t* data, size_t size);
+  void OnEndOfStream();
+  void FinishClose();  // the output is written and close_after_flush_ is set
+  void Linger();       // reads and drops input until EOF, the byte or the time limit
   void HandleWrite();
   void UpdateInterest();
   void FreePayload(const Segment& seg);
@@ -92,7 +119,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t low_water_ = 0;
   bool above_high_ = false;
   bool read_paused_ = false;
+  bool read_closed_ = false;  // end-of-stream seen
+  std::vector<uint8_t> unparsed_;  // read but not parsed when reading paused mid-buffer
+  bool resume_posted_ = false;
   bool close_after_flush_ = false;
+  std::string close_reason_;  // given to on_close when closed after the flush
+  bool lingering_ = false;
+  size_t lingered_bytes_ = 0;
+  int64_t last_io_ms_ = 0;
   bool closed_ = false;
   bool want_write_ = false;
   int cork_depth_ = 0;

@@ -105,6 +105,26 @@ void EventLoop::DrainTasks() {
   for (auto& task : batch) task();
 }
 
+void EventLoop::RunAfter(int64_t ms, std::function<void()> fn) {
+  timers_.emplace(NowMs() + ms, std::move(fn));
+}
+
+void EventLoop::RunDueTimers() {
+  const int64_t now = NowMs();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    std::function<void()> fn = std::move(timers_.begin()->second);
+    timers_.erase(timers_.begin());
+    fn();
+  }
+}
+
+int EventLoop::NextTimeout(int timeout) const {
+  if (timers_.empty()) return timeout;
+  int64_t wait = timers_.begin()->first - NowMs();
+  if (wait < 0) wait = 0;
+  return timeout < 0 || wait < timeout ? static_cast<int>(wait) : timeout;
+}
+
 void EventLoop::Run(int tick_ms, std::function<void()> on_tick) {
   epoll_event events[256];
   int64_t next_tick = tick_ms > 0 ? NowMs() + tick_ms : 0;
@@ -120,7 +140,7 @@ void EventLoop::Run(int tick_ms, std::function<void()> on_tick) {
       timeout = static_cast<int>(next_tick - NowMs());
       if (timeout < 0) timeout = 0;
     }
-    const int n = epoll_wait(epfd_, events, 256, timeout);
+    const int n = epoll_wait(epfd_, events, 256, NextTimeout(timeout));
     if (n < 0) {
       if (errno == EINTR) continue;
       std::fprintf(stderr, "fatal: epoll_wait: %s\n", std::strerror(errno));
@@ -142,6 +162,7 @@ void EventLoop::Run(int tick_ms, std::function<void()> on_tick) {
       for (auto& fn : fns) fn();
     }
     if (after_dispatch_) after_dispatch_();
+    if (!timers_.empty()) RunDueTimers();
     graveyard_.clear();
   }
 }

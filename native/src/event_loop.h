@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -24,6 +25,9 @@ class EventLoop {
   void Add(int fd, uint32_t events, Callback cb);
   void Modify(int fd, uint32_t events);
   void Remove(int fd);  // safe from inside a callback, also for the fd being dispatched
+
+  // Loop-thread only: runs `fn` once, on the loop thread, about `ms` from now.
+  void RunAfter(int64_t ms, std::function<void()> fn);
 
   // Any thread.
   void Post(std::function<void()> task);
@@ -47,6 +51,8 @@ class EventLoop {
     bool dead = false;
   };
   void DrainTasks();
+  void RunDueTimers();
+  int NextTimeout(int timeout) const;  // `timeout` shortened to the earliest timer
 
   int epfd_ = -1;
   int wakefd_ = -1;
@@ -60,6 +66,7 @@ class EventLoop {
   bool wake_pending_ = false;    // guarded by tasks_mu_: the eventfd has been written
   bool dispatching_ = false;
   std::vector<std::function<void()>> after_batch_;
+  std::multimap<int64_t, std::function<void()>> timers_;  // by due time (NowMs)
 };
 
 // Milliseconds on CLOCK_MONOTONIC.

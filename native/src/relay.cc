@@ -21,9 +21,6 @@
 
 namespace leaklab {
 
-// Requests of one client relayed and not yet answered before the relay stops reading it.
-constexpr uint32_t kMaxClientInFlight = 1024;
-
 // One request in flight, keyed by its relay id.
 struct Relay::Pending {
   int client_worker;    // worker A, which owns the client connection
@@ -114,6 +111,8 @@ class Relay::Worker {
     bool congestion_paused = false;  // an upstream connection is above high water
     bool inflight_paused = false;    // kMaxClientInFlight of its requests are unanswered
     uint32_t in_flight = 0;          // its requests relayed and not yet answered
+    bool read_closed = false;        // it half-closed: close once its requests are answered
+    bool idle_closed = false;        // closed by the idle timeout (not counted as an error)
   };
 
   explicit Worker(int index) : index(index) {}
@@ -132,6 +131,7 @@ class Relay::Worker {
   };
   std::deque<LogRecord> log_records;
   int64_t requests_since_record = 0;
+  uint32_t in_flight_max = 0;  // the most any client of this worker had in flight
 };
 
 Relay::Relay(const RelayOptions& options, RelaySettings& settings)
@@ -171,6 +171,11 @@ void Relay::Start() {
       h.on_close = [this, id](Connection&, const std::string& reason) {
         OnUpstreamLost(id, reason.empty() ? "closed by upstream" : reason);
       };
+      // A response that cannot be allocated closes the connection, which ends the run as
+      // any upstream loss does (exit 1 with a message, not a crash).
+      h.on_alloc_failure = [this](Connection&) {
+        counters_.alloc_failures_total.fetch_add(1, std::memory_order_relaxed);
+      };
       h.on_high_water = [this](Connection&) { OnUpstreamHighWater(); };
       h.on_low_water = [this](Connection&) { OnUpstreamLowWater(); };
       // Request payloads are sent unowned (the pending table owns them), so there is
@@ -190,72 +195,133 @@ void Relay::Start() {
   for (auto& w : workers_) {
     Worker* wp = w.get();
     wp->thread = std::thread(
-        [this, wp] { wp->loop.Run(kTickMs, [this, wp] { ExpireLogRecords(*wp); }); });
+        [this, wp] { wp->loop.Run(kTickMs, [this, wp] {
+          ExpireLogRecords(*wp);
+          CloseIdleClients(*wp);
+        }); });
   }
 }
 
 void Relay::AttachAcceptor(EventLoop& loop) {
-  loop.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptClients(); });
+  acceptor_ = std::make_unique<Acceptor>(loop, listen_fd_, "relay", [this](int fd) { OnAccept(fd); });
+  acceptor_->Start();
+}
+
+void Relay::AddLimitStats(nlohmann::json& j) const {
+  j["clients_open"] = counters_.clients_open.load();
+  j["clients_rejected_total"] = counters_.clients_rejected_total.load();
+  j["clients_idle_closed_total"] = counters_.clients_idle_closed_total.load();
+  j["alloc_failures_total"] = counters_.alloc_failures_total.load();
+  j["client_in_flight_max"] = counters_.client_in_flight_max.load();
+  j["client_in_flight_cap"] = kMaxClientInFlight;
+  j["fd_exhaustion_episodes"] = acceptor_ ? acceptor_->exhaustion_episodes() : 0;
+  j["accept_suspended"] = acceptor_ ? acceptor_->exhausted() : false;
+}
+
+// Acceptor thread: max-clients already open: an ERROR frame if the socket takes it at once
+// (best effort: the client may see a reset instead), then close.
+void Relay::RejectClient(int fd, int64_t cap) {
+  counters_.clients_rejected_total.fetch_add(1, std::memory_order_relaxed);
+  const std::string message =
+      "connection limit reached: " + std::to_string(cap) + " clients open (max-clients)";
+  uint8_t frame[kHeaderSize + 128];
+  const size_t len = std::min(message.size(), sizeof frame - kHeaderSize);
+  EncodeHeader(FrameHeader{static_cast<uint32_t>(len), FrameType::kError, 0}, frame);
+  std::memcpy(frame + kHeaderSize, message.data(), len);
+  const ssize_t n = send(fd, frame, kHeaderSize + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;
+  close(fd);
 }
 
 // Acceptor thread: hands each new client to the next worker, round robin.
-void Relay::AcceptClients() {
-  for (;;) {
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
-      std::fprintf(stderr, "relay: accept: %s\n", std::strerror(errno));
-      return;
-    }
-    SetNoDelay(fd);
-    counters_.clients_total.fetch_add(1, std::memory_order_relaxed);
-    Worker& w = *workers_[next_worker_++ % workers_.size()];
-    const uint64_t tag = next_client_tag_.fetch_add(1);
-    w.loop.Post([this, &w, fd, tag] {
-      Connection::Handlers h;
-      h.on_frame = [this, &w](Connection& c, Frame&& f) {
-        OnClientFrame(w, c.tag, f.payload, f.header.length, f.header.id);
-      };
-      h.on_close = [this, &w](Connection& c, const std::string& reason) {
-        if (!reason.empty()) counters_.client_errors_total.fetch_add(1);
-        auto it = w.clients.find(c.tag);
-        if (it == w.clients.end()) return;
-        if (it->second.self_paused || it->second.congestion_paused || it->second.inflight_paused)
-          counters_.paused_clients.fetch_sub(1);
-        w.clients.erase(it);
-      };
-      // Client-side back-pressure: past high water on the client's output, stop reading
-      // its requests until the output drains below half.
-      h.on_high_water = [this, &w](Connection& c) {
-        auto it = w.clients.find(c.tag);
-        if (it == w.clients.end()) return;
-        Worker::Client& cl = it->second;
-        if (!cl.self_paused && !cl.congestion_paused && !cl.inflight_paused)
-          counters_.paused_clients.fetch_add(1);
-        cl.self_paused = true;
-        c.PauseReading(true);
-      };
-      h.on_low_water = [this, &w](Connection& c) {
-        auto it = w.clients.find(c.tag);
-        if (it == w.clients.end() || !it->second.self_paused) return;
-        Worker::Client& cl = it->second;
-        cl.self_paused = false;
-        if (!cl.congestion_paused && !cl.inflight_paused) {
-          counters_.paused_clients.fetch_sub(1);
-          c.PauseReading(false);
-        }
-      };
-      h.free_payload = [this](FrameType type, char* payload, uint32_t length) {
-        if (type == FrameType::kResponse) FreeResponse(payload, length);
-        else std::free(payload);
-      };
-      auto conn = std::make_shared<Connection>(w.loop, fd, options_.max_frame,
-                                               TypeBit(FrameType::kRequest), std::move(h));
-      conn->SetWaterMarks(options_.high_water, options_.high_water / 2);
-      conn->tag = tag;
-      w.clients[tag].conn = conn;
-      conn->Start();
-    });
+void Relay::OnAccept(int fd) {
+  const int64_t cap = settings_.max_clients.load(std::memory_order_relaxed);
+  if (cap > 0 && counters_.clients_open.load(std::memory_order_relaxed) >= cap)
+    return RejectClient(fd, cap);
+  counters_.clients_open.fetch_add(1, std::memory_order_relaxed);
+  SetNoDelay(fd);
+  counters_.clients_total.fetch_add(1, std::memory_order_relaxed);
+  Worker& w = *workers_[next_worker_++ % workers_.size()];
+  const uint64_t tag = next_client_tag_.fetch_add(1);
+  w.loop.Post([this, &w, fd, tag] {
+    Connection::Handlers h;
+    h.on_frame = [this, &w](Connection& c, Frame&& f) {
+      OnClientFrame(w, c.tag, f.payload, f.header.length, f.header.id);
+    };
+    h.on_close = [this, &w](Connection& c, const std::string& reason) {
+      counters_.clients_open.fetch_sub(1, std::memory_order_relaxed);
+      acceptor_->DescriptorFreed();
+      auto it = w.clients.find(c.tag);
+      if (!reason.empty() && (it == w.clients.end() || !it->second.idle_closed))
+        counters_.client_errors_total.fetch_add(1);
+      if (it == w.clients.end()) return;
+      if (it->second.self_paused || it->second.congestion_paused || it->second.inflight_paused)
+        counters_.paused_clients.fetch_sub(1);
+      w.clients.erase(it);
+    };
+    // Half-close: the requests already read are answered (DeliverResponse), then it closes.
+    h.on_read_closed = [&w](Connection& c) {
+      auto it = w.clients.find(c.tag);
+      if (it != w.clients.end()) it->second.read_closed = true;
+      if (it == w.clients.end() || it->second.in_flight == 0) c.CloseWhenFlushed();
+    };
+    h.on_alloc_failure = [this](Connection&) {
+      counters_.alloc_failures_total.fetch_add(1, std::memory_order_relaxed);
+    };
+    // Client-side back-pressure: past high water on the client's output, stop reading
+    // its requests until the output drains below half.
+    h.on_high_water = [this, &w](Connection& c) {
+      auto it = w.clients.find(c.tag);
+      if (it == w.clients.end()) return;
+      Worker::Client& cl = it->second;
+      if (!cl.self_paused && !cl.congestion_paused && !cl.inflight_paused)
+        counters_.paused_clients.fetch_add(1);
+      cl.self_paused = true;
+      c.PauseReading(true);
+    };
+    h.on_low_water = [this, &w](Connection& c) {
+      auto it = w.clients.find(c.tag);
+      if (it == w.clients.end() || !it->second.self_paused) return;
+      Worker::Client& cl = it->second;
+      cl.self_paused = false;
+      if (!cl.congestion_paused && !cl.inflight_paused) {
+        counters_.paused_clients.fetch_sub(1);
+        c.PauseReading(false);
+      }
+    };
+    h.free_payload = [this](FrameType type, char* payload, uint32_t length) {
+      if (type == FrameType::kResponse) FreeResponse(payload, length);
+      else std::free(payload);
+    };
+    auto conn = std::make_shared<Connection>(w.loop, fd, options_.max_frame,
+                                             TypeBit(FrameType::kRequest), std::move(h));
+    conn->SetWaterMarks(options_.high_water, options_.high_water / 2);
+    conn->tag = tag;
+    w.clients[tag].conn = conn;
+    conn->Start();
+  });
+}
+
+// Worker, every kTickMs: closes the clients with nothing in flight that have neither sent
+// nor taken a byte for idle-timeout-ms. One whose output is stuck (it does not read) is
+// closed at once; the others get an ERROR frame first.
+void Relay::CloseIdleClients(Worker& w) {
+  const int64_t timeout = settings_.idle_timeout_ms.load(std::memory_order_relaxed);
+  if (timeout <= 0 || w.clients.empty()) return;
+  const int64_t now = NowMs();
+  std::vector<std::shared_ptr<Connection>> idle;
+  for (auto& [tag, cl] : w.clients) {
+    if (cl.in_flight > 0 || now - cl.conn->last_io_ms() < timeout) continue;
+    cl.idle_closed = true;
+    idle.push_back(cl.conn);
+  }
+  for (auto& conn : idle) {  // closing erases from w.clients: not while iterating it
+    counters_.clients_idle_closed_total.fetch_add(1, std::memory_order_relaxed);
+    if (conn->output_bytes() > 0)
+      conn->Close("idle timeout");
+    else
+      conn->SendErrorAndClose(0, "idle timeout: nothing sent or received for " +
+                                     std::to_string(timeout) + " ms (idle-timeout-ms)");
   }
 }
 
@@ -270,13 +336,21 @@ void Relay::OnClientFrame(Worker& a, uint64_t client_tag, char* payload, uint32_
   // In-flight cap: a client that reads nothing while its small requests ask for large
   // responses would otherwise have every request read before its output reaches high
   // water (the responses arrive later): stop reading it at kMaxClientInFlight requests
-  // unanswered, resume at half (DeliverResponse).
+  // unanswered, resume at half (DeliverResponse). The connection parses no further frame
+  // once paused, even from the rest of the same read, so the cap holds exactly.
   auto it = a.clients.find(client_tag);
   if (it != a.clients.end()) {
     Worker::Client& cl = it->second;
     const bool was_paused = cl.self_paused || cl.congestion_paused || cl.inflight_paused;
     if (counters_.congested_upstreams.load() > 0) cl.congestion_paused = true;
     if (++cl.in_flight >= kMaxClientInFlight) cl.inflight_paused = true;
+    if (cl.in_flight > a.in_flight_max) {  // a new high on this worker: raise the global one
+      a.in_flight_max = cl.in_flight;
+      int64_t seen = counters_.client_in_flight_max.load(std::memory_order_relaxed);
+      while (seen < cl.in_flight &&
+             !counters_.client_in_flight_max.compare_exchange_weak(seen, cl.in_flight)) {
+      }
+    }
     if (!was_paused && (cl.congestion_paused || cl.inflight_paused)) {
       counters_.paused_clients.fetch_add(1);
       cl.conn->PauseReading(true);
@@ -344,8 +418,12 @@ void Relay::OnUpstreamFrame(Worker& b, uint64_t rid, char* payload, uint32_t len
     // its allocator state owns live memory when it exits) and frees B's.
     transient_.Submit([this, &a, tag = p.client_tag, id = p.client_id, payload, length] {
       char* copy = static_cast<char*>(std::malloc(length ? length : 1));
-      if (length) std::memcpy(copy, payload, length);
-      std::free(payload);
+      if (copy == nullptr) {  // out of memory: deliver B's buffer itself
+        copy = payload;
+      } else {
+        if (length) std::memcpy(copy, payload, length);
+        std::free(payload);
+      }
       a.loop.Post([this, &a, tag, id, copy, length] { DeliverResponse(a, tag, id, copy, length); });
     });
     return;
@@ -370,7 +448,9 @@ void Relay::DeliverResponse(Worker& a, uint64_t client_tag, uint64_t client_id,
       cl.conn->PauseReading(false);
     }
   }
-  cl.conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
+  std::shared_ptr<Connection> conn = cl.conn;  // closing below erases `cl`
+  conn->Send(FrameType::kResponse, client_id, payload, length, /*owned=*/true);
+  if (cl.read_closed && cl.in_flight == 0) conn->CloseWhenFlushed();  // half-close: all answered
 }
 
 // Worker A: every log_record_every-th request read on A leaves a small record behind,
@@ -453,6 +533,7 @@ void Relay::OnUpstreamLost(int upstream, const std::string& reason) {
       auto it = a.clients.find(p.client_tag);
       if (it == a.clients.end()) return;
       char* copy = static_cast<char*>(std::malloc(message.size() + 1));
+      if (copy == nullptr) return;
       std::memcpy(copy, message.data(), message.size());
       it->second.conn->Send(FrameType::kError, p.client_id, copy,
                             static_cast<uint32_t>(message.size()), /*owned=*/true);

@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <vector>
 
+#include "acceptor.h"
 #include "event_loop.h"
 #include "transient_threads.h"
 #include "relay_settings.h"
@@ -53,6 +55,12 @@ struct RelayCounters {
   std::atomic<int64_t> clients_total{0};      // client connections accepted
   std::atomic<int64_t> paused_clients{0};     // clients currently not being read
   std::atomic<int> congested_upstreams{0};    // upstream connections above high water
+  // Limits (PROTOCOL.md, "Limits").
+  std::atomic<int64_t> clients_open{0};               // client connections open now
+  std::atomic<int64_t> clients_rejected_total{0};     // refused: max-clients were open
+  std::atomic<int64_t> clients_idle_closed_total{0};  // closed after idle-timeout-ms
+  std::atomic<int64_t> alloc_failures_total{0};       // connections closed: no payload memory
+  std::atomic<int64_t> client_in_flight_max{0};       // most requests one client had in flight
 };
 
 class Relay {
@@ -72,6 +80,14 @@ class Relay {
   // Accepts clients and hands them to the workers; runs on the calling thread until
   // the loop is stopped. `loop` is the caller's loop (it may also watch other fds).
   void AttachAcceptor(EventLoop& loop);
+
+  // Adds the limits' counters (clients_open, clients_rejected_total, ...,
+  // client_in_flight_max, fd_exhaustion_episodes, accept_suspended) to a stats reply.
+  void AddLimitStats(nlohmann::json& j) const;
+
+  // Requests of one client relayed and not yet answered before the relay stops reading it
+  // (no further frame of it is parsed until half of them are answered).
+  static constexpr uint32_t kMaxClientInFlight = 1024;
 
   // Runs `fn` on every worker thread and returns when all have run it. Any thread but
   // a worker's.
@@ -101,7 +117,9 @@ class Relay {
   void OnUpstreamLost(int upstream, const std::string& reason);
   void OnUpstreamHighWater();
   void OnUpstreamLowWater();
-  void AcceptClients();
+  void OnAccept(int fd);
+  void RejectClient(int fd, int64_t cap);
+  void CloseIdleClients(Worker& w);
   static bool LeakRequest(uint64_t rid, double rate);
   void AddLogRecord(Worker& a, uint64_t rid);
   void ExpireLogRecords(Worker& a);
@@ -115,6 +133,7 @@ class Relay {
   std::atomic<uint64_t> next_rid_{1};
   std::atomic<uint64_t> next_client_tag_{1};
   std::atomic<bool> failing_{false};
+  std::unique_ptr<Acceptor> acceptor_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   int upstream_count_ = 0;

@@ -4,7 +4,8 @@
 //                 [--max-frame 16777216] [--high-water 8388608]
 //                 [--leak-rate 0] [--log-record-bytes 0] [--log-record-every 1]
 //                 [--log-retention-ms 5000] [--release-every-ms 0] [--release-idle-ms 0]
-//                 [--release-free-over 0]
+//                 [--release-free-over 0] [--thread-churn-ms 0]
+//                 [--max-clients 10000] [--idle-timeout-ms 600000]
 //
 // The flags from --leak-rate on are the relay's behaviours (relay_settings.h); the admin
 // command `set <key> <value>` changes them at run time (key = flag without "--").
@@ -30,6 +31,7 @@
 #include "net.h"
 #include "relay.h"
 #include "relay_settings.h"
+#include "signals.h"
 
 namespace {
 
@@ -41,7 +43,9 @@ constexpr const char* kUsage =
     "             [--log-retention-ms T (default 5000)]\n"
     "             [--release-every-ms N] [--release-idle-ms N] [--release-free-over BYTES]\n"
     "             [--thread-churn-ms N]\n"
-    "             (release policies; 0 = off)\n";
+    "             (release policies; 0 = off)\n"
+    "             [--max-clients N (default 10000)] [--idle-timeout-ms N (default 600000)]\n"
+    "             (limits on client connections; 0 = none)\n";
 
 // Flags through the native tools' shared FlagParser (flags.h); the behaviour settings
 // (--leak-rate, --release-idle-ms, ...) are RelaySettings keys, parsed and range-checked
@@ -85,6 +89,7 @@ leaklab::RelayOptions ParseArgs(int argc, char** argv, leaklab::RelaySettings* s
 
 int main(int argc, char** argv) {
   leaklab::DieWithParent();
+  leaklab::RaiseFdLimit();  // clients up to the hard limit; past it, see Acceptor
   leaklab::RelaySettings settings;  // lives as long as the process
   const leaklab::RelayOptions options = ParseArgs(argc, argv, &settings);
 
@@ -127,8 +132,13 @@ int main(int argc, char** argv) {
   ready["version"] = leaklab::alloc::Version();
   std::fputs((ready.dump() + "\n").c_str(), stdout);
   std::fflush(stdout);
-  std::fprintf(stderr, "relay: %d worker threads, %d upstream connections to port %u\n",
-               options.threads, relay.upstream_connection_count(), options.upstream_port);
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  std::fprintf(stderr,
+               "relay: %d worker threads, %d upstream connections to port %u, open-file limit "
+               "%llu\n",
+               options.threads, relay.upstream_connection_count(), options.upstream_port,
+               static_cast<unsigned long long>(nofile.rlim_cur));
 
   acceptor.Run();
   return 0;

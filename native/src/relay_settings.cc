@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "quote.h"
+
 namespace leaklab {
 namespace {
 
@@ -25,6 +27,8 @@ const IntSetting kIntSettings[] = {
     {"release-idle-ms", &RelaySettings::release_idle_ms, 0, kDayMs},
     {"release-free-over", &RelaySettings::release_free_over, 0, int64_t{1} << 50},
     {"thread-churn-ms", &RelaySettings::thread_churn_ms, 0, kDayMs},
+    {"max-clients", &RelaySettings::max_clients, 0, 1000000},
+    {"idle-timeout-ms", &RelaySettings::idle_timeout_ms, 0, kDayMs},
 };
 
 constexpr const char* kLeakRate = "leak-rate";
@@ -60,7 +64,7 @@ bool RelaySettings::Set(const std::string& key, const std::string& value, std::s
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || end != value.c_str() + value.size() || errno != 0 || !std::isfinite(v) ||
         v < 0 || v > 1) {
-      *error = key + ": expected a number in 0..1, got '" + value + "'";
+      *error = key + ": expected a number in 0..1, got " + Quote(value);
       return false;
     }
     leak_rate.store(v);
@@ -68,13 +72,13 @@ bool RelaySettings::Set(const std::string& key, const std::string& value, std::s
   }
   const IntSetting* s = FindInt(key);
   if (s == nullptr) {
-    *error = "unknown setting '" + key + "'; valid: " + KeysWithRanges();
+    *error = "unknown setting " + Quote(key) + "; valid: " + KeysWithRanges();
     return false;
   }
   const long long v = std::strtoll(value.c_str(), &end, 10);
   if (value.empty() || end != value.c_str() + value.size() || errno != 0 || v < s->min ||
       v > s->max) {
-    *error = key + ": expected an integer in " + Range(*s) + ", got '" + value + "'";
+    *error = key + ": expected an integer in " + Range(*s) + ", got " + Quote(value);
     return false;
   }
   (this->*(s->field)).store(v);

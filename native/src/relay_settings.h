@@ -27,6 +27,11 @@ struct RelaySettings {
   // Thread churn (0 = off): responses are copied on transient threads that each live this
   // long; see transient_threads.h.
   std::atomic<int64_t> thread_churn_ms{0};
+  // Limits on client connections: at most `max_clients` open at once (more are answered
+  // with an ERROR frame and closed; 0 = no cap), and a client with no request in flight
+  // that has not sent or taken a byte for `idle_timeout_ms` is closed (0 = never).
+  std::atomic<int64_t> max_clients{10000};
+  std::atomic<int64_t> idle_timeout_ms{600000};
 
   // Sets the setting named `key` (the flag name without "--", e.g. "leak-rate") from
   // `value`. On a bad key or value returns false and sets *error to a message that names

@@ -1,4 +1,4 @@
-// Process setup shared by the upstream and the load generator.
+// Process setup shared by the native programs (the relay uses RaiseFdLimit only).
 #pragma once
 
 #include <signal.h>

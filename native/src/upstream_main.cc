@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "acceptor.h"
 #include "codec.h"
 #include "connection.h"
 #include "event_loop.h"
@@ -107,31 +108,39 @@ class Upstream {
   void Run() {
     uint16_t port = opts_.port;
     listen_fd_ = ListenLoopback(&port);
-    loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { Accept(); });
+    acceptor_ = std::make_unique<Acceptor>(loop_, listen_fd_, "upstream", [this](int fd) { Accept(fd); });
+    acceptor_->Start();
     std::printf("{\"event\":\"ready\",\"port\":%u,\"pid\":%d}\n", port, static_cast<int>(getpid()));
     std::fflush(stdout);
     loop_.Run(1, [this] { FireDue(); });
   }
 
  private:
-  void Accept() {
-    for (;;) {
-      const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-          std::fprintf(stderr, "upstream: accept: %s\n", std::strerror(errno));
-        return;
-      }
-      SetNoDelay(fd);
-      Connection::Handlers h;
-      h.on_frame = [this](Connection& c, Frame&& f) { OnRequest(c, f); };
-      h.on_close = [this](Connection& c, const std::string&) { conns_.erase(c.tag); };
-      auto conn = std::make_shared<Connection>(loop_, fd, opts_.max_frame,
-                                               TypeBit(FrameType::kRequest), std::move(h));
-      conn->tag = next_conn_id_++;
-      conns_[conn->tag] = conn;
-      conn->Start();
-    }
+  // One client connection (a relay's upstream connection) and its delayed responses.
+  struct Client {
+    std::shared_ptr<Connection> conn;
+    uint64_t waiting = 0;      // requests read and not yet answered (in due_)
+    bool read_closed = false;  // it half-closed: close once they are answered
+  };
+
+  void Accept(int fd) {
+    SetNoDelay(fd);
+    Connection::Handlers h;
+    h.on_frame = [this](Connection& c, Frame&& f) { OnRequest(c, f); };
+    h.on_close = [this](Connection& c, const std::string&) {
+      conns_.erase(c.tag);
+      acceptor_->DescriptorFreed();
+    };
+    h.on_read_closed = [this](Connection& c) {  // answer what was asked, then close
+      auto it = conns_.find(c.tag);
+      if (it != conns_.end()) it->second.read_closed = true;
+      if (it == conns_.end() || it->second.waiting == 0) c.CloseWhenFlushed();
+    };
+    auto conn = std::make_shared<Connection>(loop_, fd, opts_.max_frame,
+                                             TypeBit(FrameType::kRequest), std::move(h));
+    conn->tag = next_conn_id_++;
+    conns_[conn->tag].conn = conn;
+    conn->Start();
   }
 
   void OnRequest(Connection& conn, const Frame& frame) {
@@ -153,6 +162,7 @@ class Upstream {
     d.due_ms = NowMs() + static_cast<int64_t>(delay);
     d.seq = next_seq_++;
     due_.push(d);
+    ++conns_[conn.tag].waiting;
   }
 
   void Respond(Connection& conn, const Due& d) {
@@ -170,9 +180,11 @@ class Upstream {
       due_.pop();
       auto it = conns_.find(d.conn_id);
       if (it == conns_.end()) continue;  // the client left: drop the response
-      it->second->Cork();
-      corked.push_back(it->second);
-      Respond(*it->second, d);
+      Client& client = it->second;
+      client.conn->Cork();
+      corked.push_back(client.conn);
+      Respond(*client.conn, d);
+      if (--client.waiting == 0 && client.read_closed) client.conn->CloseWhenFlushed();
     }
     for (auto& c : corked) c->Uncork();
   }
@@ -184,7 +196,8 @@ class Upstream {
   int listen_fd_ = -1;
   uint64_t next_conn_id_ = 1;
   uint64_t next_seq_ = 0;
-  std::unordered_map<uint64_t, std::shared_ptr<Connection>> conns_;
+  std::unique_ptr<Acceptor> acceptor_;
+  std::unordered_map<uint64_t, Client> conns_;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
 };
 

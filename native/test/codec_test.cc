@@ -147,12 +147,20 @@ void TestZeroLengthAndTwoFrames() {
   CHECK(reader.Next(&p, &n, &f, &err) == DecodeStatus::kNeedMore);
 }
 
-void TestDirect() {
-  // REQUEST of 100000 bytes: header plus 10 bytes through Next, the rest read "directly".
-  const uint32_t len = 100000;
+// A REQUEST of `len` bytes whose payload byte i is (i * 7) mod 256.
+std::vector<uint8_t> PatternFrame(uint32_t len, uint64_t id) {
   std::vector<uint8_t> bytes(kHeaderSize + len);
-  EncodeHeader(FrameHeader{len, FrameType::kRequest, 42}, bytes.data());
+  EncodeHeader(FrameHeader{len, FrameType::kRequest, id}, bytes.data());
   for (uint32_t i = 0; i < len; ++i) bytes[kHeaderSize + i] = static_cast<uint8_t>(i * 7);
+  return bytes;
+}
+
+void TestDirect() {
+  // REQUEST of 100000 bytes: header plus 10 bytes through Next, then as the relay's
+  // Connection does: read() straight into the payload while it has room, else through Next
+  // (which grows the buffer).
+  const uint32_t len = 100000;
+  const std::vector<uint8_t> bytes = PatternFrame(len, 42);
   FrameReader reader(kDefaultMaxFrame, kAll);
   Frame f;
   std::string err;
@@ -161,26 +169,91 @@ void TestDirect() {
   const uint8_t* p = bytes.data();
   size_t n = kHeaderSize + 10;
   CHECK(reader.Next(&p, &n, &f, &err) == DecodeStatus::kNeedMore);
-  CHECK(reader.PendingPayloadBytes() == len);
+  // 10 bytes arrived: one minimum chunk, not the 100000 the header declares.
+  CHECK(reader.PendingPayloadBytes() == FrameReader::kMinPayloadChunk);
   size_t off = kHeaderSize + 10;
+  DecodeStatus st = DecodeStatus::kNeedMore;
   while (off < bytes.size()) {
     const size_t space = reader.DirectSpace(&dst);
-    CHECK(space == bytes.size() - off);
-    const size_t chunk = std::min<size_t>(space, 30000);
-    std::memcpy(dst, bytes.data() + off, chunk);
-    reader.CommitDirect(chunk);
+    CHECK(space <= bytes.size() - off);
+    size_t chunk = std::min<size_t>(bytes.size() - off, 30000);
+    if (space > 0) {
+      chunk = std::min(chunk, space);
+      std::memcpy(dst, bytes.data() + off, chunk);
+      reader.CommitDirect(chunk);
+      size_t zero = 0;
+      const uint8_t* none = bytes.data();
+      st = reader.Next(&none, &zero, &f, &err);
+    } else {
+      const uint8_t* q = bytes.data() + off;
+      size_t m = chunk;
+      st = reader.Next(&q, &m, &f, &err);
+      CHECK(m == 0);
+    }
     off += chunk;
-    size_t zero = 0;
-    const uint8_t* none = bytes.data();
-    const DecodeStatus st = reader.Next(&none, &zero, &f, &err);
-    if (off < bytes.size()) CHECK(st == DecodeStatus::kNeedMore);
-    else CHECK(st == DecodeStatus::kFrame);
+    CHECK(st == (off < bytes.size() ? DecodeStatus::kNeedMore : DecodeStatus::kFrame));
   }
   CHECK(f.header.id == 42 && f.header.length == len &&
         std::memcmp(f.payload, bytes.data() + kHeaderSize, len) == 0);
   std::free(f.payload);
   CHECK(reader.DirectSpace(&dst) == 0);
   CHECK(reader.PendingPayloadBytes() == 0);
+}
+
+// A legal header declaring 16 MiB costs no payload memory until payload bytes come; then
+// the buffer stays within max(64 KiB, 2 x the bytes arrived) all the way, and the frame
+// comes out whole and exact.
+void TestMemoryFollowsArrival() {
+  const uint32_t len = 16u << 20;
+  const std::vector<uint8_t> bytes = PatternFrame(len, 9);
+  FrameReader reader(kDefaultMaxFrame, kAll);
+  Frame f;
+  std::string err;
+  const uint8_t* p = bytes.data();
+  size_t n = kHeaderSize;
+  CHECK(reader.Next(&p, &n, &f, &err) == DecodeStatus::kNeedMore);
+  CHECK(reader.PendingPayloadBytes() == 0 && reader.allocations() == 0);
+  size_t arrived = 0;
+  bool bounded = true;
+  DecodeStatus st = DecodeStatus::kNeedMore;
+  while (arrived < len) {
+    size_t chunk = std::min<size_t>(len - arrived, 4093);  // odd size: never a power of two
+    const size_t before = chunk;
+    st = reader.Next(&p, &chunk, &f, &err);
+    arrived += before;
+    if (st == DecodeStatus::kNeedMore &&
+        reader.PendingPayloadBytes() > std::max(FrameReader::kMinPayloadChunk, 2 * arrived))
+      bounded = false;
+  }
+  CHECK(bounded);
+  CHECK(st == DecodeStatus::kFrame);
+  CHECK(f.header.length == len && std::memcmp(f.payload, bytes.data() + kHeaderSize, len) == 0);
+  // Doubling from 64 KiB to 16 MiB: 9 allocations (64K, 128K, ..., 16M), not one per read.
+  CHECK(reader.allocations() == 9);
+  std::free(f.payload);
+}
+
+// When the probe says the rest of the frame is already waiting (the socket's FIONREAD),
+// the payload is allocated once, at exactly its length.
+void TestProbeAllocatesOnce() {
+  const uint32_t len = 700000;
+  const std::vector<uint8_t> bytes = PatternFrame(len, 3);
+  FrameReader reader(kDefaultMaxFrame, kAll);
+  size_t waiting = bytes.size();
+  reader.SetReadableProbe([&waiting] { return waiting; });
+  Frame f;
+  std::string err;
+  const uint8_t* p = bytes.data();
+  size_t n = 65536;  // one read's worth; the rest is "in the kernel"
+  waiting = bytes.size() - n;
+  CHECK(reader.Next(&p, &n, &f, &err) == DecodeStatus::kNeedMore);
+  CHECK(reader.PendingPayloadBytes() == len && reader.allocations() == 1);
+  n = waiting;
+  waiting = 0;
+  CHECK(reader.Next(&p, &n, &f, &err) == DecodeStatus::kFrame);
+  CHECK(reader.allocations() == 1);
+  CHECK(std::memcmp(f.payload, bytes.data() + kHeaderSize, len) == 0);
+  std::free(f.payload);
 }
 
 }  // namespace
@@ -192,6 +265,8 @@ int main() {
   TestErrors();
   TestZeroLengthAndTwoFrames();
   TestDirect();
+  TestMemoryFollowsArrival();
+  TestProbeAllocatesOnce();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -2,9 +2,10 @@
 // t/bogus-commands.t): each bad connection is closed or answered with ERROR, and a
 // well-behaved client keeps getting correct answers throughout.
 import { type Socket, connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FrameClient } from '../../harness/subject/client.js';
-import { FrameType, HEADER_SIZE, encodeFrame } from '../../harness/subject/codec.js';
+import { FrameType, decodeFrame, encodeFrame } from '../../harness/subject/codec.js';
+import { closedWithin, cpuShare, header, procStatus, rawConnect, setLimit } from '../../harness/run/hostile.js';
 import { type Lab, startLab } from './helpers.js';
 
 const MAX_FRAME = 1024 * 1024;
@@ -38,9 +39,21 @@ async function stillServes(): Promise<void> {
   expect(lab.relay.exit).toBeUndefined();
 }
 
+const MiB = 1024 * 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 interface Counters {
   rss_bytes: number;
   requests_total: number;
+  clients_open: number;
+  clients_rejected_total: number;
+  clients_idle_closed_total: number;
+  alloc_failures_total: number;
+  client_in_flight_max: number;
+  client_in_flight_cap: number;
+  fd_exhaustion_episodes: number;
+  accept_suspended: boolean;
+  live_response_bytes: number;
   clients_total: number;
   paused_clients: number;
   live_request_count: number;
@@ -49,15 +62,6 @@ interface Counters {
 
 async function stats(): Promise<Counters> {
   return lab.admin.command<Counters>('stats-counters');
-}
-
-function header(length: number, type: number, id = 1n, flags = 0): Buffer {
-  const h = Buffer.alloc(HEADER_SIZE);
-  h.writeUInt32BE(length, 0);
-  h.writeUInt8(type, 4);
-  h.writeUInt8(flags, 5);
-  h.writeBigUInt64BE(id, 8);
-  return h;
 }
 
 /** Sends raw bytes; resolves with the frames received and whether the relay closed the
@@ -194,6 +198,87 @@ describe('relay under hostile input', () => {
     expect(after.clients_total - before.clients_total).toBeGreaterThanOrEqual(1000);
   });
 
+  it('holds the in-flight cap exactly: 4,096 requests in one read, 1,024 parsed', async () => {
+    const before = await stats();
+    const s = await rawConnect(lab.port);
+    s.pause();  // never reads: every response stays queued in the relay
+    const batch = Buffer.concat(Array.from({ length: 4096 }, (_, i) => encodeFrame(FrameType.request, BigInt(i), Buffer.alloc(0))));
+    expect(batch.length).toBe(64 * 1024);  // one read of the relay's
+    for (let i = 0; i < 4; i++) s.write(batch);
+    try {
+      await expect.poll(async () => (await stats()).requests_total - before.requests_total, { timeout: 5000 }).toBe(1024);
+      await sleep(500);  // responses arrive; the client stays paused (its output is above high water)
+      const after = await stats();
+      expect(after.requests_total - before.requests_total).toBe(1024);
+      expect(after.client_in_flight_cap).toBe(1024);
+      expect(after.client_in_flight_max).toBe(1024);
+      // At most every request in flight answered, plus high water.
+      expect(after.live_response_bytes).toBeLessThanOrEqual(1024 * (RESPONSE_BYTES + 16) + HIGH_WATER);
+    } finally {
+      s.destroy();
+    }
+    await expect.poll(async () => (await stats()).live_response_count, { timeout: 5000 }).toBe(0);
+    await stillServes();
+  });
+
+  it('answers the requests received before a half-close, then closes', async () => {
+    const s = await rawConnect(lab.port);
+    const frames: Array<{ type: number; id: bigint }> = [];
+    let buf = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      for (let d = decodeFrame(buf); d.kind === 'frame'; d = decodeFrame(buf)) {
+        frames.push({ type: d.frame.type, id: d.frame.id });
+        buf = Buffer.from(d.rest);
+      }
+    });
+    s.end(Buffer.concat(Array.from({ length: 10 }, (_, i) => encodeFrame(FrameType.request, BigInt(100 + i), Buffer.alloc(32)))));
+    expect(await closedWithin(s, 5000)).toBe(true);
+    s.destroy();
+    expect(frames.map((f) => f.type)).toEqual(Array(10).fill(FrameType.response));
+    expect(frames.map((f) => f.id).sort()).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(100 + i)));
+    await stillServes();
+  });
+
+  it('quotes at most 64 bytes of a bad admin command in its error', async () => {
+    const admin = await FrameClient.open(lab.adminPort);
+    try {
+      const big = await admin.call(FrameType.admin, 1n, Buffer.alloc(MiB, 'x'));
+      expect(big.payload.length).toBeLessThan(400);
+      const r = JSON.parse(big.payload.toString()) as { ok: boolean; error: string };
+      expect(r.ok).toBe(false);
+      expect(r.error).toContain(`'${'x'.repeat(64)}'... (1048576 bytes)`);
+      const invalid = await admin.call(FrameType.admin, 2n, Buffer.alloc(64 * 1024, 0xff));
+      expect(invalid.payload.length).toBeLessThan(400);
+      const longValue = await admin.call(FrameType.admin, 3n, `set leak-rate ${'9'.repeat(100_000)}`);
+      expect(longValue.payload.length).toBeLessThan(400);
+      expect(JSON.parse(longValue.payload.toString()).error).toMatch(/leak-rate: expected a number in 0\.\.1, got '9{64}'\.\.\. \(100000 bytes\)/);
+    } finally {
+      admin.close();
+    }
+  });
+
+  it('refuses clients past max-clients with an ERROR frame, and takes them again below it', async () => {
+    const open = (await stats()).clients_open;
+    expect(open).toBeGreaterThanOrEqual(1);  // the well-behaved client
+    expect(await lab.admin.command('set max-clients ' + String(open + 1))).toMatchObject({ ok: true });
+    const extra = await FrameClient.open(lab.port);
+    try {
+      await expect.poll(async () => (await stats()).clients_open, { timeout: 3000 }).toBe(open + 1);
+      const refused = await FrameClient.open(lab.port);
+      const f = await refused.next(3000);
+      expect(f.type).toBe(FrameType.error);
+      expect(f.payload.toString()).toMatch(/connection limit reached: \d+ clients open \(max-clients\)/);
+      expect(await Promise.race([refused.closed.then(() => true), sleep(2000).then(() => false)])).toBe(true);
+      expect((await stats()).clients_rejected_total).toBeGreaterThanOrEqual(1);
+      await stillServes();
+    } finally {
+      extra.close();
+      await lab.admin.command('set max-clients 10000');
+    }
+    await stillServes();
+  });
+
   it('ends bounded and serving: RSS under 200 MiB, nothing in flight', async () => {
     await stillServes();
     const s = await stats();
@@ -201,5 +286,99 @@ describe('relay under hostile input', () => {
     expect(s.live_request_count).toBe(0);
     expect(s.live_response_count).toBe(0);
     expect(lab.relay.exit).toBeUndefined();
+  });
+});
+
+// Each case below limits the relay's own resources (prlimit on its pid), so each has its
+// own relay.
+describe('relay under resource exhaustion', () => {
+  let lab: Lab | undefined;
+  afterEach(async () => {
+    await lab?.stop();
+    lab = undefined;
+  });
+
+  async function served(l: Lab): Promise<void> {
+    const c = await FrameClient.open(l.port);
+    try {
+      const f = await c.call(FrameType.request, 1n, Buffer.from('good-client'), 5000);
+      expect(f.type).toBe(FrameType.response);
+      expect(f.payload.subarray(0, 8).toString()).toBe('good-cli');
+    } finally {
+      c.close();
+    }
+  }
+
+  it('address space limited to +160 MiB: legal 16 MiB headers cost nothing, a payload that cannot fit gets ERROR, the relay lives', async () => {
+    const l = lab = await startLab('glibc', ['--delay-ms', '0', '--response-bytes', '1024'], ['--threads', '2', '--max-frame', String(512 * MiB)]);
+    const stats = () => l.admin.command<Counters>('stats-counters');
+    await setLimit(l.relay.pid, 'as', procStatus(l.relay.pid)!.vmSize + 160 * MiB);
+    // 24 legal headers declaring 16 MiB each (384 MiB against 160 MiB) and 1 KiB of payload.
+    const socks = await Promise.all(Array.from({ length: 24 }, () => rawConnect(l.port)));
+    const received = socks.map(() => Buffer.alloc(0));
+    for (const [i, s] of socks.entries()) {
+      s.on('error', () => {});
+      s.on('data', (chunk: Buffer) => { received[i] = Buffer.concat([received[i]!, chunk]); });
+      s.write(Buffer.concat([header(16 * MiB, FrameType.request, BigInt(i + 1)), Buffer.alloc(1024, 0x61)]));
+    }
+    await sleep(500);
+    expect(l.relay.exit).toBeUndefined();
+    await served(l);
+    // One client declares 512 MiB and streams it: its buffer cannot grow past the headroom.
+    const big = await rawConnect(l.port);
+    big.on('error', () => {});
+    let reply = Buffer.alloc(0);
+    big.on('data', (chunk: Buffer) => { reply = Buffer.concat([reply, chunk]); });
+    big.write(header(512 * MiB, FrameType.request, 99n));
+    const chunk = Buffer.alloc(MiB, 0x62);
+    let sent = 0;
+    for (; sent < 320 * MiB && !big.destroyed && !big.readableEnded; sent += MiB) {
+      if (!big.write(chunk)) await Promise.race([new Promise((r) => big.once('drain', r)), closedWithin(big, 5000)]);
+    }
+    expect(await closedWithin(big, 5000)).toBe(true);
+    big.destroy();
+    expect(sent).toBeLessThan(320 * MiB);
+    const d = decodeFrame(reply);
+    expect(d.kind).toBe('frame');
+    if (d.kind === 'frame') {
+      expect(d.frame.type).toBe(FrameType.error);
+      expect(d.frame.payload.toString()).toMatch(/out of memory: cannot allocate \d+ bytes for a frame of 536870912 bytes/);
+    }
+    expect((await stats()).alloc_failures_total).toBe(1);
+    expect(l.relay.exit).toBeUndefined();
+    await served(l);
+    // The 24 waiting clients: closed by the idle timeout, with an ERROR frame each.
+    const closed = socks.map((s) => closedWithin(s, 5000));
+    expect(await l.admin.command('set idle-timeout-ms 300')).toMatchObject({ ok: true });
+    expect(await Promise.all(closed)).toEqual(Array(24).fill(true));
+    for (const r of received) {
+      const f = decodeFrame(r);
+      expect(f.kind === 'frame' && f.frame.type === FrameType.error && f.frame.payload.toString()).toMatch(/^idle timeout: nothing sent or received for 300 ms/);
+    }
+    expect((await stats()).clients_idle_closed_total).toBeGreaterThanOrEqual(24);
+    expect(l.relay.exit).toBeUndefined();
+  });
+
+  it('out of file descriptors: stops polling the listener (under 10% of a core), logs once, serves again once descriptors free', async () => {
+    const l = lab = await startLab('glibc', ['--delay-ms', '0', '--response-bytes', '1024'], ['--threads', '2']);
+    const stats = () => l.admin.command<Counters>('stats-counters');
+    const acceptLines: string[] = [];
+    l.relay.onStderr((line) => { if (line.includes('accept')) acceptLines.push(line); });
+    await setLimit(l.relay.pid, 'nofile', 64);
+    const socks = await Promise.all(Array.from({ length: 80 }, () => rawConnect(l.port)));
+    for (const s of socks) s.on('error', () => {});
+    await expect.poll(async () => (await stats()).accept_suspended, { timeout: 5000 }).toBe(true);
+    const cpu = await cpuShare(l.relay.pid, 1000);
+    expect(cpu).toBeLessThan(0.10);
+    const during = await stats();
+    expect(during.fd_exhaustion_episodes).toBe(1);
+    expect(acceptLines).toHaveLength(1);
+    expect(acceptLines[0]).toMatch(/relay: accept: Too many open files \(open-file limit 64\); not accepting until a descriptor is freed/);
+    for (const s of socks) s.destroy();
+    await expect.poll(async () => (await stats()).accept_suspended, { timeout: 5000 }).toBe(false);
+    await served(l);
+    expect(acceptLines).toHaveLength(2);
+    expect(acceptLines[1]).toMatch(/relay: accepting again after \d+ ms out of file descriptors \(\d+ accept calls refused\)/);
+    expect(l.relay.exit).toBeUndefined();
   });
 });
