@@ -85,7 +85,7 @@ function latestRun(dir: string): string {
 
 it('SIGKILL of the harness: the native programs exit on their own within 2 s', async () => {
   const child = lab(['--scenario', 'burst', '--quick', '--variants', 'glibc', '--out', out]);
-  await stderrReaches(child, ': burst at');
+  await stderrReaches(child, ': baseline ');  // the baseline's line is printed as it ends
   const pids = await nativeChildren(child.pid!);
   expect(pids).toHaveLength(4);  // upstream, relay, sampler, loadgen
   expect((await listeners(pids)).length).toBeGreaterThanOrEqual(3);  // upstream, relay's port and admin port
@@ -105,7 +105,7 @@ it('a relay killed mid-run fails its variant with its exit; the other variant co
   const dir = mkdtempSync(join(out, 'crash-'));
   const scenarioFile = file(dir, 'crash.json', JSON.stringify(CRASH_SCENARIO));
   const child = lab(['--scenario', scenarioFile, '--variants', 'glibc,tcmalloc', '--out', dir]);
-  await stderrReaches(child, 'crash glibc trial 1/1: burst at');
+  await stderrReaches(child, 'crash glibc trial 1/1: baseline ');
   const relays = await nativeChildren(child.pid!, 'relay-glibc');
   expect(relays).toHaveLength(1);
   const others = await nativeChildren(child.pid!);
