@@ -105,7 +105,7 @@ it('a relay killed mid-run fails its variant with its exit; the other variant co
   const dir = mkdtempSync(join(out, 'crash-'));
   const scenarioFile = file(dir, 'crash.json', JSON.stringify(CRASH_SCENARIO));
   const child = lab(['--scenario', scenarioFile, '--variants', 'glibc,tcmalloc', '--out', dir]);
-  await stderrReaches(child, 'crash glibc trial 1/1: baseline ');
+  await stderrReaches(child, 'crash glibc trial 1/1: warm ');
   const relays = await nativeChildren(child.pid!, 'relay-glibc');
   expect(relays).toHaveLength(1);
   const others = await nativeChildren(child.pid!);
