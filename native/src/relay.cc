@@ -1,5 +1,6 @@
 #include "relay.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -181,8 +182,12 @@ void Relay::Start() {
   listen_fd_ = ListenLoopback(&port_);
   for (auto& w : workers_) {
     Worker* wp = w.get();
-    wp->thread = std::thread(
-        [this, wp] { wp->loop.Run(kTickMs, [this, wp] { ExpireLogRecords(*wp); }); });
+    wp->thread = std::thread([this, wp] {
+      char name[16];
+      std::snprintf(name, sizeof name, "worker-%d", wp->index);
+      pthread_setname_np(pthread_self(), name);  // seen in /proc/<pid>/task/*/comm
+      wp->loop.Run(kTickMs, [this, wp] { ExpireLogRecords(*wp); });
+    });
   }
 }
 
@@ -462,13 +467,13 @@ void Relay::OnUpstreamLost(int upstream, const std::string& reason) {
   }
 }
 
-void Relay::RunOnEveryWorker(const std::function<void()>& fn) {
+void Relay::RunOnEveryWorker(const std::function<void(int worker)>& fn) {
   std::mutex mu;
   std::condition_variable cv;
   size_t left = workers_.size();
   for (auto& w : workers_) {
-    w->loop.Post([&] {
-      fn();
+    w->loop.Post([&, index = w->index] {
+      fn(index);
       std::lock_guard<std::mutex> lock(mu);
       if (--left == 0) cv.notify_one();
     });

@@ -72,9 +72,9 @@ class Relay {
   // the loop is stopped. `loop` is the caller's loop (it may also watch other fds).
   void AttachAcceptor(EventLoop& loop);
 
-  // Runs `fn` on every worker thread and returns when all have run it. Any thread but
-  // a worker's.
-  void RunOnEveryWorker(const std::function<void()>& fn);
+  // Runs `fn(worker index)` on every worker thread and returns when all have run it. Any
+  // thread but a worker's.
+  void RunOnEveryWorker(const std::function<void(int worker)>& fn);
 
   const RelayCounters& counters() const { return counters_; }
   const RelayOptions& options() const { return options_; }
