@@ -100,6 +100,8 @@ export function diagnose(row: SummaryRow): Verdict {
 }
 
 /** The row with its verdict attached (summary.json carries it). */
+/** The row with its verdict; none when no trial completed (nothing to diagnose: a verdict
+ * of medians that do not exist would read "healthy"). */
 export function withVerdict(row: SummaryRow): SummaryRow {
-  return { ...row, verdict: diagnose(row) };
+  return row.trials === 0 ? { ...row } : { ...row, verdict: diagnose(row) };
 }

@@ -7,7 +7,7 @@ import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.
 import { Sampler, readCpuMs, readVmHwm } from './sampler.js';
 import type { Scenario } from './scenario.js';
 import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from './schedule.js';
-import type { PhaseLoad, Trace, TraceEvent, TrialStatus } from './types.js';
+import type { PhaseLoad, ReleaseCall, Trace, TraceEvent, TrialStatus } from './types.js';
 import { type Variant, relayBinary } from './variants.js';
 
 export interface Progress {
@@ -35,6 +35,8 @@ export interface TrialOptions {
   onRelayReady?: (ready: Record<string, unknown>) => void;
   /** How to start the relay when not plainly (lab detect runs it under leak checkers). */
   relayLaunch?: RelayLaunch;
+  /** Poll the relay's counters every 100 ms (default true; see Sampler). */
+  statsPolling?: boolean;
 }
 
 /** The relay started as `wrapper.command ...wrapper.args <binary> <relay args> ...extraArgs`
@@ -107,7 +109,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     admin = await AdminClient.open(Number(relayReady.admin_port));
     const relayPid = relay.pid;
     sampler = new Sampler({
-      pid: relayPid, admin, t0, monoT0Us, phaseAt,
+      pid: relayPid, admin, t0, monoT0Us, phaseAt, statsPolling: o.statsPolling,
       onSample: (s) => {
         trace.samples.push(s);
         o.onSample(s);
@@ -127,7 +129,12 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
         event({ type: 'phase', tMs, name: phase, index: Number(line.index) });
         const p = scenario.phases.find((x) => x.name === phase);
         for (const action of p?.actions ?? []) {
-          if (action === 'release') actions.push(release(adminRef, elapsed, event));
+          if (action === 'release') {
+            // A failed release fails the trial: its releasedRss would measure nothing.
+            actions.push(release(adminRef, elapsed, event).then((e) => {
+              if (!e.ok) fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
+            }));
+          }
         }
       } else if (line.type === 'tick') {
         event({
@@ -186,18 +193,32 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   return { trace, samplerIntervals: sampler?.intervals ?? [], samplerCpuMs: sampler?.nativeCpuMs ?? 0 };
 }
 
-async function release(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void): Promise<void> {
+/** Asks the relay to release; records (and returns) the release event. */
+async function release(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void): Promise<Extract<TraceEvent, { type: 'release' }>> {
   const tMs = elapsed();
+  let e: Extract<TraceEvent, { type: 'release' }>;
   try {
     const r = await admin.command<Record<string, unknown>>('release', 60_000);
-    event({
+    e = {
       type: 'release', tMs, ok: r.ok === true, releaseMs: numOrNull(r.release_ms),
       rssBeforeBytes: numOrNull(r.rss_before_bytes), rssAfterBytes: numOrNull(r.rss_after_bytes),
       call: typeof r.call === 'string' ? r.call : null, ...(r.ok === true ? {} : { error: String(r.error) }),
-    });
+      ...(Array.isArray(r.calls) ? { calls: r.calls.map(parseReleaseCall) } : {}),
+    };
   } catch (err) {
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message });
+    e = { type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message };
   }
+  event(e);
+  return e;
+}
+
+function parseReleaseCall(raw: Record<string, unknown>): ReleaseCall {
+  return {
+    thread: String(raw.thread), ...(typeof raw.worker === 'number' ? { worker: raw.worker } : {}),
+    tid: Number(raw.tid), mainThread: raw.main_thread === true, call: String(raw.call),
+    rc: numOrNull(raw.rc), ok: raw.ok === true, ms: Number(raw.ms),
+    ...(typeof raw.error === 'string' ? { error: raw.error } : {}),
+  };
 }
 
 function numOrNull(v: unknown): number | null {
