@@ -21,6 +21,8 @@ export interface RunPlan {
   argv: string[];
   /** Run only this slice of the scenario x trial x variant matrix (--shard i/n). */
   shard?: Shard;
+  /** Poll the relay's counters every 100 ms (default true; --no-stats-poll). */
+  statsPolling?: boolean;
 }
 
 export interface RunInfo {
@@ -36,6 +38,8 @@ export interface RunInfo {
   errors: string[];
   /** The slice this run covers (--shard), or null for the whole matrix. */
   shard: Shard | null;
+  /** Whether the relay's counters were polled every 100 ms (false: --no-stats-poll). */
+  statsPolling?: boolean;
   /** Set by `lab merge`: the shard run folders this run was joined from. */
   mergedFrom?: Array<{ runId: string; dir: string; shard: Shard | null; status: RunStatus }>;
 }
@@ -73,6 +77,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     environment: collectEnvironment(),
     errors: [],
     shard: plan.shard ?? null,
+    statsPolling: plan.statsPolling ?? true,
   };
   const selected = new Set(shardMatrix(runMatrix(info.scenarios, plan.variants.map((v) => v.id)), plan.shard).map(cellKey));
   store.writeJson('run.json', info);
@@ -94,7 +99,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
-          scenario: s.scenario, variant, trial, trials: s.trials, seed: s.seed, signal,
+          scenario: s.scenario, variant, trial, trials: s.trials, seed: s.seed, signal, statsPolling: plan.statsPolling,
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),
           onProgress: hooks.onProgress,

@@ -42,6 +42,7 @@ interface RunFlags {
   baseline?: string;
   maxRegression?: number;
   shard?: Shard;
+  statsPoll?: boolean;
 }
 
 interface GateFlags {
@@ -109,6 +110,7 @@ export function buildProgram(io: Io, actions: {
     .option('--baseline <run-dir>', 'with --gate: also hold each gated metric to this run\'s value + --max-regression')
     .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
     .addOption(new Option('--shard <i/n>', 'run only slice i of n of the scenario x trial x variant matrix (join with `lab merge`)').argParser(shardFlag))
+    .option('--no-stats-poll', 'do not ask the relay for its counters every 100 ms (RSS and smaps are still read from outside; live-bytes metrics come from the final sample only)')
     .exitOverride()
     .action(async (flags: RunFlags) => { code = await actions.run(flags); });
 
@@ -318,6 +320,7 @@ async function runCommand(flags: RunFlags, argv: string[], io: Io): Promise<numb
     const outcome = await executeRun({
       scenarios, variants, trials: flags.trials, seed: flags.seed, quick: Boolean(flags.quick),
       outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard,
+      statsPolling: flags.statsPoll !== false,
     }, controller.signal, {
       onProgress: (p) => progress.update(p),
       onTrialDone: (trace) => {
