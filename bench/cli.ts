@@ -1,10 +1,12 @@
-// npm run bench -- <native|harness|report|fuzz> [--rounds N] [--seconds N]
+// npm run bench -- <native|harness|report|fuzz|repro|memory|observer|reach> [options]
 import { Command } from 'commander';
 import { stopAll } from '../harness/procs.js';
 import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
+import { benchObserver } from './observer.js';
+import { benchReach } from './reach.js';
 import { benchReport } from './render.js';
 import { benchRepro } from './repro.js';
 
@@ -33,6 +35,15 @@ program.command('memory')
   .description('the harness\'s own peak RSS over one long run (steady, its steady phase stretched; goal < 200 MiB)')
   .option('--minutes <n>', 'length of the steady phase', '10')
   .action(async (o: { minutes: string }) => benchMemory(Math.max(0.1, Number(o.minutes) || 10)));
+program.command('observer')
+  .description('burst with the relay\'s 100 ms counters poll on and off: retainedRss and releasedRss per variant side by side (goal: differ by <= 1% of peak or 1 MiB)')
+  .option('--rounds <n>', 'rounds of on + off (median reported)', '3')
+  .option('--quick', 'burst --quick instead of the full burst')
+  .action(async (o: { rounds: string; quick?: boolean }) => benchObserver(Math.max(1, Number(o.rounds) || 3), Boolean(o.quick)));
+program.command('reach')
+  .description('what a release reaches with a live transient (thread churn) thread: RSS after release while it is alive, after it exits, and without churn, per allocator')
+  .option('--rounds <n>', 'rounds (median reported)', '3')
+  .action(async (o: { rounds: string }) => benchReach(Math.max(1, Number(o.rounds) || 3)));
 try {
   await program.parseAsync(process.argv.slice(2), { from: 'user' });
 } finally {
