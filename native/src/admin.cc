@@ -1,6 +1,7 @@
 #include "admin.h"
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -14,14 +15,13 @@
 #include "admin_command.h"
 #include "alloc.h"
 #include "connection.h"
+#include "json_writer.h"
 #include "net.h"
 #include "proc_stats.h"
 #include "relay.h"
 
 namespace leaklab {
 namespace {
-
-nlohmann::json OrNull(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
 
 // The shared object that `malloc` resolves to in this process (e.g. "libtcmalloc.so.4"),
 // to catch a relay that silently fell back to glibc.
@@ -33,16 +33,43 @@ std::string MallocLibrary() {
   return slash ? slash + 1 : info.dli_fname;
 }
 
+// Test hook: leaklab_alloc_calls() of the counting shim (native/test/alloc_count.cc) when
+// it is preloaded, else null. The calling thread's malloc-family and free-family calls.
+using AllocCallsFn = uint64_t (*)(uint64_t* frees);
+AllocCallsFn FindAllocCounter() {
+  return reinterpret_cast<AllocCallsFn>(dlsym(RTLD_DEFAULT, "leaklab_alloc_calls"));
+}
+
+// One per admin connection, made when it is accepted: a reply is copied here and sent
+// from here (not owned) when nothing else is queued on the connection, so answering the
+// harness's 100 ms counters poll allocates nothing in Admin. A client that pipelines
+// commands gets malloc()ed copies for the replies queued behind the first.
+struct ReplyBuffer {
+  char bytes[Admin::kStatsReplyBytes];
+};
+
 }  // namespace
 
 Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
-    : relay_(relay), acceptor_(acceptor), max_frame_(max_frame), policy_(relay, acceptor) {}
+    : relay_(relay),
+      acceptor_(acceptor),
+      max_frame_(max_frame),
+      policy_(relay, acceptor),
+      version_(alloc::Version()),
+      malloc_library_(MallocLibrary()),
+      stats_reply_(new char[kStatsReplyBytes]) {}
 
 void Admin::Start() {
+  count_fn_ = FindAllocCounter();
   listen_fd_ = ListenLoopback(&port_);
   loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptConnections(); });
-  thread_ = std::thread(
-      [this] { loop_.Run(ReleasePolicy::kCheckMs, [this] { policy_.Check(); }); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "admin");  // seen in /proc/<pid>/task/*/comm
+    // One stats reply before any command: whatever the allocators set up on first use
+    // (a FILE, a probe allocation, jemalloc's ctl tables) is made now, not while polled.
+    Stats(true);
+    loop_.Run(ReleasePolicy::kCheckMs, [this] { policy_.Check(); });
+  });
   thread_.detach();  // runs until the process exits
 }
 
@@ -56,14 +83,27 @@ void Admin::AcceptConnections() {
     }
     SetNoDelay(fd);
     Connection::Handlers h;
-    h.on_frame = [this](Connection& c, Frame&& f) {
+    auto buffer = std::make_shared<ReplyBuffer>();  // lives as long as the handlers
+    h.on_frame = [this, buffer](Connection& c, Frame&& f) {
+      // Every command name fits std::string's inline buffer: no allocation for it.
       const std::string command(f.payload ? f.payload : "", f.header.length);
       std::free(f.payload);
-      const std::string reply = Handle(command);
-      char* copy = static_cast<char*>(std::malloc(reply.size() + 1));
-      std::memcpy(copy, reply.data(), reply.size());
-      c.Send(FrameType::kAdminReply, f.header.id, copy, static_cast<uint32_t>(reply.size()),
-             /*owned=*/true);
+      uint64_t frees0 = 0, frees1 = 0;
+      const uint64_t allocs0 = count_fn_ ? count_fn_(&frees0) : 0;
+      const std::string_view reply = Handle(command);
+      if (count_fn_) {
+        last_handle_allocs_ = count_fn_(&frees1) - allocs0;
+        last_handle_frees_ = frees1 - frees0;
+      }
+      const uint32_t size = static_cast<uint32_t>(reply.size());
+      if (c.output_bytes() == 0 && reply.size() <= sizeof buffer->bytes) {
+        std::memcpy(buffer->bytes, reply.data(), reply.size());
+        c.Send(FrameType::kAdminReply, f.header.id, buffer->bytes, size, /*owned=*/false);
+      } else {
+        char* copy = static_cast<char*>(std::malloc(reply.size() + 1));
+        std::memcpy(copy, reply.data(), reply.size());
+        c.Send(FrameType::kAdminReply, f.header.id, copy, size, /*owned=*/true);
+      }
     };
     // The connection keeps itself alive while registered with the loop.
     auto conn = std::make_shared<Connection>(loop_, fd, max_frame_,
@@ -72,19 +112,19 @@ void Admin::AcceptConnections() {
   }
 }
 
-std::string Admin::Handle(const std::string& command) {
+std::string_view Admin::Handle(const std::string& command) {
   std::string args;
   switch (ParseAdminCommand(command, &args)) {
-    case AdminCommand::kPing: return nlohmann::json{{"ok", true}}.dump();
     case AdminCommand::kStats: return Stats(true);
     case AdminCommand::kStatsCounters: return Stats(false);
-    case AdminCommand::kRelease: return Release();
-    case AdminCommand::kConfig: return Config();
-    case AdminCommand::kSet: return RunSetCommand(relay_.settings(), args);
-    case AdminCommand::kProfileDump: return ProfileDump(args);
-    case AdminCommand::kUnknown: break;
+    case AdminCommand::kPing: reply_ = nlohmann::json{{"ok", true}}.dump(); break;
+    case AdminCommand::kRelease: reply_ = Release(); break;
+    case AdminCommand::kConfig: reply_ = Config(); break;
+    case AdminCommand::kSet: reply_ = RunSetCommand(relay_.settings(), args); break;
+    case AdminCommand::kProfileDump: reply_ = ProfileDump(args); break;
+    case AdminCommand::kUnknown: reply_ = UnknownCommandReply(command); break;
   }
-  return UnknownCommandReply(command);
+  return reply_;
 }
 
 // {"ok":true, "leak-rate":..., ... every setting by its key, then the fixed options}.
@@ -103,57 +143,74 @@ std::string Admin::Config() {
 // with_smaps: /proc/self/smaps_rollup walks every page table of the process under its
 // mmap lock: ~5 ms at 450 MiB RSS, so the harness samples it from outside, less often, and
 // asks for "stats-counters" (everything else) every 100 ms.
-std::string Admin::Stats(bool with_smaps) {
+// Written into stats_reply_ with no malloc/free call (JsonWriter, alloc::Stats): the
+// harness must not be what drives the allocator in an idle phase.
+std::string_view Admin::Stats(bool with_smaps) {
   const int64_t start = NowUs();
+  uint64_t test_frees = 0;
+  const uint64_t test_allocs = count_fn_ ? count_fn_(&test_frees) : 0;
   const RelayCounters& c = relay_.counters();
-  nlohmann::json j;
-  j["ok"] = true;
-  j["t_us"] = start;
-  j["rss_bytes"] = OrNull(ReadRssBytes());
+  JsonWriter j(stats_reply_.get(), kStatsReplyBytes);
+  j.Bool("ok", true);
+  j.Int("t_us", start);
+  j.IntOrNull("rss_bytes", ReadRssBytes());
   if (with_smaps) {
     const SmapsRollup smaps = ReadSmapsRollup();
-    j["smaps_rss_bytes"] = OrNull(smaps.rss_bytes);
-    j["private_dirty_bytes"] = OrNull(smaps.private_dirty_bytes);
-    j["lazyfree_bytes"] = OrNull(smaps.lazyfree_bytes);
+    j.IntOrNull("smaps_rss_bytes", smaps.rss_bytes);
+    j.IntOrNull("private_dirty_bytes", smaps.private_dirty_bytes);
+    j.IntOrNull("lazyfree_bytes", smaps.lazyfree_bytes);
   }
-  j["live_request_bytes"] = c.live_request_bytes.load();
-  j["live_request_count"] = c.live_request_count.load();
-  j["transient_threads_started"] = relay_.transient_threads_started();
-  j["leaked_request_bytes"] = c.leaked_request_bytes.load();
-  j["leaked_request_count"] = c.leaked_request_count.load();
-  j["live_log_bytes"] = c.live_log_bytes.load();
-  j["live_log_count"] = c.live_log_count.load();
-  j["live_response_bytes"] = c.live_response_bytes.load();
-  j["live_response_count"] = c.live_response_count.load();
-  j["requests_total"] = c.requests_total.load();
-  j["responses_total"] = c.responses_total.load();
-  j["client_errors_total"] = c.client_errors_total.load();
-  j["clients_total"] = c.clients_total.load();
-  j["paused_clients"] = c.paused_clients.load();
-  j["congested_upstreams"] = c.congested_upstreams.load();
+  j.Int("live_request_bytes", c.live_request_bytes.load());
+  j.Int("live_request_count", c.live_request_count.load());
+  j.Int("transient_threads_started", relay_.transient_threads_started());
+  j.Int("leaked_request_bytes", c.leaked_request_bytes.load());
+  j.Int("leaked_request_count", c.leaked_request_count.load());
+  j.Int("live_log_bytes", c.live_log_bytes.load());
+  j.Int("live_log_count", c.live_log_count.load());
+  j.Int("live_response_bytes", c.live_response_bytes.load());
+  j.Int("live_response_count", c.live_response_count.load());
+  j.Int("requests_total", c.requests_total.load());
+  j.Int("responses_total", c.responses_total.load());
+  j.Int("client_errors_total", c.client_errors_total.load());
+  j.Int("clients_total", c.clients_total.load());
+  j.Int("paused_clients", c.paused_clients.load());
+  j.Int("congested_upstreams", c.congested_upstreams.load());
   relay_.AddLimitStats(j);  // clients_open, ..., client_in_flight_max
   policy_.AddStats(j);
-  j["allocator"] = {{"name", alloc::Name()},
-                    {"version", alloc::Version()},
-                    {"release_call", alloc::ReleaseCall()},
-                    {"malloc_library", MallocLibrary()}};
-  j["alloc"] = alloc::Stats();
-  j["stats_us"] = NowUs() - start;
-  return j.dump();
+  j.BeginObject("allocator");
+  j.String("name", alloc::Name());
+  j.String("version", version_.c_str());
+  j.String("release_call", alloc::ReleaseCall());
+  j.String("malloc_library", malloc_library_.c_str());
+  j.EndObject();
+  j.BeginObject("alloc");
+  alloc::Stats(j);
+  j.EndObject();
+  j.Int("stats_us", NowUs() - start);
+  if (count_fn_) {
+    j.BeginObject("test_alloc_calls");
+    j.Uint("thread_allocs", test_allocs);
+    j.Uint("thread_frees", test_frees);
+    j.Uint("last_handle_allocs", last_handle_allocs_);
+    j.Uint("last_handle_frees", last_handle_frees_);
+    j.EndObject();
+  }
+  if (!j.Finish()) {
+    reply_ = AdminErrorReply("stats reply larger than " + std::to_string(kStatsReplyBytes) +
+                             " bytes (Admin::kStatsReplyBytes)");
+    return reply_;
+  }
+  return std::string_view(j.data(), j.size());
 }
 
 // Thread-local release on every worker, the acceptor and this thread, then the
-// process-wide call (RunRelease, which the release policies run too).
+// process-wide call (RunRelease, which the release policies run too). ok:false, with
+// the failing call in "error", when an allocator call reported a failure.
 std::string Admin::Release() {
   const ReleaseReport r = RunRelease(relay_, acceptor_);
-  nlohmann::json j;
-  j["ok"] = true;
-  j["rss_before_bytes"] = OrNull(r.rss_before_bytes);
-  j["rss_after_bytes"] = OrNull(r.rss_after_bytes);
-  j["release_ms"] = r.release_ms;
-  j["thread_ms"] = r.thread_ms;
-  j["process_ms"] = r.process_ms;
-  j["call"] = alloc::ReleaseCall();
+  nlohmann::ordered_json j;
+  j["ok"] = r.ok;
+  WriteReleaseReport(r, j);
   return j.dump();
 }
 

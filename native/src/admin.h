@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "event_loop.h"
@@ -16,6 +18,9 @@ class Relay;
 
 class Admin {
  public:
+  // Largest stats reply (a release build's is about 2 KiB); larger is an error reply.
+  static constexpr size_t kStatsReplyBytes = 16384;
+
   // `acceptor` is the relay's acceptor loop: `release` runs the thread-local release there
   // too.
   Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame);
@@ -23,12 +28,13 @@ class Admin {
   void Start();
   uint16_t port() const { return port_; }
 
-  // Builds the reply to one command; called on the admin thread.
-  std::string Handle(const std::string& command);
+  // The reply to one command, valid until the next call; admin thread only. `stats` and
+  // `stats-counters` make no malloc/free call (see Stats()).
+  std::string_view Handle(const std::string& command);
 
  private:
   void AcceptConnections();
-  std::string Stats(bool with_smaps);
+  std::string_view Stats(bool with_smaps);
   std::string Release();
   std::string Config();
   std::string ProfileDump(const std::string& path);
@@ -41,6 +47,16 @@ class Admin {
   std::thread thread_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
+  // Fixed for the process's life, so kept rather than made per stats reply.
+  const std::string version_;
+  const std::string malloc_library_;
+  std::unique_ptr<char[]> stats_reply_;  // kStatsReplyBytes; Stats() writes here
+  std::string reply_;                    // the other commands' replies
+  // Test hook (native/test/alloc_count.cc preloaded): this thread's allocation calls so
+  // far, and those of the last Handle(); reported by stats as test_alloc_calls.
+  uint64_t (*count_fn_)(uint64_t* frees) = nullptr;
+  uint64_t last_handle_allocs_ = 0;
+  uint64_t last_handle_frees_ = 0;
 };
 
 }  // namespace leaklab

@@ -3,8 +3,9 @@
 // which allocator it was linked with.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include "json_writer.h"
 
 namespace leaklab::alloc {
 
@@ -12,13 +13,31 @@ namespace leaklab::alloc {
 const char* Name();
 // Exact version as the library reports it, e.g. "2.36", "gperftools 2.10", "5.3.0-0-g54eaed1d8b56".
 std::string Version();
-// The allocator's own counters, as a flat object of numbers (bytes unless named otherwise).
-nlohmann::json Stats();
+// The allocator's own counters, as named numbers (bytes unless named otherwise), including
+// the normalized allocated_bytes, free_bytes and unmapped_bytes (null where unknowable).
+// Makes no malloc/free call once it has run once (the admin thread runs it at start):
+// the harness asks for it every 100 ms, and allocator activity would drive the very
+// decay and release it measures. Checked by test/native/observer.test.ts.
+void Stats(StatsOut& out);
+
+// What one allocator call of a release did.
+struct CallResult {
+  const char* call = nullptr;  // e.g. "mallctl(\"thread.tcache.flush\")"; null: nothing to call
+  bool has_rc = false;         // false: the call returns nothing, so it cannot report failure
+  int rc = 0;                  // its return value (mallctl: 0 or an errno value)
+  bool ok = true;              // false: the allocator reported that the call failed
+};
+
 // The part of a release that only acts on the calling thread (thread caches, mimalloc's
-// per-thread heap); run on every worker thread before ReleaseProcess().
-void ReleaseThread();
+// per-thread heap); run on every worker thread, the acceptor and the admin thread before
+// ReleaseProcess(). Threads it is not run on keep their caches: transient (thread churn)
+// threads are never reached (docs/native.md, "Release: what it reaches").
+// mimalloc: mi_collect(true) on the process's main thread also reclaims the heaps that
+// exited threads abandoned; the acceptor runs on the main thread, so the acceptor's step
+// is the one that does it.
+CallResult ReleaseThread();
 // The process-wide release: malloc_trim(0), ReleaseFreeMemory(), arena purge, mi_collect(true).
-void ReleaseProcess();
+CallResult ReleaseProcess();
 // A one-line description of what ReleaseProcess() calls, for reports.
 const char* ReleaseCall();
 // Writes the allocator's heap profile (live bytes by allocation call stack) to `path`:

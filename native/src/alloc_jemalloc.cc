@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -22,6 +24,16 @@ bool ReadSize(const char* name, size_t* out) {
 const char* const kStats[] = {"stats.allocated", "stats.active",   "stats.resident",
                               "stats.retained",  "stats.mapped",   "stats.metadata"};
 
+// The arena the process-wide release purges: MALLCTL_ARENAS_ALL, or, for tests only,
+// LEAKLAB_TEST_JEMALLOC_PURGE_ARENA (an index past the last arena makes mallctl fail with
+// ENOENT: a real failing allocator call, to test how a failed release is reported).
+std::string PurgeName() {
+  unsigned arena = MALLCTL_ARENAS_ALL;
+  if (const char* test = std::getenv("LEAKLAB_TEST_JEMALLOC_PURGE_ARENA"))
+    arena = static_cast<unsigned>(std::strtoul(test, nullptr, 10));
+  return "arena." + std::to_string(arena) + ".purge";
+}
+
 }  // namespace
 
 const char* Name() { return "jemalloc"; }
@@ -33,41 +45,52 @@ std::string Version() {
   return v;
 }
 
-nlohmann::json Stats() {
+void Stats(StatsOut& out) {
   uint64_t epoch = 1;
   size_t elen = sizeof epoch;
   mallctl("epoch", &epoch, &elen, &epoch, elen);  // refresh the cached stats
-  nlohmann::json j;
   size_t v[sizeof kStats / sizeof kStats[0]] = {};
   bool ok[sizeof kStats / sizeof kStats[0]] = {};
   for (size_t i = 0; i < sizeof kStats / sizeof kStats[0]; ++i) {
     ok[i] = ReadSize(kStats[i], &v[i]);
-    j[kStats[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
+    if (ok[i]) out.Int(kStats[i], static_cast<int64_t>(v[i]));
+    else out.Null(kStats[i]);
   }
-  j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
+  out.IntOrNull("allocated_bytes", ok[0] ? static_cast<int64_t>(v[0]) : -1);
   // resident includes metadata and dirty pages; resident - allocated is what the
   // allocator holds in physical memory beyond live data.
-  j["free_bytes"] = ok[0] && ok[2] && v[2] >= v[0] ? nlohmann::json(v[2] - v[0])
-                                                   : nlohmann::json(nullptr);
-  j["unmapped_bytes"] = ok[3] ? nlohmann::json(v[3]) : nlohmann::json(nullptr);
+  out.IntOrNull("free_bytes", ok[0] && ok[2] && v[2] >= v[0] ? static_cast<int64_t>(v[2] - v[0]) : -1);
+  out.IntOrNull("unmapped_bytes", ok[3] ? static_cast<int64_t>(v[3]) : -1);
   // The effective tuning, so a variant can check that MALLOC_CONF took (jemalloc
   // warns on unknown options but carries on).
   ssize_t decay = 0;
   size_t dlen = sizeof decay;
-  if (mallctl("opt.dirty_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.dirty_decay_ms"] = decay;
+  if (mallctl("opt.dirty_decay_ms", &decay, &dlen, nullptr, 0) == 0) out.Int("opt.dirty_decay_ms", decay);
   dlen = sizeof decay;
-  if (mallctl("opt.muzzy_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.muzzy_decay_ms"] = decay;
+  if (mallctl("opt.muzzy_decay_ms", &decay, &dlen, nullptr, 0) == 0) out.Int("opt.muzzy_decay_ms", decay);
   bool flag = false;
   size_t blen = sizeof flag;
-  if (mallctl("background_thread", &flag, &blen, nullptr, 0) == 0) j["opt.background_thread"] = flag ? 1 : 0;
-  return j;
+  if (mallctl("background_thread", &flag, &blen, nullptr, 0) == 0) out.Int("opt.background_thread", flag ? 1 : 0);
 }
 
-void ReleaseThread() { mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0); }
+CallResult ReleaseThread() {
+  CallResult r;
+  r.call = "mallctl(\"thread.tcache.flush\")";
+  r.has_rc = true;
+  r.rc = mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+  r.ok = r.rc == 0;
+  return r;
+}
 
-void ReleaseProcess() {
-  const std::string name = "arena." + std::to_string(MALLCTL_ARENAS_ALL) + ".purge";
-  mallctl(name.c_str(), nullptr, nullptr, nullptr, 0);
+CallResult ReleaseProcess() {
+  static const std::string name = PurgeName();
+  static const std::string call = "mallctl(\"" + name + "\")";
+  CallResult r;
+  r.call = call.c_str();
+  r.has_rc = true;
+  r.rc = mallctl(name.c_str(), nullptr, nullptr, nullptr, 0);
+  r.ok = r.rc == 0;
+  return r;
 }
 
 const char* ReleaseCall() { return "mallctl(\"arena.<MALLCTL_ARENAS_ALL>.purge\")"; }

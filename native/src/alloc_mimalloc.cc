@@ -12,7 +12,38 @@
 namespace leaklab::alloc {
 namespace {
 
-void Append(const char* msg, void* arg) { static_cast<std::string*>(arg)->append(msg); }
+// mi_stats_print_out()'s text, collected into a fixed buffer (no allocation; Stats() runs
+// on the admin thread only). A release build prints about 2 KiB.
+struct StatsText {
+  char text[16384];
+  size_t used = 0;
+  bool truncated = false;
+};
+StatsText g_text;
+
+void Append(const char* msg, void* arg) {
+  auto* t = static_cast<StatsText*>(arg);
+  const size_t n = std::strlen(msg);
+  const size_t room = sizeof t->text - 1 - t->used;
+  const size_t take = n < room ? n : room;
+  std::memcpy(t->text + t->used, msg, take);
+  t->used += take;
+  t->text[t->used] = '\0';
+  if (take < n) t->truncated = true;
+}
+
+// Does malloc() really go to mimalloc (Debian's libmimalloc overrides it)? Fixed once the
+// process has started; asked once (a probe allocation every 100 ms would be allocator
+// activity).
+bool OwnsMalloc() {
+  static const bool owned = [] {
+    void* probe = std::malloc(100);
+    const bool r = mi_is_in_heap_region(probe);
+    std::free(probe);
+    return r;
+  }();
+  return owned;
+}
 
 }  // namespace
 
@@ -24,58 +55,65 @@ std::string Version() {
          std::to_string(v % 10);
 }
 
-nlohmann::json Stats() {
+void Stats(StatsOut& out) {
   size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
   mi_process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
-  nlohmann::json j;
-  j["process.current_rss"] = rss;
-  j["process.peak_rss"] = peak_rss;
-  j["process.current_commit"] = commit;
-  j["process.peak_commit"] = peak_commit;
-  j["process.page_faults"] = faults;
+  out.Int("process.current_rss", static_cast<int64_t>(rss));
+  out.Int("process.peak_rss", static_cast<int64_t>(peak_rss));
+  out.Int("process.current_commit", static_cast<int64_t>(commit));
+  out.Int("process.peak_commit", static_cast<int64_t>(peak_commit));
+  out.Int("process.page_faults", static_cast<int64_t>(faults));
 
   // A release build (Debian's) keeps only the OS-level counters (reserved, committed,
   // reset); the per-size heap counters ("touched", "pages", malloc'd bytes) need
   // MI_STAT>1 and print garbage, so they are not parsed.
-  std::string text;
-  mi_stats_print_out(&Append, &text);
+  g_text.used = 0;
+  g_text.truncated = false;
+  g_text.text[0] = '\0';
+  mi_stats_print_out(&Append, &g_text);
   double reserved = 0, committed = 0, reset = 0;
-  const bool have_reserved = ParseMimallocCurrent(text, "reserved", &reserved);
-  const bool have_committed = ParseMimallocCurrent(text, "committed", &committed);
-  const bool have_reset = ParseMimallocCurrent(text, "reset", &reset);
-  auto num = [](bool ok, double v) {
-    return ok ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(nullptr);
+  const bool have_reserved = ParseMimallocCurrent(g_text.text, "reserved", &reserved);
+  const bool have_committed = ParseMimallocCurrent(g_text.text, "committed", &committed);
+  const bool have_reset = ParseMimallocCurrent(g_text.text, "reset", &reset);
+  auto num = [&](const char* key, bool ok, double v) {
+    out.IntOrNull(key, ok ? static_cast<int64_t>(v) : -1);
   };
-  j["stats.reserved_approx"] = num(have_reserved, reserved);
-  j["stats.committed_approx"] = num(have_committed, committed);
-  j["stats.reset_approx"] = num(have_reset, reset);
-
-  // Does malloc() really go to mimalloc (Debian's libmimalloc overrides it)?
-  void* probe = std::malloc(100);
-  j["owns_malloc"] = mi_is_in_heap_region(probe);
-  std::free(probe);
+  num("stats.reserved_approx", have_reserved, reserved);
+  num("stats.committed_approx", have_committed, committed);
+  num("stats.reset_approx", have_reset, reset);
+  out.Bool("owns_malloc", OwnsMalloc());
   // Unknowable in a release build: mimalloc does not count live malloc'd bytes, so
   // neither allocated nor free (committed - allocated) can be derived.
   // The effective tuning, so a variant can check that MIMALLOC_* took (mimalloc
   // silently ignores unknown option names).
-  j["opt.decommit_delay"] = mi_option_get(mi_option_decommit_delay);
-  j["opt.segment_decommit_delay"] = mi_option_get(mi_option_segment_decommit_delay);
-  j["opt.page_reset"] = mi_option_get(mi_option_page_reset);
-  j["opt.allow_decommit"] = mi_option_get(mi_option_allow_decommit);
-  j["opt.eager_commit"] = mi_option_get(mi_option_eager_commit);
-  j["allocated_bytes"] = nullptr;
-  j["free_bytes"] = nullptr;
+  out.Int("opt.decommit_delay", mi_option_get(mi_option_decommit_delay));
+  out.Int("opt.segment_decommit_delay", mi_option_get(mi_option_segment_decommit_delay));
+  out.Int("opt.page_reset", mi_option_get(mi_option_page_reset));
+  out.Int("opt.allow_decommit", mi_option_get(mi_option_allow_decommit));
+  out.Int("opt.eager_commit", mi_option_get(mi_option_eager_commit));
+  out.Null("allocated_bytes");
+  out.Null("free_bytes");
   // Reserved address space that is decommitted, plus committed memory that was reset
   // (madvise'd) but kept mapped; approximate (see ParseCurrent).
-  j["unmapped_bytes"] = have_reserved && have_committed && have_reset
-                            ? num(true, reserved - committed + reset)
-                            : nlohmann::json(nullptr);
-  return j;
+  num("unmapped_bytes", have_reserved && have_committed && have_reset,
+      reserved - committed + reset);
 }
 
-void ReleaseThread() { mi_collect(true); }
+// mi_collect() returns nothing: it cannot report a failure. On the main thread it also
+// reclaims the heaps of exited threads (see alloc.h).
+CallResult ReleaseThread() {
+  mi_collect(true);
+  CallResult r;
+  r.call = "mi_collect(true)";
+  return r;
+}
 
-void ReleaseProcess() { mi_collect(true); }
+CallResult ReleaseProcess() {
+  mi_collect(true);
+  CallResult r;
+  r.call = "mi_collect(true)";
+  return r;
+}
 
 const char* ReleaseCall() { return "mi_collect(true)"; }
 

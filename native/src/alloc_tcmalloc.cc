@@ -32,36 +32,52 @@ std::string Version() {
   return tc_version(&major, &minor, &patch);  // "gperftools 2.10"
 }
 
-nlohmann::json Stats() {
+// Does malloc() really go to tcmalloc (linked, not preloaded)? Fixed once the process
+// has started; asked once (a probe allocation every 100 ms would be allocator activity).
+static bool OwnsMalloc() {
+  static const bool owned = [] {
+    void* probe = std::malloc(100);
+    const bool r = MallocExtension::instance()->GetOwnership(probe) == MallocExtension::kOwned;
+    std::free(probe);
+    return r;
+  }();
+  return owned;
+}
+
+void Stats(StatsOut& out) {
   MallocExtension* ext = MallocExtension::instance();
-  nlohmann::json j;
   size_t v[sizeof kProperties / sizeof kProperties[0]] = {};
   bool ok[sizeof kProperties / sizeof kProperties[0]] = {};
   for (size_t i = 0; i < sizeof kProperties / sizeof kProperties[0]; ++i) {
     ok[i] = ext->GetNumericProperty(kProperties[i], &v[i]);
-    if (ok[i]) j[kProperties[i]] = v[i];
-    else j[kProperties[i]] = nullptr;
+    if (ok[i]) out.Int(kProperties[i], static_cast<int64_t>(v[i]));
+    else out.Null(kProperties[i]);
   }
   // Normalized view. heap_size = allocated + all free lists + pageheap free (mapped),
   // pageheap_unmapped = madvise(DONTNEED)ed spans that stay mapped.
-  j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
-  if (ok[3] && ok[5] && ok[6] && ok[7])
-    j["free_bytes"] = v[3] + v[5] + v[6] + v[7];
-  else
-    j["free_bytes"] = nullptr;
-  // Does malloc() really go to tcmalloc (linked, not preloaded)?
-  void* probe = std::malloc(100);
-  j["owns_malloc"] = ext->GetOwnership(probe) == MallocExtension::kOwned;
-  std::free(probe);
-  j["unmapped_bytes"] = ok[4] ? nlohmann::json(v[4]) : nlohmann::json(nullptr);
+  out.IntOrNull("allocated_bytes", ok[0] ? static_cast<int64_t>(v[0]) : -1);
+  out.IntOrNull("free_bytes", ok[3] && ok[5] && ok[6] && ok[7]
+                                  ? static_cast<int64_t>(v[3] + v[5] + v[6] + v[7]) : -1);
+  out.Bool("owns_malloc", OwnsMalloc());
+  out.IntOrNull("unmapped_bytes", ok[4] ? static_cast<int64_t>(v[4]) : -1);
   // The effective tuning, so a variant can check that TCMALLOC_RELEASE_RATE took.
-  j["opt.release_rate"] = ext->GetMemoryReleaseRate();
-  return j;
+  out.Double("opt.release_rate", ext->GetMemoryReleaseRate());
 }
 
-void ReleaseThread() { MallocExtension::instance()->MarkThreadIdle(); }
+// MarkThreadIdle() and ReleaseFreeMemory() return nothing: they cannot report a failure.
+CallResult ReleaseThread() {
+  MallocExtension::instance()->MarkThreadIdle();
+  CallResult r;
+  r.call = "MallocExtension::instance()->MarkThreadIdle()";
+  return r;
+}
 
-void ReleaseProcess() { MallocExtension::instance()->ReleaseFreeMemory(); }
+CallResult ReleaseProcess() {
+  MallocExtension::instance()->ReleaseFreeMemory();
+  CallResult r;
+  r.call = "MallocExtension::instance()->ReleaseFreeMemory()";
+  return r;
+}
 
 const char* ReleaseCall() { return "MallocExtension::instance()->ReleaseFreeMemory()"; }
 

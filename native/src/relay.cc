@@ -1,5 +1,6 @@
 #include "relay.h"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -194,11 +195,15 @@ void Relay::Start() {
   listen_fd_ = ListenLoopback(&port_);
   for (auto& w : workers_) {
     Worker* wp = w.get();
-    wp->thread = std::thread(
-        [this, wp] { wp->loop.Run(kTickMs, [this, wp] {
-          ExpireLogRecords(*wp);
-          CloseIdleClients(*wp);
-        }); });
+    wp->thread = std::thread([this, wp] {
+      char name[16];
+      std::snprintf(name, sizeof name, "worker-%d", wp->index);
+      pthread_setname_np(pthread_self(), name);  // seen in /proc/<pid>/task/*/comm
+      wp->loop.Run(kTickMs, [this, wp] {
+        ExpireLogRecords(*wp);
+        CloseIdleClients(*wp);
+      });
+    });
   }
 }
 
@@ -207,15 +212,15 @@ void Relay::AttachAcceptor(EventLoop& loop) {
   acceptor_->Start();
 }
 
-void Relay::AddLimitStats(nlohmann::json& j) const {
-  j["clients_open"] = counters_.clients_open.load();
-  j["clients_rejected_total"] = counters_.clients_rejected_total.load();
-  j["clients_idle_closed_total"] = counters_.clients_idle_closed_total.load();
-  j["alloc_failures_total"] = counters_.alloc_failures_total.load();
-  j["client_in_flight_max"] = counters_.client_in_flight_max.load();
-  j["client_in_flight_cap"] = kMaxClientInFlight;
-  j["fd_exhaustion_episodes"] = acceptor_ ? acceptor_->exhaustion_episodes() : 0;
-  j["accept_suspended"] = acceptor_ ? acceptor_->exhausted() : false;
+void Relay::AddLimitStats(JsonWriter& j) const {
+  j.Int("clients_open", counters_.clients_open.load());
+  j.Int("clients_rejected_total", counters_.clients_rejected_total.load());
+  j.Int("clients_idle_closed_total", counters_.clients_idle_closed_total.load());
+  j.Int("alloc_failures_total", counters_.alloc_failures_total.load());
+  j.Int("client_in_flight_max", counters_.client_in_flight_max.load());
+  j.Int("client_in_flight_cap", kMaxClientInFlight);
+  j.Int("fd_exhaustion_episodes", acceptor_ ? acceptor_->exhaustion_episodes() : 0);
+  j.Bool("accept_suspended", acceptor_ ? acceptor_->exhausted() : false);
 }
 
 // Acceptor thread: max-clients already open: an ERROR frame if the socket takes it at once
@@ -550,13 +555,13 @@ void Relay::OnUpstreamLost(int upstream, const std::string& reason) {
   }
 }
 
-void Relay::RunOnEveryWorker(const std::function<void()>& fn) {
+void Relay::RunOnEveryWorker(const std::function<void(int worker)>& fn) {
   std::mutex mu;
   std::condition_variable cv;
   size_t left = workers_.size();
   for (auto& w : workers_) {
-    w->loop.Post([&] {
-      fn();
+    w->loop.Post([&, index = w->index] {
+      fn(index);
       std::lock_guard<std::mutex> lock(mu);
       if (--left == 0) cv.notify_one();
     });

@@ -22,6 +22,7 @@
 
 #include "acceptor.h"
 #include "event_loop.h"
+#include "json_writer.h"
 #include "transient_threads.h"
 #include "relay_settings.h"
 
@@ -82,16 +83,18 @@ class Relay {
   void AttachAcceptor(EventLoop& loop);
 
   // Adds the limits' counters (clients_open, clients_rejected_total, ...,
-  // client_in_flight_max, fd_exhaustion_episodes, accept_suspended) to a stats reply.
-  void AddLimitStats(nlohmann::json& j) const;
+  // client_in_flight_max, fd_exhaustion_episodes, accept_suspended) to a stats reply
+  // (no allocation).
+  void AddLimitStats(JsonWriter& j) const;
 
   // Requests of one client relayed and not yet answered before the relay stops reading it
   // (no further frame of it is parsed until half of them are answered).
   static constexpr uint32_t kMaxClientInFlight = 1024;
 
-  // Runs `fn` on every worker thread and returns when all have run it. Any thread but
-  // a worker's.
-  void RunOnEveryWorker(const std::function<void()>& fn);
+  // Runs `fn(worker index)` on every worker thread and returns when all have run it. Any
+  // thread but a worker's.
+  void RunOnEveryWorker(const std::function<void(int worker)>& fn);
+
 
   const RelayCounters& counters() const { return counters_; }
   const RelayOptions& options() const { return options_; }

@@ -1,7 +1,11 @@
 #include "release_policy.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <functional>
 #include <mutex>
 
@@ -13,6 +17,21 @@ namespace leaklab {
 namespace {
 
 double Ms(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - from_us) / 1e3; }
+
+pid_t ThreadId() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+// Runs `call` on the calling thread and records it (with the thread) as one step.
+ReleaseStep Step(const char* thread, int worker, alloc::CallResult (*call)()) {
+  ReleaseStep s;
+  s.thread = thread;
+  s.worker = worker;
+  s.tid = ThreadId();
+  s.main_thread = s.tid == getpid();
+  const int64_t t0 = NowUs();
+  s.result = call();
+  s.ms = Ms(t0, NowUs());
+  return s;
+}
 
 // Runs `fn` on `loop`'s thread and waits for it.
 void RunOn(EventLoop& loop, const std::function<void()>& fn) {
@@ -29,23 +48,87 @@ void RunOn(EventLoop& loop, const std::function<void()>& fn) {
   cv.wait(lock, [&] { return done; });
 }
 
+// Keeps only free_bytes of an allocator's stats (-1: null or absent).
+class FreeBytesOut : public StatsOut {
+ public:
+  int64_t free_bytes = -1;
+  void Int(const char* key, int64_t value) override {
+    if (std::strcmp(key, "free_bytes") == 0) free_bytes = value;
+  }
+  void Null(const char*) override {}
+  void Bool(const char*, bool) override {}
+  void Double(const char*, double) override {}
+};
+
 }  // namespace
 
 ReleaseReport RunRelease(Relay& relay, EventLoop& acceptor) {
   ReleaseReport r;
   r.rss_before_bytes = ReadRssBytes();
+  r.transient_threads_started = relay.transient_threads_started();
   const int64_t t0 = NowUs();
-  relay.RunOnEveryWorker(alloc::ReleaseThread);
-  RunOn(acceptor, alloc::ReleaseThread);
-  alloc::ReleaseThread();
+  std::vector<ReleaseStep> steps(static_cast<size_t>(relay.options().threads));
+  relay.RunOnEveryWorker([&](int index) {
+    steps[static_cast<size_t>(index)] = Step("worker", index, alloc::ReleaseThread);
+  });
+  ReleaseStep on_acceptor;
+  RunOn(acceptor, [&] { on_acceptor = Step("acceptor", -1, alloc::ReleaseThread); });
+  const ReleaseStep on_admin = Step("admin", -1, alloc::ReleaseThread);
   const int64_t t1 = NowUs();
-  alloc::ReleaseProcess();
+  const ReleaseStep process = Step("process", -1, alloc::ReleaseProcess);
   const int64_t t2 = NowUs();
   r.rss_after_bytes = ReadRssBytes();
   r.release_ms = Ms(t0, t2);
   r.thread_ms = Ms(t0, t1);
   r.process_ms = Ms(t1, t2);
+  steps.push_back(on_acceptor);
+  steps.push_back(on_admin);
+  steps.push_back(process);
+  for (const ReleaseStep& s : steps) {
+    if (s.result.call == nullptr) continue;  // nothing to call on this thread (glibc)
+    r.steps.push_back(s);
+    if (!s.result.ok) r.ok = false;
+  }
   return r;
+}
+
+void WriteReleaseReport(const ReleaseReport& r, nlohmann::ordered_json& j) {
+  auto or_null = [](int64_t v) { return v < 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
+  j["rss_before_bytes"] = or_null(r.rss_before_bytes);
+  j["rss_after_bytes"] = or_null(r.rss_after_bytes);
+  j["release_ms"] = r.release_ms;
+  j["thread_ms"] = r.thread_ms;
+  j["process_ms"] = r.process_ms;
+  j["call"] = alloc::ReleaseCall();
+  nlohmann::ordered_json calls = nlohmann::ordered_json::array();
+  std::string errors;
+  for (const ReleaseStep& s : r.steps) {
+    nlohmann::ordered_json c;
+    c["thread"] = s.thread;
+    if (s.worker >= 0) c["worker"] = s.worker;
+    c["tid"] = s.tid;
+    c["main_thread"] = s.main_thread;
+    c["call"] = s.result.call;
+    c["rc"] = s.result.has_rc ? nlohmann::ordered_json(s.result.rc) : nlohmann::ordered_json(nullptr);
+    c["ok"] = s.result.ok;
+    c["ms"] = s.ms;
+    if (!s.result.ok) {
+      // The only calls that can fail (jemalloc's mallctl) return an errno value.
+      const std::string where = std::strcmp(s.thread, "process") == 0
+                                    ? "in the process-wide step"
+                                    : std::string("on the ") + s.thread + " thread";
+      const std::string what = std::string(s.result.call) + " returned " +
+                               std::to_string(s.result.rc) + " (" + std::strerror(s.result.rc) +
+                               ") " + where;
+      c["error"] = what;
+      if (errors.empty()) errors = what;
+    }
+    calls.push_back(std::move(c));
+  }
+  j["calls"] = std::move(calls);
+  j["transient_threads_started"] = r.transient_threads_started;
+  j["transient_threads_reached"] = 0;
+  if (!r.ok) j["error"] = errors;
 }
 
 ReleasePolicy::ReleasePolicy(Relay& relay, EventLoop& acceptor)
@@ -109,18 +192,20 @@ int64_t ReleasePolicy::FreeResidentBytes() {
                        c.live_response_bytes.load() + c.live_log_bytes.load();
   const int64_t rss_minus_live = std::max<int64_t>(0, rss - baseline_rss_ - live);
   if (free_bytes_known_ == 0) return rss_minus_live;
-  const nlohmann::json stats = alloc::Stats();
-  const auto it = stats.find("free_bytes");
-  if (it == stats.end() || !it->is_number()) {
+  FreeBytesOut out;
+  alloc::Stats(out);
+  const int64_t free = out.free_bytes;
+  if (free < 0) {
     free_bytes_known_ = 0;  // fixed at link time: do not ask again
     return rss_minus_live;
   }
   free_bytes_known_ = 1;
-  return std::min(it->get<int64_t>(), rss_minus_live);
+  return std::min(free, rss_minus_live);
 }
 
 void ReleasePolicy::Release(const char* reason, int64_t* count) {
   const ReleaseReport r = RunRelease(relay_, acceptor_);
+  if (!r.ok) ++failures_;
   ++releases_;
   ++*count;
   ms_total_ += r.release_ms;
@@ -128,16 +213,16 @@ void ReleasePolicy::Release(const char* reason, int64_t* count) {
   last_ = reason;
 }
 
-void ReleasePolicy::AddStats(nlohmann::json& j) const {
-  j["policy_releases"] = releases_;
-  j["policy_releases_periodic"] = periodic_;
-  j["policy_releases_idle"] = idle_;
-  j["policy_releases_free_over"] = free_over_;
-  j["policy_release_ms_total"] = ms_total_;
-  j["policy_release_ms_max"] = ms_max_;
-  j["last_policy_release"] = last_ ? nlohmann::json(last_) : nlohmann::json(nullptr);
-  j["policy_free_resident_bytes"] =
-      free_resident_bytes_ < 0 ? nlohmann::json(nullptr) : nlohmann::json(free_resident_bytes_);
+void ReleasePolicy::AddStats(JsonWriter& j) const {
+  j.Int("policy_releases", releases_);
+  j.Int("policy_releases_periodic", periodic_);
+  j.Int("policy_releases_idle", idle_);
+  j.Int("policy_releases_free_over", free_over_);
+  j.Int("policy_release_failures", failures_);
+  j.Double("policy_release_ms_total", ms_total_);
+  j.Double("policy_release_ms_max", ms_max_);
+  j.String("last_policy_release", last_);
+  j.IntOrNull("policy_free_resident_bytes", free_resident_bytes_);
 }
 
 }  // namespace leaklab

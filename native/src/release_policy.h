@@ -3,14 +3,29 @@
 // as Envoy's shrink_heap does with tcmalloc).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <vector>
 
+#include "alloc.h"
 #include "event_loop.h"
+#include "json_writer.h"
 
 namespace leaklab {
 
 class Relay;
+
+// One allocator call of a release, and the thread it ran on.
+struct ReleaseStep {
+  const char* thread = nullptr;  // "worker", "acceptor", "admin" (thread-local), "process"
+  int worker = -1;                // the worker's index, for "worker"
+  pid_t tid = 0;
+  bool main_thread = false;       // ran on the process's main thread (tid == pid)
+  alloc::CallResult result;
+  double ms = 0;
+};
 
 // What one release did; times in ms, RSS -1 if unreadable.
 struct ReleaseReport {
@@ -19,12 +34,23 @@ struct ReleaseReport {
   double release_ms = 0;  // thread_ms + process_ms
   double thread_ms = 0;
   double process_ms = 0;
+  // Every call, thread-local steps first (workers in index order, acceptor, admin), then
+  // the process-wide one; steps where the allocator has nothing to call are left out.
+  std::vector<ReleaseStep> steps;
+  bool ok = true;  // no call reported a failure
+  // Transient (thread churn) threads started so far: the thread-local step never runs on
+  // them (they run no event loop to post it to), so their caches stay where they are.
+  int64_t transient_threads_started = 0;
 };
 
-// Thread-local release on every worker, on the acceptor and on the calling thread, then
-// the process-wide call. Blocks until done; call on a thread that is neither a worker nor
-// the acceptor (the admin thread).
+// Thread-local release on every worker, on the acceptor (the main thread) and on the
+// calling thread, then the process-wide call. Blocks until done; call on a thread that is
+// neither a worker nor the acceptor (the admin thread).
 ReleaseReport RunRelease(Relay& relay, EventLoop& acceptor);
+
+// The report as the admin `release` reply's fields after "ok" (rss_before_bytes, ...,
+// calls: [{thread, worker?, tid, main_thread, call, rc, ok, ms, error?}], ...).
+void WriteReleaseReport(const ReleaseReport& r, nlohmann::ordered_json& j);
 
 // Decides when the relay releases on its own, from its settings (release-every-ms,
 // release-idle-ms, release-free-over; 0 = off), and keeps count. Admin thread only.
@@ -39,9 +65,9 @@ class ReleasePolicy {
   // Runs at most one release if a policy is due. Every kCheckMs on the admin thread.
   void Check();
   // Adds policy_releases, policy_releases_{periodic,idle,free_over},
-  // policy_release_ms_total, policy_release_ms_max, last_policy_release and
-  // policy_free_resident_bytes to a stats object.
-  void AddStats(nlohmann::json& j) const;
+  // policy_release_failures, policy_release_ms_total, policy_release_ms_max,
+  // last_policy_release and policy_free_resident_bytes to a stats object.
+  void AddStats(JsonWriter& j) const;
 
  private:
   int64_t FreeResidentBytes();
@@ -69,6 +95,7 @@ class ReleasePolicy {
   int64_t periodic_ = 0;
   int64_t idle_ = 0;
   int64_t free_over_ = 0;
+  int64_t failures_ = 0;  // releases where an allocator call reported a failure
   double ms_total_ = 0;
   double ms_max_ = 0;
   const char* last_ = nullptr;

@@ -1,5 +1,7 @@
 #include "transient_threads.h"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <thread>
 
@@ -21,6 +23,7 @@ void TransientThreads::StartThreadLocked() {
 }
 
 void TransientThreads::Run() {
+  pthread_setname_np(pthread_self(), "transient");  // seen in /proc/<pid>/task/*/comm
   const auto end = std::chrono::steady_clock::now() +
                    std::chrono::milliseconds(lifetime_ms_.load(std::memory_order_relaxed));
   std::unique_lock<std::mutex> lock(mu_);

@@ -54,9 +54,9 @@ class Mimalloc : public AllocatorApi {
     std::string text;
     if (print_ != nullptr) print_(&Append, &text);
     double reserved = 0, committed = 0, reset = 0;
-    const bool have_reserved = ParseMimallocCurrent(text, "reserved", &reserved);
-    const bool have_committed = ParseMimallocCurrent(text, "committed", &committed);
-    const bool have_reset = ParseMimallocCurrent(text, "reset", &reset);
+    const bool have_reserved = ParseMimallocCurrent(text.c_str(), "reserved", &reserved);
+    const bool have_committed = ParseMimallocCurrent(text.c_str(), "committed", &committed);
+    const bool have_reset = ParseMimallocCurrent(text.c_str(), "reset", &reset);
     auto num = [](bool ok, double v) { return ok ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(nullptr); };
     j["stats.reserved_approx"] = num(have_reserved, reserved);
     j["stats.committed_approx"] = num(have_committed, committed);
