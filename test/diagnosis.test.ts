@@ -1,7 +1,7 @@
 // Verdict rules on hand-built summaries (fake summaries: pure logic), at, under and over
 // each threshold.
 import { describe, expect, it } from 'vitest';
-import { RELEASE_ADVICE, THRESHOLDS, diagnose } from '../harness/analysis/diagnosis.js';
+import { RELEASE_ADVICE, THRESHOLDS, diagnose, withVerdict } from '../harness/analysis/diagnosis.js';
 import type { SummaryRow } from '../harness/core/types.js';
 
 const MiB = 1024 * 1024;
@@ -180,5 +180,9 @@ describe('healthy', () => {
   });
   it('missing metrics never produce a verdict other than healthy', () => {
     expect(diagnose(row({})).kind).toBe('healthy');
+  });
+  it('a row with no complete trial (all failed) gets no verdict at all, not healthy', () => {
+    expect(withVerdict({ ...row({}), trials: 0, failedTrials: 1 }).verdict).toBeUndefined();
+    expect(withVerdict(row({})).verdict?.kind).toBe('healthy');
   });
 });

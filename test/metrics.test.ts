@@ -89,6 +89,18 @@ describe('trialMetrics on a fake trace', () => {
     expect(n.releaseMs).toBeNull();
     expect(n.retainedRss).toBe(20 * MiB);  // the end of the trace
   });
+  it('computes nothing from a failed release, but still ends the idle window at it', () => {
+    const t = fakeTrace();
+    t.events = t.events.map((e) => (e.type === 'release'
+      ? { ...e, ok: false, releaseMs: 0.1, error: 'release failed: mallctl("arena.4095.purge") returned 2 (No such file or directory)' }
+      : e));
+    const n = trialMetrics(t);
+    expect(n.releasedRss).toBeNull();
+    expect(n.releaseEfficiency).toBeNull();
+    expect(n.releaseMs).toBeNull();
+    expect(n.retainedRss).toBe(410 * MiB);  // RSS before the attempt, as with a release that worked
+    expect(n.retention).toBeCloseTo(400 / 490, 10);
+  });
   it('gives null ratios when nothing grew', () => {
     const flat = fakeTrace({ samples: [statm(0, 10), statm(1500, 10), statm(3500, 10)] });
     const n = trialMetrics(flat);

@@ -159,7 +159,8 @@ function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
-/** The row with its verdict attached (summary.json carries it). */
+/** The row with its verdict attached (summary.json carries it); none when no trial
+ * completed (nothing to diagnose: a verdict of medians that do not exist would read "healthy"). */
 export function withVerdict(row: SummaryRow): SummaryRow {
-  return { ...row, verdict: diagnose(row) };
+  return row.trials === 0 ? { ...row } : { ...row, verdict: diagnose(row) };
 }

@@ -130,8 +130,10 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   const baselineName = trace.schedule.find((p) => p.name === 'baseline')?.name ?? trace.schedule[0]?.name;
   const baselineSpan = baselineName ? spans.get(baselineName) : undefined;
   const release = trace.events.find((e) => e.type === 'release');
-  // The phase a release happened in: the last one that started at or before it.
-  const releasePhase = release
+  // The phase a release happened in: the last one that started at or before it. A release
+  // that failed (an allocator call reported an error, or no answer) still ends the idle
+  // window (retainedRss), but nothing is computed from what followed it.
+  const releasePhase = release?.ok
     ? [...spans.entries()].filter(([, s]) => s.start <= release.tMs).at(-1)
     : undefined;
   const lastT = rss.at(-1)?.tMs ?? 0;
@@ -168,7 +170,7 @@ export function trialMetrics(trace: Trace): TrialMetrics {
     peakAllocated: max(allocated),
     retainedRss,
     releasedRss,
-    releaseMs: release?.type === 'release' ? release.releaseMs : null,
+    releaseMs: release?.type === 'release' && release.ok ? release.releaseMs : null,
     retention: ratio(grown(retainedRss), grown(peakRss)),
     releaseEfficiency: retainedRss === null || releasedRss === null ? null : ratio(retainedRss - releasedRss, grown(retainedRss)),
     liveAfter,

@@ -47,10 +47,28 @@ export interface Sample {
 
 export type TraceEvent =
   | { type: 'phase'; tMs: number; name: string; index: number }
-  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string }
+  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[] }
   | { type: 'load'; tMs: number; phase: string; sent: number; completed: number; errors: number; inFlight: number; intervalCompleted: number; p50Us: number | null; p99Us: number | null }
   | { type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string }
   | { type: 'end'; tMs: number };
+
+/** A release as it was recorded (the relay's, a probe's, a command's or an attach's). */
+export type ReleaseEvent = Extract<TraceEvent, { type: 'release' }>;
+
+/** One allocator call of a release, as the relay reported it (native/src/release_policy.h):
+ * the thread-local step on a worker, the acceptor (the main thread) or the admin thread,
+ * or the process-wide step. `rc` is null for calls that return nothing (they cannot fail). */
+export interface ReleaseCall {
+  thread: string;
+  worker?: number;
+  tid: number;
+  mainThread: boolean;
+  call: string;
+  rc: number | null;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
 
 export interface PhaseLoad {
   name: string;

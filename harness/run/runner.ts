@@ -198,7 +198,12 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       const releases = (p?.actions ?? []).filter((a) => a === 'release');
       const dumped = index > 0 ? dump(endedPhase, releases.length > 0) : Promise.resolve();
       actions.push(dumped);
-      for (const _ of releases) actions.push(dumped.then(() => subj.release(elapsed, event)));
+      // A failed release fails the trial: its releasedRss would measure nothing.
+      for (const _ of releases) {
+        actions.push(dumped.then(() => subj.release(elapsed, event)).then((e) => {
+          if (!e.ok) fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
+        }));
+      }
     };
 
     const builtIn = scenario.phases.some((p) => p.load && p.load.mode !== 'command');

@@ -4,7 +4,7 @@ import { AdminClient } from '../subject/client.js';
 import { binaryPath } from '../core/paths.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { relayArgs, upstreamArgs } from '../scenario/schedule.js';
-import { ALLOCATORS, type Allocator, type TraceEvent } from '../core/types.js';
+import { ALLOCATORS, type Allocator, type ReleaseCall, type ReleaseEvent, type TraceEvent } from '../core/types.js';
 import { type Variant, relayBinary } from '../subject/variants.js';
 import { type NativeProcess, describeExit, spawnNative } from './procs.js';
 import type { Subject, SubjectExit } from './subject.js';
@@ -66,18 +66,32 @@ export async function startRelay(scenario: Scenario, variant: Variant, seed: num
 }
 
 /** The admin channel's `release` (the relay's, or the probe's in a target), as an event. */
-export async function adminRelease(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void, timeoutMs = 60_000): Promise<void> {
+export async function adminRelease(admin: AdminClient, elapsed: () => number, event: (e: TraceEvent) => void, timeoutMs = 60_000): Promise<ReleaseEvent> {
   const tMs = elapsed();
+  let e: ReleaseEvent;
   try {
     const r = await admin.command<Record<string, unknown>>('release', timeoutMs);
-    event({
+    e = {
       type: 'release', tMs, ok: r.ok === true, releaseMs: numOrNull(r.release_ms),
       rssBeforeBytes: numOrNull(r.rss_before_bytes), rssAfterBytes: numOrNull(r.rss_after_bytes),
       call: typeof r.call === 'string' ? r.call : null, ...(r.ok === true ? {} : { error: String(r.error) }),
-    });
+      ...(Array.isArray(r.calls) ? { calls: r.calls.map(parseReleaseCall) } : {}),
+    };
   } catch (err) {
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message });
+    e = { type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null, error: (err as Error).message };
   }
+  event(e);
+  return e;
+}
+
+/** One entry of a release reply's `calls` (native/PROTOCOL.md). */
+function parseReleaseCall(raw: Record<string, unknown>): ReleaseCall {
+  return {
+    thread: String(raw.thread), ...(typeof raw.worker === 'number' ? { worker: raw.worker } : {}),
+    tid: Number(raw.tid), mainThread: raw.main_thread === true, call: String(raw.call),
+    rc: numOrNull(raw.rc), ok: raw.ok === true, ms: Number(raw.ms),
+    ...(typeof raw.error === 'string' ? { error: raw.error } : {}),
+  };
 }
 
 export function numOrNull(v: unknown): number | null {

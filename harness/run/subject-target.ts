@@ -5,7 +5,7 @@
 // is not the one the probe finds serving malloc fails the trial.
 import { existsSync, readFileSync } from 'node:fs';
 import { BUILD_DIR } from '../core/paths.js';
-import { ALLOCATORS, type Allocator, type TraceEvent } from '../core/types.js';
+import { ALLOCATORS, type Allocator, type ReleaseEvent, type TraceEvent } from '../core/types.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type Target, fillPlaceholders, isPortPlaceholder, placeholdersIn } from '../scenario/target.js';
 import { AdminClient } from '../subject/client.js';
@@ -159,24 +159,26 @@ export async function startTarget(o: TargetStart): Promise<Subject & { mapped: A
 /** The scenario's release method: the probe's `release`, or a command (its exit and
  * duration recorded; RSS read around it), or a debugger attach. */
 async function targetRelease(t: Target, control: AdminClient | null, pid: number, fill: (x: string) => string,
-  elapsed: () => number, event: (e: TraceEvent) => void, onProcess: TargetStart['onProcess'], readyPort: number | null): Promise<void> {
+  elapsed: () => number, event: (e: TraceEvent) => void, onProcess: TargetStart['onProcess'], readyPort: number | null): Promise<ReleaseEvent> {
   const tMs = elapsed();
+  const record = (e: ReleaseEvent): ReleaseEvent => {
+    event(e);
+    return e;
+  };
   if (t.release.method === 'probe') {
     if (control) return adminRelease(control, elapsed, event, t.release.timeout);
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'probe', error: 'no probe in this target (statically linked)' });
-    return;
+    return record({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'probe', error: 'no probe in this target (statically linked)' });
   }
   if (t.release.method === 'attach') {
     // gdb calls the allocator's release in the stopped target, then the target must still
     // answer; an attach that damaged it throws, and the trial fails with that message.
     try {
       const r = await attachRelease(pid, { ...(readyPort !== null ? { port: readyPort } : {}), timeoutMs: t.release.timeout });
-      event({ type: 'release', tMs, ok: r.ok, releaseMs: r.callMs, rssBeforeBytes: r.rssBeforeBytes, rssAfterBytes: r.rssAfterBytes, call: `gdb attach: ${r.call} (target stopped ${Math.round(r.totalMs)} ms)`, ...(r.ok ? {} : { error: `returned ${r.rc}` }) });
+      return record({ type: 'release', tMs, ok: r.ok, releaseMs: r.callMs, rssBeforeBytes: r.rssBeforeBytes, rssAfterBytes: r.rssAfterBytes, call: `gdb attach: ${r.call} (target stopped ${Math.round(r.totalMs)} ms)`, ...(r.ok ? {} : { error: `returned ${r.rc}` }) });
     } catch (err) {
-      event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'gdb attach', error: (err as Error).message });
+      record({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'gdb attach', error: (err as Error).message });
       throw err;
     }
-    return;
   }
   const argv = t.release.command!.map(fill);
   const before = readStatmRss(pid);
@@ -185,8 +187,7 @@ async function targetRelease(t: Target, control: AdminClient | null, pid: number
   try {
     proc = spawnNative('release command', argv[0]!, argv.slice(1), {}, { text: true, ...(t.cwd ? { cwd: fill(t.cwd) } : {}) });
   } catch (err) {
-    event({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: argv.join(' '), error: (err as Error).message });
-    return;
+    return record({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: argv.join(' '), error: (err as Error).message });
   }
   const timer = setTimeout(() => proc.signal('SIGKILL'), t.release.timeout);
   const e = await proc.exited;
@@ -195,7 +196,7 @@ async function targetRelease(t: Target, control: AdminClient | null, pid: number
   const after = readStatmRss(pid);
   onProcess({ role: 'release', name: argv[0]!, argv, exit: e, durationMs: ms, stdoutTail: proc.lastStdout(), stderrTail: proc.lastStderr() });
   const ok = e.code === 0;
-  event({
+  return record({
     type: 'release', tMs, ok, releaseMs: ms, rssBeforeBytes: numOrNull(before), rssAfterBytes: numOrNull(after), call: argv.join(' '),
     ...(ok ? {} : { error: `release command ${describeExit(e)}${proc.describeStderr(5)}` }),
   });

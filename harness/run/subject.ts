@@ -2,7 +2,7 @@
 // user's target. The runner knows a subject only through this interface: it is started
 // ready, has a pid to sample, a control channel for stats, a release, and a stop.
 import type { AdminClient } from '../subject/client.js';
-import type { Allocator, TraceEvent } from '../core/types.js';
+import type { Allocator, ReleaseEvent, TraceEvent } from '../core/types.js';
 import type { Exit } from './procs.js';
 
 export interface SubjectExit {
@@ -25,6 +25,6 @@ export interface Subject {
   /** Values of the placeholders ({port}, {pid}, {run_dir}, ...), for load commands. */
   readonly placeholders: Readonly<Record<string, string>>;
   /** Gives free memory back by the subject's release method; records a release event. */
-  release(elapsed: () => number, event: (e: TraceEvent) => void): Promise<void>;
+  release(elapsed: () => number, event: (e: TraceEvent) => void): Promise<ReleaseEvent>;
   stop(): Promise<void>;
 }

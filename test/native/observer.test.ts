@@ -3,8 +3,8 @@
 // (native/test/alloc_count.cc) in front of each real allocator; the relay reports the admin
 // thread's counts in its stats replies (test_alloc_calls).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binaryPath } from '../../harness/paths.js';
-import { median } from '../../harness/stats.js';
+import { binaryPath } from '../../harness/core/paths.js';
+import { median } from '../../harness/analysis/stats.js';
 import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
 
 interface Counts { thread_allocs: number; thread_frees: number; last_handle_allocs: number; last_handle_frees: number }
