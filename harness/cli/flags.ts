@@ -19,6 +19,7 @@ export interface RunFlags {
   maxRegression?: number;
   shard?: Shard;
   profile?: boolean;
+  statsPoll?: boolean;
   memoryLimit?: number;
   rate?: number;
 }

@@ -39,6 +39,7 @@ export function buildProgram(io: Io, actions: {
     .option('--baseline <run-dir>', 'with --gate: also hold each gated metric to this run\'s value + --max-regression')
     .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
     .addOption(new Option('--shard <i/n>', 'run only slice i of n of the scenario x trial x variant matrix (join with `lab merge`)').argParser(shardFlag))
+    .option('--no-stats-poll', 'do not ask the relay for its counters every 100 ms (RSS and smaps are still read from outside; live-bytes metrics come from the final sample only)')
     .option('--profile', 'growth profiles: heap dumps at phase ends on the jemalloc and tcmalloc variants, the call sites whose live bytes grew (docs/profiles.md)')
     .addOption(new Option('--memory-limit <size>', 'a leak verdict forecasts when RSS reaches this limit, e.g. 16GiB').argParser(sizeFlag('--memory-limit')))
     .addOption(new Option('--rate <rps>', 'with --memory-limit: the production request rate (default: the rate measured in the run)').argParser(rateFlag))

@@ -109,7 +109,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
     const outcome = await executeRun({
       scenarios, variants, trials: flags.trials, seed: flags.seed, quick: Boolean(flags.quick),
       outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard, targets,
-      profile: Boolean(flags.profile),
+      profile: Boolean(flags.profile), statsPolling: flags.statsPoll !== false,
       ...(flags.memoryLimit !== undefined ? { forecast: { limitBytes: flags.memoryLimit, ...(flags.rate !== undefined ? { rateRps: flags.rate } : {}) } } : {}),
     }, controller.signal, {
       onProgress: (p) => progress.update(p),

@@ -29,6 +29,8 @@ export interface RunPlan {
   argv: string[];
   /** Run only this slice of the scenario x trial x variant matrix (--shard i/n). */
   shard?: Shard;
+  /** Poll the relay's counters every 100 ms (default true; --no-stats-poll). */
+  statsPolling?: boolean;
   /** --profile: growth profiles on the variants that can (a scenario's `profile: true` too). */
   profile?: boolean;
   /** --memory-limit / --rate: a leak verdict's forecast. */
@@ -62,6 +64,8 @@ export interface RunInfo {
   errors: string[];
   /** The slice this run covers (--shard), or null for the whole matrix. */
   shard: Shard | null;
+  /** Whether the relay's counters were polled every 100 ms (false: --no-stats-poll). */
+  statsPolling?: boolean;
   /** Set by `lab merge`: the shard run folders this run was joined from. */
   mergedFrom?: Array<{ runId: string; dir: string; shard: Shard | null; status: RunStatus }>;
 }
@@ -101,6 +105,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     environment: collectEnvironment(),
     errors: [],
     shard: plan.shard ?? null,
+    statsPolling: plan.statsPolling ?? true,
   };
   const targets: Record<string, TargetInfo> = {};
   for (const s of info.scenarios) {
@@ -135,7 +140,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         const profiler = profiling && !s.scenario.target ? profilerFor(variant.allocator) : undefined;
         const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
-          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal,
+          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal, statsPolling: plan.statsPolling,
           ...(profiler && 'tool' in profiler ? { profile: { dir: mkdirp(profileDir), env: profiler.env(profileDir, variant.env) } } : {}),
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),

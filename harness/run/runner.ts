@@ -50,6 +50,8 @@ export interface TrialOptions {
   /** Growth profile: the subject runs with `env` (its heap profiler on) and a heap dump goes
    * to `dir` at the end of every phase, the one before a release action ahead of it. */
   profile?: { dir: string; env: Record<string, string> };
+  /** Poll the relay's counters every 100 ms (default true; see Sampler). */
+  statsPolling?: boolean;
   /** The trial's own folder ({run_dir} of a target, where its probe writes its port). */
   workDir?: string;
   /** A target's helper, target, load and release processes, each as it ends. */
@@ -142,7 +144,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     const subj = subject;
     void subj.exited.then((x) => failNow(x.message));
     sampler = new Sampler({
-      pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt,
+      pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt, statsPolling: o.statsPolling,
       onSample: (s) => {
         trace.samples.push(s);
         o.onSample(s);

@@ -4,6 +4,12 @@
 // `stats-counters` every 100 ms; /proc/<pid>/smaps_rollup every 500 ms. Each sample
 // goes to `onSample` as it is taken (the runner streams it to disk).
 //
+// The counters poll is the one part of sampling that runs inside the relay. Its reply is
+// built without allocating (native/src/admin.cc), because allocator activity drives
+// jemalloc's decay and tcmalloc's release: an idle phase must be idle. `statsPolling:
+// false` (lab run --no-stats-poll) leaves only the outside reads and one counters sample
+// at the end; `npm run bench -- observer` compares the two (docs/native.md).
+//
 // Why smaps_rollup is read less often, and off the main thread: the kernel walks every
 // page table of the relay to answer it, under the relay's mmap lock. At the burst's peak
 // (~450 MiB) one read takes ~5 ms (npm run bench -- harness); every 100 ms that is 5% of
@@ -95,6 +101,8 @@ export interface SamplerOptions {
   /** The phase the trial was in at `tMs` (samples arrive in batches, up to 100 ms late). */
   phaseAt: (tMs: number) => string;
   onSample: (s: Sample) => void;
+  /** Ask the relay for stats-counters every STATS_INTERVAL_MS (default true). */
+  statsPolling?: boolean;
 }
 
 export class Sampler {
@@ -120,10 +128,13 @@ export class Sampler {
       }
     });
     await this.native.waitReady();
+    const polling = this.o.statsPolling ?? true;
     this.timer = setInterval(() => {
       if (this.stopped) return;
       this.tick += 1;
-      void this.sampleStats(this.tick % (SMAPS_INTERVAL_MS / STATS_INTERVAL_MS) === 0);
+      const smapsDue = this.tick % (SMAPS_INTERVAL_MS / STATS_INTERVAL_MS) === 0;
+      if (polling) void this.sampleStats(smapsDue);
+      else if (smapsDue) void this.sampleSmaps();
     }, STATS_INTERVAL_MS);
   }
 
@@ -180,6 +191,20 @@ export class Sampler {
     } finally {
       this.statsInFlight = false;
     }
+  }
+
+  /** smaps_rollup alone (counters polling off): a stats row with no relay counters. */
+  private async sampleSmaps(): Promise<void> {
+    const t = this.now();
+    const smaps = await readSmapsRollupAsync(this.o.pid);
+    if (!smaps || this.stopped) return;
+    this.o.onSample({
+      tMs: round(t), phase: this.o.phaseAt(t), source: 'stats', rssBytes: smaps.rssBytes,
+      smapsRssBytes: smaps.rssBytes, privateDirtyBytes: smaps.privateDirtyBytes, lazyfreeBytes: smaps.lazyfreeBytes,
+      liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
+      allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
+      leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
+    });
   }
 
   /** CPU time the native sampler used (it is part of the harness's cost). */
