@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -71,8 +72,12 @@ ReleaseReport RunRelease(Relay& relay, EventLoop& acceptor) {
   relay.RunOnEveryWorker([&](int index) {
     steps[static_cast<size_t>(index)] = Step("worker", index, alloc::ReleaseThread);
   });
+  // Test only: LEAKLAB_TEST_RELEASE_SKIP_ACCEPTOR leaves the acceptor (the main thread)
+  // out, to measure what its step does (npm run bench -- reach; docs/native.md).
+  static const bool skip_acceptor = std::getenv("LEAKLAB_TEST_RELEASE_SKIP_ACCEPTOR") != nullptr;
   ReleaseStep on_acceptor;
-  RunOn(acceptor, [&] { on_acceptor = Step("acceptor", -1, alloc::ReleaseThread); });
+  if (!skip_acceptor)
+    RunOn(acceptor, [&] { on_acceptor = Step("acceptor", -1, alloc::ReleaseThread); });
   const ReleaseStep on_admin = Step("admin", -1, alloc::ReleaseThread);
   const int64_t t1 = NowUs();
   const ReleaseStep process = Step("process", -1, alloc::ReleaseProcess);

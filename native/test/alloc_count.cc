@@ -122,7 +122,8 @@ void* realloc(void* p, size_t n) {
   Counted c(&t_allocs);
   if (IsBoot(p)) {
     void* q = Next(&g_malloc, "malloc")(n);
-    if (q) std::memcpy(q, p, n < sizeof g_boot ? n : sizeof g_boot);
+    const size_t room = static_cast<size_t>(g_boot + sizeof g_boot - static_cast<char*>(p));
+    if (q) std::memcpy(q, p, n < room ? n : room);
     return q;
   }
   return Next(&g_realloc, "realloc")(p, n);
