@@ -1,4 +1,4 @@
-// npm run bench -- <native|harness|report|fuzz|repro|memory> [flags]: a thin entry over the
+// npm run bench -- <name> [flags]: a thin entry over the
 // command table (program.ts); docs/benches.md describes each bench.
 import { stopAll } from '../harness/run/procs.js';
 import { buildBenchProgram } from './program.js';

@@ -7,7 +7,9 @@ import { benchHarness } from './harness.js';
 import { benchHostile } from './hostile.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
+import { benchObserver } from './observer.js';
 import { benchProfile } from './profile.js';
+import { benchReach } from './reach.js';
 import { benchReport } from './render.js';
 import { benchRepro } from './repro.js';
 
@@ -46,5 +48,14 @@ export function buildBenchProgram(): Command {
     .description('growth profiling cost: relay req/s and peak RSS with and without --profile (goals: ratio >= 0.95, <= 1.05), time of a heap dump and a symbolized diff')
     .option('--rounds <n>', 'rounds (median reported)', '3')
     .action(async (o: { rounds: string }) => benchProfile(Math.max(1, Number(o.rounds) || 3)));
+  program.command('observer')
+    .description('burst with the relay\'s 100 ms counters poll on and off: retainedRss and releasedRss per variant side by side (goal: differ by <= 1% of peak or 1 MiB)')
+    .option('--rounds <n>', 'rounds of on + off (median reported)', '3')
+    .option('--quick', 'burst --quick instead of the full burst')
+    .action(async (o: { rounds: string; quick?: boolean }) => benchObserver(Math.max(1, Number(o.rounds) || 3), Boolean(o.quick)));
+  program.command('reach')
+    .description('what a release reaches with a live transient (thread churn) thread: RSS after release while it is alive, after it exits, and without churn, per allocator')
+    .option('--rounds <n>', 'rounds (median reported)', '3')
+    .action(async (o: { rounds: string }) => benchReach(Math.max(1, Number(o.rounds) || 3)));
   return program;
 }
