@@ -62,7 +62,8 @@ Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
 void Admin::Start() {
   count_fn_ = FindAllocCounter();
   listen_fd_ = ListenLoopback(&port_);
-  loop_.Add(listen_fd_, EPOLLIN, [this](uint32_t) { AcceptConnections(); });
+  listener_ = std::make_unique<Acceptor>(loop_, listen_fd_, "relay admin", [this](int fd) { OnAccept(fd); });
+  listener_->Start();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "admin");  // seen in /proc/<pid>/task/*/comm
     // One stats reply before any command: whatever the allocators set up on first use
@@ -73,43 +74,37 @@ void Admin::Start() {
   thread_.detach();  // runs until the process exits
 }
 
-void Admin::AcceptConnections() {
-  for (;;) {
-    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-        std::fprintf(stderr, "relay: admin accept: %s\n", std::strerror(errno));
-      return;
+// Loop thread: one new admin client.
+void Admin::OnAccept(int fd) {
+  SetNoDelay(fd);
+  Connection::Handlers h;
+  auto buffer = std::make_shared<ReplyBuffer>();  // lives as long as the handlers
+  h.on_frame = [this, buffer](Connection& c, Frame&& f) {
+    // Every command name fits std::string's inline buffer: no allocation for it.
+    const std::string command(f.payload ? f.payload : "", f.header.length);
+    std::free(f.payload);
+    uint64_t frees0 = 0, frees1 = 0;
+    const uint64_t allocs0 = count_fn_ ? count_fn_(&frees0) : 0;
+    const std::string_view reply = Handle(command);
+    if (count_fn_) {
+      last_handle_allocs_ = count_fn_(&frees1) - allocs0;
+      last_handle_frees_ = frees1 - frees0;
     }
-    SetNoDelay(fd);
-    Connection::Handlers h;
-    auto buffer = std::make_shared<ReplyBuffer>();  // lives as long as the handlers
-    h.on_frame = [this, buffer](Connection& c, Frame&& f) {
-      // Every command name fits std::string's inline buffer: no allocation for it.
-      const std::string command(f.payload ? f.payload : "", f.header.length);
-      std::free(f.payload);
-      uint64_t frees0 = 0, frees1 = 0;
-      const uint64_t allocs0 = count_fn_ ? count_fn_(&frees0) : 0;
-      const std::string_view reply = Handle(command);
-      if (count_fn_) {
-        last_handle_allocs_ = count_fn_(&frees1) - allocs0;
-        last_handle_frees_ = frees1 - frees0;
-      }
-      const uint32_t size = static_cast<uint32_t>(reply.size());
-      if (c.output_bytes() == 0 && reply.size() <= sizeof buffer->bytes) {
-        std::memcpy(buffer->bytes, reply.data(), reply.size());
-        c.Send(FrameType::kAdminReply, f.header.id, buffer->bytes, size, /*owned=*/false);
-      } else {
-        char* copy = static_cast<char*>(std::malloc(reply.size() + 1));
-        std::memcpy(copy, reply.data(), reply.size());
-        c.Send(FrameType::kAdminReply, f.header.id, copy, size, /*owned=*/true);
-      }
-    };
-    // The connection keeps itself alive while registered with the loop.
-    auto conn = std::make_shared<Connection>(loop_, fd, max_frame_,
-                                             TypeBit(FrameType::kAdmin), std::move(h));
-    conn->Start();
-  }
+    const uint32_t size = static_cast<uint32_t>(reply.size());
+    if (c.output_bytes() == 0 && reply.size() <= sizeof buffer->bytes) {
+      std::memcpy(buffer->bytes, reply.data(), reply.size());
+      c.Send(FrameType::kAdminReply, f.header.id, buffer->bytes, size, /*owned=*/false);
+    } else {
+      char* copy = static_cast<char*>(std::malloc(reply.size() + 1));
+      std::memcpy(copy, reply.data(), reply.size());
+      c.Send(FrameType::kAdminReply, f.header.id, copy, size, /*owned=*/true);
+    }
+  };
+  h.on_close = [this](Connection&, const std::string&) { listener_->DescriptorFreed(); };
+  // The connection keeps itself alive while registered with the loop.
+  auto conn = std::make_shared<Connection>(loop_, fd, max_frame_,
+                                           TypeBit(FrameType::kAdmin), std::move(h));
+  conn->Start();
 }
 
 std::string_view Admin::Handle(const std::string& command) {

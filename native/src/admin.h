@@ -9,6 +9,7 @@
 #include <string_view>
 #include <thread>
 
+#include "acceptor.h"
 #include "event_loop.h"
 #include "release_policy.h"
 
@@ -33,7 +34,7 @@ class Admin {
   std::string_view Handle(const std::string& command);
 
  private:
-  void AcceptConnections();
+  void OnAccept(int fd);
   std::string_view Stats(bool with_smaps);
   std::string Release();
   std::string Config();
@@ -46,6 +47,8 @@ class Admin {
   EventLoop loop_;
   std::thread thread_;
   int listen_fd_ = -1;
+  // Accepts on listen_fd_; out of descriptors it backs off instead of spinning (acceptor.h).
+  std::unique_ptr<Acceptor> listener_;
   uint16_t port_ = 0;
   // Fixed for the process's life, so kept rather than made per stats reply.
   const std::string version_;

@@ -3,7 +3,7 @@
 // well-behaved client keeps getting correct answers throughout.
 import { type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FrameClient } from '../../harness/subject/client.js';
+import { AdminClient, FrameClient } from '../../harness/subject/client.js';
 import { FrameType, decodeFrame, encodeFrame } from '../../harness/subject/codec.js';
 import { closedWithin, cpuShare, header, procStatus, rawConnect, setLimit } from '../../harness/run/hostile.js';
 import { type Lab, startLab } from './helpers.js';
@@ -379,6 +379,33 @@ describe('relay under resource exhaustion', () => {
     await served(l);
     expect(acceptLines).toHaveLength(2);
     expect(acceptLines[1]).toMatch(/relay: accepting again after \d+ ms out of file descriptors \(\d+ accept calls refused\)/);
+    expect(l.relay.exit).toBeUndefined();
+  });
+
+  it('out of file descriptors on the admin port: the same back-off (under 10% of a core, one line), admin answers again once descriptors free', async () => {
+    const l = lab = await startLab('glibc', ['--delay-ms', '0', '--response-bytes', '1024'], ['--threads', '2']);
+    const lines: string[] = [];
+    l.relay.onStderr((line) => { if (line.includes('accept')) lines.push(line); });
+    await setLimit(l.relay.pid, 'nofile', 64);
+    const socks = await Promise.all(Array.from({ length: 80 }, () => rawConnect(l.adminPort)));
+    for (const s of socks) s.on('error', () => {});
+    await expect.poll(() => lines.length, { timeout: 5000 }).toBeGreaterThan(0);
+    const cpu = await cpuShare(l.relay.pid, 1000);
+    expect(cpu).toBeLessThan(0.10);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/relay admin: accept: Too many open files \(open-file limit 64\); not accepting until a descriptor is freed/);
+    // The admin connection opened before the limit still answers meanwhile.
+    expect(await l.admin.command('ping')).toMatchObject({ ok: true });
+    for (const s of socks) s.destroy();
+    await expect.poll(() => lines.length, { timeout: 5000 }).toBe(2);
+    expect(lines[1]).toMatch(/relay admin: accepting again after \d+ ms out of file descriptors/);
+    const fresh = await AdminClient.open(l.adminPort);
+    try {
+      expect(await fresh.command('ping')).toMatchObject({ ok: true });
+    } finally {
+      fresh.close();
+    }
+    await served(l);
     expect(l.relay.exit).toBeUndefined();
   });
 });
