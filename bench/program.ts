@@ -20,8 +20,9 @@ export function buildBenchProgram(): Command {
     .option('--rounds <n>', 'rounds (median reported)', '3')
     .action(async (o: { rounds: string }) => benchNative(Math.max(1, Number(o.rounds) || 3)));
   program.command('harness')
-    .description('harness overhead on burst --quick: wall/scripted time, sampler jitter, peak/VmHWM, CPU, cost of one sample')
-    .action(benchHarness);
+    .description('harness overhead on burst --quick: wall/scripted time, sampler jitter, peak/VmHWM, steady-state CPU (goal <= 2% of a core), cost of one sample')
+    .option('--rounds <n>', 'runs of burst --quick on every default variant (median and range reported)', '3')
+    .action(async (o: { rounds: string }) => benchHarness(Math.max(1, Number(o.rounds) || 3)));
   program.command('report')
     .description('time to read a synthetic run of N samples and write report.md + report.html; report.html size')
     .option('--samples <n>', 'samples in the run (4 variants)', '1000000')

@@ -194,6 +194,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       const tMs = elapsed();
       phaseStarts.push({ tMs, name });
       event({ type: 'phase', tMs, name, index });
+      progress();  // at once: load ticks arrive in batches, up to 500 ms late
       void stopLoads(false);
       startLoad(name);
       const p = scenario.phases.find((x) => x.name === name);
@@ -219,7 +220,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
           onPhase(String(line.name), Number(line.index));
         } else if (line.type === 'tick') {
           event({
-            type: 'load', tMs: elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
+            // Ticks arrive in batches (native/src/loadgen.cc): each carries its own time.
+            type: 'load', tMs: typeof line.mono_us === 'number' ? Math.round((line.mono_us - monoT0Us) / 100) / 10 : elapsed(), phase: String(line.phase), sent: Number(line.sent), completed: Number(line.completed),
             errors: Number(line.errors), inFlight: Number(line.in_flight), intervalCompleted: Number(line.interval_completed),
             p50Us: numOrNull(line.p50_us), p99Us: numOrNull(line.p99_us),
           });

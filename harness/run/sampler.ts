@@ -1,8 +1,10 @@
-// Samples the relay from outside: RSS from /proc/<pid>/statm every 10 ms (by the native
-// `sampler`, on an absolute clock, in batches every 100 ms: a Node timer loop cost 2% of
-// a core by itself and stalled behind garbage collection); the relay's admin
-// `stats-counters` every 100 ms; /proc/<pid>/smaps_rollup every 500 ms. Each sample
-// goes to `onSample` as it is taken (the runner streams it to disk).
+// Samples the subject from outside. The native `sampler` (native/src/sampler_main.cc)
+// does all the periodic work, off the harness's event loop: RSS from /proc/<pid>/statm
+// every 10 ms on an absolute clock, the admin port's `stats-counters` every 100 ms, and
+// /proc/<pid>/smaps_rollup every 500 ms on a thread of its own; it prints them in one
+// write every 500 ms. Node wakes twice a second for all of it: a Node timer loop and a
+// round trip per poll cost 5-10% of a core (npm run bench -- harness, docs/benches.md).
+// Each sample goes to `onSample` as its batch arrives (the runner streams it to disk).
 //
 // The counters poll is the one part of sampling that runs inside the relay. Its reply is
 // built without allocating (native/src/admin.cc), because allocator activity drives
@@ -10,12 +12,11 @@
 // false` (lab run --no-stats-poll) leaves only the outside reads and one counters sample
 // at the end; `npm run bench -- observer` compares the two (docs/native.md).
 //
-// Why smaps_rollup is read less often, and off the main thread: the kernel walks every
+// Why smaps_rollup is read less often, and on its own thread: the kernel walks every
 // page table of the relay to answer it, under the relay's mmap lock. At the burst's peak
-// (~450 MiB) one read takes ~5 ms (npm run bench -- harness); every 100 ms that is 5% of
-// the time with the relay's mmap/munmap blocked, and a 5 ms stall of the 10 ms sampler.
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+// (~450 MiB) one read takes 5-20 ms (npm run bench -- harness); every 100 ms that would
+// block the relay's mmap/munmap 5-20% of the time, and stall the 10 ms statm samples.
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { AdminClient } from '../subject/client.js';
 import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, spawnNative } from './procs.js';
@@ -24,6 +25,8 @@ import type { Sample } from '../core/types.js';
 export const RSS_INTERVAL_MS = 10;
 export const STATS_INTERVAL_MS = 100;
 export const SMAPS_INTERVAL_MS = 500;
+/** How often the native sampler hands its samples over (one wake-up of Node each). */
+export const BATCH_MS = 500;
 export const PAGE_SIZE = 4096;
 
 export function readStatmRss(pid: number): number | null {
@@ -57,15 +60,6 @@ export function readSmapsRollup(pid: number): SmapsRollup | null {
   }
 }
 
-/** The same on libuv's thread pool, so the 10 ms statm loop is not held up. */
-export async function readSmapsRollupAsync(pid: number): Promise<SmapsRollup | null> {
-  try {
-    return parseSmapsRollup(await readFile(`/proc/${pid}/smaps_rollup`, 'latin1'));
-  } catch {
-    return null;
-  }
-}
-
 /** VmHWM (the kernel's RSS high-water mark) from /proc/<pid>/status. */
 export function readVmHwm(pid: number): number | null {
   try {
@@ -76,8 +70,14 @@ export function readVmHwm(pid: number): number | null {
   }
 }
 
-/** CPU time (user + system, ms) a process has used, from /proc/<pid>/stat. */
+/** CPU time a process has used, in ms: from /proc/<pid>/schedstat (nanoseconds on the
+ * CPU, exact), else user + system from /proc/<pid>/stat (clock ticks: a process that wakes
+ * every 10 ms on the timer tick is over-counted there). */
 export function readCpuMs(pid: number): number | null {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
+    if (Number.isFinite(ns)) return ns / 1e6;
+  } catch { /* no schedstat in this kernel: ticks below */ }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -94,98 +94,127 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 
 export interface SamplerOptions {
   pid: number;
-  /** The admin channel for stats-counters; null: RSS and smaps_rollup only (a target without probe). */
+  /** The admin channel (the relay's, or a probe's): the native sampler polls its port for
+   * stats-counters; null: RSS and smaps_rollup only (a target without probe). */
   admin: AdminClient | null;
   t0: number;  // performance.now() at the trial's start
   monoT0Us: number;  // CLOCK_MONOTONIC (process.hrtime) in µs at the same moment
-  /** The phase the trial was in at `tMs` (samples arrive in batches, up to 100 ms late). */
+  /** The phase the trial was in at `tMs` (samples arrive in batches, up to BATCH_MS late). */
   phaseAt: (tMs: number) => string;
   onSample: (s: Sample) => void;
-  /** Ask the relay for stats-counters every STATS_INTERVAL_MS (default true). */
+  /** Ask for stats-counters every STATS_INTERVAL_MS (default true). */
   statsPolling?: boolean;
 }
 
+/** A sample row with every relay counter unknown. */
+function outsideOnly(tMs: number, phase: string, rssBytes: number): Sample {
+  return {
+    tMs: round(tMs), phase, source: 'statm', rssBytes,
+    smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
+    liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
+    allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
+    leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
+  };
+}
+
+/** A stats row from one stats-counters reply (and smaps_rollup, when read with it). */
+export function statsSample(tMs: number, phase: string, st: Record<string, unknown>, smaps: SmapsRollup | null): Sample {
+  const alloc = (st.alloc ?? {}) as Record<string, unknown>;
+  return {
+    tMs: round(tMs), phase, source: 'stats',
+    rssBytes: num(st.rss_bytes) ?? smaps?.rssBytes ?? 0,
+    smapsRssBytes: smaps?.rssBytes ?? null,
+    privateDirtyBytes: smaps?.privateDirtyBytes ?? null,
+    lazyfreeBytes: smaps?.lazyfreeBytes ?? null,
+    liveRequestBytes: num(st.live_request_bytes),
+    liveRequestCount: num(st.live_request_count),
+    liveResponseBytes: num(st.live_response_bytes),
+    liveResponseCount: num(st.live_response_count),
+    allocAllocatedBytes: num(alloc.allocated_bytes),
+    allocFreeBytes: num(alloc.free_bytes),
+    allocUnmappedBytes: num(alloc.unmapped_bytes),
+    leakedRequestBytes: num(st.leaked_request_bytes),
+    liveLogBytes: num(st.live_log_bytes),
+    policyReleases: num(st.policy_releases),
+    statsUs: num(st.stats_us),
+  };
+}
+
 export class Sampler {
-  private timer: NodeJS.Timeout | undefined;
-  private tick = 0;
   private statsInFlight = false;
   private stopped = false;
   private lastRssT: number | null = null;
   private native: NativeProcess | undefined;
   /** Actual gaps between consecutive statm samples, for the harness bench. */
   readonly intervals: number[] = [];
-  lastRss = 0;
+  /** Why the native sampler stopped polling the admin port, if it did. */
+  adminError: string | null = null;
 
   constructor(private readonly o: SamplerOptions) {}
 
-  /** Starts the native 10 ms statm sampler (native/src/sampler_main.cc) and the 100 ms
-   * stats loop; resolves once the sampler is reading. */
+  /** Starts the native sampler; resolves once it is reading. */
   async start(): Promise<void> {
-    this.native = spawnNative('sampler', binaryPath('sampler'), ['--pid', String(this.o.pid), '--interval-ms', String(RSS_INTERVAL_MS), '--batch-ms', String(STATS_INTERVAL_MS)]);
+    const polling = (this.o.statsPolling ?? true) && this.o.admin !== null;
+    this.native = spawnNative('sampler', binaryPath('sampler'), [
+      '--pid', String(this.o.pid), '--interval-ms', String(RSS_INTERVAL_MS), '--batch-ms', String(BATCH_MS),
+      '--smaps-ms', String(SMAPS_INTERVAL_MS),
+      ...(polling ? ['--admin-port', String(this.o.admin!.port), '--stats-ms', String(STATS_INTERVAL_MS)] : []),
+    ]);
+    const ms = (tUs: unknown) => (Number(tUs) - this.o.monoT0Us) / 1000;
     this.native.onJson((line) => {
       if (line.type === 'rss' && Array.isArray(line.samples)) {
-        for (const [tUs, rss] of line.samples as Array<[number, number]>) this.onRss((tUs - this.o.monoT0Us) / 1000, rss);
+        for (const [tUs, rss] of line.samples as Array<[number, number]>) this.onRss(ms(tUs), rss);
+      } else if (line.type === 'stats' && line.reply && typeof line.reply === 'object') {
+        const t = ms(line.t_us);
+        this.o.onSample(statsSample(t, this.o.phaseAt(t), line.reply as Record<string, unknown>, null));
+      } else if (line.type === 'smaps') {
+        const t = ms(line.t_us);
+        const smaps = { rssBytes: Number(line.rss), privateDirtyBytes: Number(line.private_dirty), lazyfreeBytes: Number(line.lazyfree) };
+        this.o.onSample({ ...outsideOnly(t, this.o.phaseAt(t), smaps.rssBytes), source: 'stats', smapsRssBytes: smaps.rssBytes, privateDirtyBytes: smaps.privateDirtyBytes, lazyfreeBytes: smaps.lazyfreeBytes });
+      } else if (line.type === 'admin-error') {
+        this.adminError ??= String(line.message);
       }
     });
     await this.native.waitReady();
-    const polling = this.o.statsPolling ?? true;
-    this.timer = setInterval(() => {
-      if (this.stopped) return;
-      this.tick += 1;
-      const smapsDue = this.tick % (SMAPS_INTERVAL_MS / STATS_INTERVAL_MS) === 0;
-      if (polling) void this.sampleStats(smapsDue);
-      else if (smapsDue) void this.sampleSmaps();
-    }, STATS_INTERVAL_MS);
   }
 
   private now(): number {
     return performance.now() - this.o.t0;
   }
 
+  /** The subject's RSS now, read directly (the batches arrive up to BATCH_MS late): one
+   * pread on a descriptor kept open, as the progress view asks ten times a second. */
+  get lastRss(): number {
+    if (this.stopped) return readStatmRss(this.o.pid) ?? 0;
+    try {
+      this.statmFd ??= openSync(`/proc/${this.o.pid}/statm`, 'r');
+      const n = readSync(this.statmFd, this.statmBuf, 0, this.statmBuf.length, 0);
+      const text = this.statmBuf.toString('latin1', 0, n);
+      return Number(text.slice(text.indexOf(' ') + 1, text.indexOf(' ', text.indexOf(' ') + 1))) * PAGE_SIZE || 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  private statmFd: number | undefined;
+  private readonly statmBuf = Buffer.alloc(128);
+
   private onRss(t: number, rss: number): void {
     if (this.lastRssT !== null) this.intervals.push(t - this.lastRssT);
     this.lastRssT = t;
-    this.lastRss = rss;
-    this.o.onSample({
-      tMs: round(t), phase: this.o.phaseAt(t), source: 'statm', rssBytes: rss,
-      smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
-      liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
-      allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
-      leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
-    });
+    this.o.onSample(outsideOnly(t, this.o.phaseAt(t), rss));
   }
 
-  /** One admin stats sample (with smaps_rollup when `withSmaps`); skipped while the
-   * previous one is in flight. */
-  async sampleStats(withSmaps = true): Promise<void> {
-    if (this.statsInFlight) return;
+  /** One stats sample taken now by the harness itself, with smaps_rollup (the trial's
+   * last); skipped while another is in flight. */
+  async sampleStats(): Promise<void> {
+    if (this.statsInFlight || !this.o.admin) return;
     this.statsInFlight = true;
     try {
       const t = this.now();
       const phase = this.o.phaseAt(t);
-      const [smaps, st] = await Promise.all([
-        withSmaps ? readSmapsRollupAsync(this.o.pid) : Promise.resolve(null),
-        this.o.admin ? this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000) : Promise.resolve({} as Record<string, unknown>),
-      ]);
-      const alloc = (st.alloc ?? {}) as Record<string, unknown>;
-      this.o.onSample({
-        tMs: round(t), phase, source: 'stats',
-        rssBytes: num(st.rss_bytes) ?? smaps?.rssBytes ?? 0,
-        smapsRssBytes: smaps?.rssBytes ?? null,
-        privateDirtyBytes: smaps?.privateDirtyBytes ?? null,
-        lazyfreeBytes: smaps?.lazyfreeBytes ?? null,
-        liveRequestBytes: num(st.live_request_bytes),
-        liveRequestCount: num(st.live_request_count),
-        liveResponseBytes: num(st.live_response_bytes),
-        liveResponseCount: num(st.live_response_count),
-        allocAllocatedBytes: num(alloc.allocated_bytes),
-        allocFreeBytes: num(alloc.free_bytes),
-        allocUnmappedBytes: num(alloc.unmapped_bytes),
-        leakedRequestBytes: num(st.leaked_request_bytes),
-        liveLogBytes: num(st.live_log_bytes),
-        policyReleases: num(st.policy_releases),
-        statsUs: num(st.stats_us),
-      });
+      const st = await this.o.admin.command<Record<string, unknown>>('stats-counters', 5_000);
+      this.o.onSample(statsSample(t, phase, st, readSmapsRollup(this.o.pid)));
     } catch {
       // The relay is going away (end of trial) or busy; the runner notices real failures.
     } finally {
@@ -193,27 +222,15 @@ export class Sampler {
     }
   }
 
-  /** smaps_rollup alone (counters polling off): a stats row with no relay counters. */
-  private async sampleSmaps(): Promise<void> {
-    const t = this.now();
-    const smaps = await readSmapsRollupAsync(this.o.pid);
-    if (!smaps || this.stopped) return;
-    this.o.onSample({
-      tMs: round(t), phase: this.o.phaseAt(t), source: 'stats', rssBytes: smaps.rssBytes,
-      smapsRssBytes: smaps.rssBytes, privateDirtyBytes: smaps.privateDirtyBytes, lazyfreeBytes: smaps.lazyfreeBytes,
-      liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
-      allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
-      leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
-    });
-  }
-
   /** CPU time the native sampler used (it is part of the harness's cost). */
   nativeCpuMs = 0;
 
-  /** Stops both loops; the native sampler prints what it still holds before it exits. */
+  /** Stops the native sampler, which prints what it still holds before it exits. */
   async stop(): Promise<void> {
+    if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.statmFd !== undefined) closeSync(this.statmFd);
+    this.statmFd = undefined;
     if (this.native && !this.native.exit) this.nativeCpuMs = readCpuMs(this.native.pid) ?? 0;
     await this.native?.stop();
   }

@@ -53,7 +53,7 @@ export function makeRunId(date: Date, scenarios: string[]): string {
 /** Rows are appended to samples.csv in batches: every FLUSH_MS, or sooner past
  * FLUSH_BYTES, and at the end of each trial. One write per batch instead of one per
  * row keeps the harness's own CPU low (npm run bench -- harness). */
-const FLUSH_MS = 250;
+const FLUSH_MS = 1000;
 const FLUSH_BYTES = 256 * 1024;
 
 export class RunStore {
@@ -63,7 +63,7 @@ export class RunStore {
   private csvPendingBytes = 0;
   private csvTimer: NodeJS.Timeout | undefined;
   private eventsPending = '';
-  private readonly events: WriteStream;
+  private readonly eventsPath: string;
   private readonly trials: WriteStream;
   private processes: WriteStream | undefined;
 
@@ -78,7 +78,8 @@ export class RunStore {
     }
     this.csvPath = join(this.dir, 'samples.csv');
     writeFileSync(this.csvPath, csvLine(SAMPLE_COLUMNS));
-    this.events = createWriteStream(join(this.dir, 'events.jsonl'));
+    this.eventsPath = join(this.dir, 'events.jsonl');
+    writeFileSync(this.eventsPath, '');
     this.trials = createWriteStream(join(this.dir, 'trials.jsonl'));
   }
 
@@ -96,7 +97,7 @@ export class RunStore {
     if (this.csvTimer) clearTimeout(this.csvTimer);
     this.csvTimer = undefined;
     if (this.eventsPending) {
-      this.events.write(this.eventsPending);
+      appendFileSync(this.eventsPath, this.eventsPending);
       this.eventsPending = '';
     }
     if (this.csvPending.length === 0) return;
@@ -140,7 +141,7 @@ export class RunStore {
   async close(): Promise<void> {
     const ended = (s: WriteStream) => new Promise<void>((resolve) => s.end(resolve));
     this.flushSamples();
-    await Promise.all([ended(this.events), ended(this.trials), ...(this.processes ? [ended(this.processes)] : [])]);
+    await Promise.all([ended(this.trials), ...(this.processes ? [ended(this.processes)] : [])]);
   }
 
   /** Points <outDir>/latest at this run (a relative symbolic link). */

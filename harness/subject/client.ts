@@ -93,10 +93,11 @@ export class FrameClient {
 /** The relay's admin channel: one command per call, JSON answers. */
 export class AdminClient {
   private nextId = 1n;
-  private constructor(private readonly client: FrameClient) {}
+  /** `port`: the admin port on 127.0.0.1 (the native sampler opens its own connection). */
+  private constructor(private readonly client: FrameClient, readonly port: number) {}
 
   static async open(port: number): Promise<AdminClient> {
-    return new AdminClient(await FrameClient.open(port));
+    return new AdminClient(await FrameClient.open(port), port);
   }
 
   async command<T = Record<string, unknown>>(cmd: string, timeoutMs = 30_000): Promise<T> {

@@ -1,32 +1,49 @@
-// sampler: reads another process's RSS from /proc/<pid>/statm at a fixed interval, on an
-// absolute clock (clock_nanosleep, TIMER_ABSTIME), and prints the samples in batches:
-//   {"event":"ready","pid":<sampler pid>}
-//   {"type":"rss","samples":[[t_us, rss_bytes], ...]}   every --batch-ms
-// t_us is CLOCK_MONOTONIC in microseconds (the clock Node's process.hrtime uses).
+// sampler: the harness's observer of one process, outside the harness's event loop. It
+// reads the process's RSS from /proc/<pid>/statm at a fixed interval, on an absolute clock;
+// with --admin-port it asks the relay's (or a probe's) admin port for `stats-counters`
+// every --stats-ms; with --smaps-ms it reads /proc/<pid>/smaps_rollup on a thread of its
+// own (one read walks every page table of the process: ~5-20 ms at a 450 MiB peak, which
+// would delay the 10 ms statm samples), and less often while reads are slow (at most
+// 0.5% of a core). Everything is printed in one write per --batch-ms:
+//   {"event":"ready","pid":<sampler pid>,"nice":N}
+//   {"type":"rss","samples":[[t_us, rss_bytes], ...]}
+//   {"type":"stats","t_us":T,"reply":{...the admin reply, verbatim...}}
+//   {"type":"smaps","t_us":T,"rss":B,"private_dirty":B,"lazyfree":B}
+//   {"type":"admin-error","t_us":T,"message":"..."}   (once; polling stops)
+// t_us is CLOCK_MONOTONIC in microseconds (the clock Node's process.hrtime uses); a stats
+// sample is stamped when its request was sent. One write per batch means the harness
+// wakes a few times a second instead of some thirty (npm run bench -- harness).
 // It exits when the target is gone, on SIGTERM/SIGINT (after printing what it has), or
-// when its parent dies. Native, so that a 10 ms loop costs one pread per sample and no
-// garbage collector or event loop of the harness can delay a sample.
+// when its parent dies.
 #include <fcntl.h>
-#include <sys/resource.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "codec.h"
 #include "flags.h"
 #include "net.h"
 
 namespace {
 
 const char kUsage[] =
-    "usage: sampler --pid P [--interval-ms 10] [--batch-ms 100]\n";
+    "usage: sampler --pid P [--interval-ms 10] [--batch-ms 100] [--admin-port N [--stats-ms 100]]\n"
+    "               [--smaps-ms 0 (off)]\n";
 
 volatile std::sig_atomic_t g_stop = 0;
 constexpr int kNice = -10;
@@ -37,31 +54,220 @@ int64_t MonotonicUs() {
   return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
 }
 
-void Flush(std::vector<std::pair<int64_t, int64_t>>* batch) {
-  if (batch->empty()) return;
-  std::string line = "{\"type\":\"rss\",\"samples\":[";
-  for (size_t i = 0; i < batch->size(); ++i) {
-    if (i) line += ',';
-    line += '[' + std::to_string((*batch)[i].first) + ',' + std::to_string((*batch)[i].second) + ']';
+timespec ToTimespec(int64_t us) {
+  return timespec{static_cast<time_t>(us / 1000000), static_cast<long>(us % 1000000) * 1000};
+}
+
+// Waits on `fd` (or just sleeps when fd < 0) until the absolute CLOCK_MONOTONIC time
+// `deadline_us` or until fd is readable; true when it is readable.
+bool WaitUntil(int fd, int64_t deadline_us) {
+  for (;;) {
+    const int64_t now = MonotonicUs();
+    if (now >= deadline_us || g_stop) return false;
+    if (fd < 0) {
+      const timespec ts = ToTimespec(deadline_us);
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+      continue;
+    }
+    pollfd p{fd, POLLIN, 0};
+    const timespec left = ToTimespec(deadline_us - now);
+    const int r = ppoll(&p, 1, &left, nullptr);
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
   }
-  line += "]}\n";
-  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+// smaps_rollup on its own thread: results wait here until the next batch.
+class SmapsReader {
+ public:
+  SmapsReader(long pid, int64_t interval_us)
+      : path_("/proc/" + std::to_string(pid) + "/smaps_rollup"), interval_us_(interval_us) {}
+
+  void Start() {
+    thread_ = std::thread([this] { Run(); });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Appends the lines read since the last call to `out`.
+  void Drain(std::string* out) {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->append(lines_);
+    lines_.clear();
+  }
+
+ private:
+  void Run() {
+    int64_t next = MonotonicUs() + interval_us_;
+    std::vector<char> buf(8192);
+    while (!stop_ && !g_stop) {
+      const timespec ts = ToTimespec(next);
+      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !stop_) {
+      }
+      if (stop_) break;
+      const int64_t t = MonotonicUs();
+      const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) break;  // the target has exited
+      const ssize_t n = read(fd, buf.data(), buf.size() - 1);
+      close(fd);
+      if (n <= 0) break;
+      buf[static_cast<size_t>(n)] = '\0';
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "{\"type\":\"smaps\",\"t_us\":%lld,\"rss\":%lld,\"private_dirty\":%lld,\"lazyfree\":%lld}\n",
+                    static_cast<long long>(t), Kb(buf.data(), "Rss:"), Kb(buf.data(), "Private_Dirty:"),
+                    Kb(buf.data(), "LazyFree:"));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        lines_ += line;
+      }
+      // A read walks every page table of the process (5-20 ms at a 450 MiB peak, all of it
+      // the sampler's CPU and time with the target's mmap lock held): the next read waits
+      // at least kBudget times as long as this one took, so it costs at most 1/kBudget of
+      // a core whatever the process's size.
+      const int64_t took = MonotonicUs() - t;
+      next = std::max(next + interval_us_, MonotonicUs() + took * kBudget);
+    }
+  }
+
+  // "Key:   123 kB" at the start of a line, in bytes; 0 if absent.
+  static long long Kb(const char* text, const char* key) {
+    const size_t len = std::strlen(key);
+    for (const char* p = text; p != nullptr && *p != '\0';) {
+      if (std::strncmp(p, key, len) == 0) return std::strtoll(p + len, nullptr, 10) * 1024;
+      p = std::strchr(p, '\n');
+      if (p != nullptr) ++p;
+    }
+    return 0;
+  }
+
+  static constexpr int64_t kBudget = 200;  // <= 0.5% of a core
+  const std::string path_;
+  const int64_t interval_us_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::string lines_;
+};
+
+// `stats-counters` over the admin port: one request in flight at a time, the reply read
+// without blocking the statm loop.
+class StatsPoller {
+ public:
+  StatsPoller(int fd, int64_t interval_us) : fd_(fd), interval_us_(interval_us) {}
+
+  int fd() const { return fd_; }
+
+  // Sends the request if one is due; false (with *error) if the connection failed.
+  bool MaybeSend(int64_t now, std::string* error) {
+    if (fd_ < 0 || in_flight_ || now < next_due_) return true;
+    static const char kCommand[] = "stats-counters";
+    uint8_t frame[kHeaderSize + sizeof kCommand - 1];
+    leaklab::EncodeHeader(leaklab::FrameHeader{sizeof kCommand - 1, leaklab::FrameType::kAdmin, ++id_}, frame);
+    std::memcpy(frame + kHeaderSize, kCommand, sizeof kCommand - 1);
+    const ssize_t n = send(fd_, frame, sizeof frame, MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(sizeof frame)) {
+      *error = n < 0 ? std::string("send: ") + std::strerror(errno) : "send: short write";
+      return false;
+    }
+    in_flight_ = true;
+    sent_us_ = now;
+    next_due_ += interval_us_;
+    if (next_due_ <= now) next_due_ = now + interval_us_;
+    return true;
+  }
+
+  // Reads what arrived; appends a stats line per complete reply to `out`. False (with
+  // *error) when the connection closed or sent something that is not a reply.
+  bool OnReadable(std::string* out, std::string* error) {
+    uint8_t buf[65536];
+    for (;;) {
+      const ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0) {
+        *error = "admin port closed the connection";
+        return false;
+      }
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        *error = std::string("recv: ") + std::strerror(errno);
+        return false;
+      }
+      input_.append(reinterpret_cast<char*>(buf), static_cast<size_t>(n));
+    }
+    while (input_.size() >= kHeaderSize) {
+      leaklab::FrameHeader h;
+      const auto st = leaklab::DecodeHeader(reinterpret_cast<const uint8_t*>(input_.data()), input_.size(),
+                                            leaklab::kDefaultMaxFrame,
+                                            leaklab::TypeBit(leaklab::FrameType::kAdminReply), &h, error);
+      if (st == leaklab::DecodeStatus::kError) return false;
+      if (input_.size() < kHeaderSize + h.length) break;
+      out->append("{\"type\":\"stats\",\"t_us\":" + std::to_string(sent_us_) + ",\"reply\":");
+      out->append(input_, kHeaderSize, h.length);
+      out->append("}\n");
+      input_.erase(0, kHeaderSize + h.length);
+      in_flight_ = false;
+    }
+    return true;
+  }
+
+  void Close() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  static constexpr size_t kHeaderSize = leaklab::kHeaderSize;
+  int fd_;
+  const int64_t interval_us_;
+  int64_t next_due_ = 0;
+  int64_t sent_us_ = 0;
+  uint64_t id_ = 0;
+  bool in_flight_ = false;
+  std::string input_;
+};
+
+void AppendRss(const std::vector<std::pair<int64_t, int64_t>>& batch, std::string* out) {
+  if (batch.empty()) return;
+  out->append("{\"type\":\"rss\",\"samples\":[");
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (i) out->push_back(',');
+    out->append('[' + std::to_string(batch[i].first) + ',' + std::to_string(batch[i].second) + ']');
+  }
+  out->append("]}\n");
+}
+
+std::string AdminErrorLine(int64_t t_us, const std::string& message) {
+  std::string quoted;
+  for (const char c : message) {
+    if (c == '"' || c == '\\') quoted.push_back('\\');
+    if (static_cast<unsigned char>(c) >= 0x20) quoted.push_back(c);
+  }
+  return "{\"type\":\"admin-error\",\"t_us\":" + std::to_string(t_us) + ",\"message\":\"" + quoted + "\"}\n";
+}
+
+void Write(const std::string& text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
-  batch->clear();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   leaklab::DieWithParent();
-  long pid = 0, interval_ms = 10, batch_ms = 100;
+  long pid = 0, interval_ms = 10, batch_ms = 100, admin_port = 0, stats_ms = 100, smaps_ms = 0;
   leaklab::FlagParser flags(argc, argv, kUsage);
   std::string name, value;
   while (flags.Next(&name, &value)) {
     if (name == "pid") pid = static_cast<long>(flags.U64("pid", value, 1, 1 << 30));
     else if (name == "interval-ms") interval_ms = static_cast<long>(flags.U64("interval-ms", value, 1, 10000));
     else if (name == "batch-ms") batch_ms = static_cast<long>(flags.U64("batch-ms", value, 1, 60000));
-    else flags.Fail("unknown flag '--" + name + "'; valid: --pid, --interval-ms, --batch-ms");
+    else if (name == "admin-port") admin_port = static_cast<long>(flags.U64("admin-port", value, 1, 65535));
+    else if (name == "stats-ms") stats_ms = static_cast<long>(flags.U64("stats-ms", value, 1, 60000));
+    else if (name == "smaps-ms") smaps_ms = static_cast<long>(flags.U64("smaps-ms", value, 0, 60000));
+    else flags.Fail("unknown flag '--" + name + "'; valid: --pid, --interval-ms, --batch-ms, --admin-port, --stats-ms, --smaps-ms");
   }
   if (pid == 0) flags.Fail("--pid is required");
   const std::string path = "/proc/" + std::to_string(pid) + "/statm";
@@ -69,6 +275,15 @@ int main(int argc, char** argv) {
   if (fd < 0) {
     std::fprintf(stderr, "sampler: cannot open %s: %s\n", path.c_str(), std::strerror(errno));
     return 1;
+  }
+  int admin_fd = -1;
+  if (admin_port != 0) {
+    std::string error;
+    admin_fd = leaklab::ConnectLoopback(static_cast<uint16_t>(admin_port), &error);
+    if (admin_fd < 0) {
+      std::fprintf(stderr, "sampler: %s\n", error.c_str());
+      return 1;
+    }
   }
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_stop = 1; };
@@ -84,34 +299,57 @@ int main(int argc, char** argv) {
               raised ? kNice : getpriority(PRIO_PROCESS, 0));
   std::fflush(stdout);
 
+  SmapsReader smaps(pid, int64_t{smaps_ms} * 1000);
+  if (smaps_ms > 0) smaps.Start();
+  StatsPoller stats(admin_fd, int64_t{stats_ms} * 1000);
   std::vector<std::pair<int64_t, int64_t>> batch;
-  timespec next;
-  clock_gettime(CLOCK_MONOTONIC, &next);
-  int64_t next_flush = MonotonicUs() + batch_ms * 1000;
+  std::string out;  // stats lines waiting for the batch
+  int64_t next_sample = MonotonicUs();
+  int64_t next_flush = next_sample + batch_ms * 1000;
   char buf[256];
+  auto flush = [&] {
+    std::string text;
+    AppendRss(batch, &text);
+    text += out;
+    smaps.Drain(&text);
+    Write(text);
+    batch.clear();
+    out.clear();
+  };
   while (!g_stop) {
-    const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) break;  // the target has exited
-    buf[n] = '\0';
-    long size_pages = 0, resident_pages = 0;
-    if (std::sscanf(buf, "%ld %ld", &size_pages, &resident_pages) != 2) break;
     const int64_t now = MonotonicUs();
-    batch.emplace_back(now, int64_t{resident_pages} * page);
-    if (now >= next_flush) {
-      Flush(&batch);
-      next_flush += batch_ms * 1000;
-      if (next_flush <= now) next_flush = now + batch_ms * 1000;
+    if (now >= next_sample) {
+      const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+      if (n <= 0) break;  // the target has exited
+      buf[n] = '\0';
+      long size_pages = 0, resident_pages = 0;
+      if (std::sscanf(buf, "%ld %ld", &size_pages, &resident_pages) != 2) break;
+      batch.emplace_back(now, int64_t{resident_pages} * page);
+      // Absolute deadlines: a late wake-up does not push every later sample back.
+      next_sample += interval_ms * 1000;
+      if (next_sample <= now - interval_ms * 1000) next_sample = now + interval_ms * 1000;
+      std::string error;
+      if (!stats.MaybeSend(now, &error)) {
+        out += AdminErrorLine(now, error);
+        stats.Close();
+      }
+      if (now >= next_flush) {
+        flush();
+        next_flush += batch_ms * 1000;
+        if (next_flush <= now) next_flush = now + batch_ms * 1000;
+      }
     }
-    next.tv_nsec += interval_ms * 1000000;
-    while (next.tv_nsec >= 1000000000) {
-      next.tv_nsec -= 1000000000;
-      ++next.tv_sec;
-    }
-    // Absolute deadlines: a late wake-up does not push every later sample back.
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr) == EINTR && !g_stop) {
+    if (WaitUntil(stats.fd(), next_sample)) {
+      std::string error;
+      if (!stats.OnReadable(&out, &error)) {
+        out += AdminErrorLine(MonotonicUs(), error);
+        stats.Close();
+      }
     }
   }
-  Flush(&batch);
+  smaps.Stop();
+  flush();
+  stats.Close();
   close(fd);
   return 0;
 }

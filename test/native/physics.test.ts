@@ -1,6 +1,10 @@
 // The story's facts, measured on the real relay per allocator: put >= 200 MiB of requests
-// in flight, drain, wait, release. tcmalloc keeps its freed pages until told; every
-// allocator's RSS after the release is below its RSS before.
+// in flight, drain, wait 1.5 s, release. Each allocator's behaviour is held to a ratio:
+// tcmalloc (gperftools) and jemalloc (no background thread) keep what was freed until
+// told, glibc and mimalloc give most of it back by themselves, and every release brings
+// RSS back near the baseline. Bounds are wide of the measured values (quiet machine,
+// 2026-11-26: retention glibc 0.06, tcmalloc 1.00, jemalloc 1.00, mimalloc 0.09; release
+// left 1-4% of the growth) so that only a change of behaviour fails them.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readStatmRss } from '../../harness/run/sampler.js';
 import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
@@ -10,8 +14,8 @@ const schedule = {
   seed: 7,
   connections: 32,
   phases: [
-    { name: 'fill', duration_ms: 1500, load: { mode: 'closed', concurrency: 512, size: { dist: 'fixed', bytes: 512 * 1024 } } },
-    { name: 'drain', duration_ms: 1500, load: null },
+    { name: 'fill', duration_ms: 2500, load: { mode: 'closed', concurrency: 512, size: { dist: 'fixed', bytes: 512 * 1024 } } },
+    { name: 'drain', duration_ms: 2500, load: null },
   ],
 };
 
@@ -23,8 +27,9 @@ describe.each(ALLOCATORS)('memory physics of relay-%s', (allocator) => {
     await lab?.stop();
   });
 
-  it('holds >= 200 MiB in flight, then release brings RSS down', async () => {
-    lab = await startLab(allocator, ['--delay-ms', '1000', '--response-bytes', '1024']);
+  it('holds >= 200 MiB in flight; retention and release within the allocator\'s bounds', async () => {
+    // Each request is held 2 s upstream, so all 512 are in flight at once even on a busy machine.
+    lab = await startLab(allocator, ['--delay-ms', '2000', '--response-bytes', '1024']);
     const pid = lab.relay.pid;
     await sleep(200);
     const baseline = readStatmRss(pid)!;
@@ -61,9 +66,16 @@ describe.each(ALLOCATORS)('memory physics of relay-%s', (allocator) => {
     expect(peakLive).toBeGreaterThanOrEqual(200 * MiB);
     expect(grown).toBeGreaterThanOrEqual(200 * MiB);
     expect(released).toBeLessThan(retained);
-    if (allocator === 'tcmalloc') {
+    // The release brings RSS back near the baseline: at most 10% of the growth is left.
+    expect((released - baseline) / grown).toBeLessThanOrEqual(0.1);
+    if (allocator === 'tcmalloc' || allocator === 'jemalloc') {
+      // Keeps (nearly) all of it through the idle, and the release returns most of it.
       expect(facts.retention).toBeGreaterThanOrEqual(0.8);
       expect(facts.releaseEfficiency).toBeGreaterThanOrEqual(0.9);
+    } else {
+      // glibc trims arena tops on free and unmaps its large chunks; mimalloc resets pages as
+      // its owning threads collect: most of it is gone before any release.
+      expect(facts.retention).toBeLessThanOrEqual(0.5);
     }
-  });
+  }, 30_000);
 });
