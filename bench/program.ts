@@ -42,7 +42,7 @@ export function buildBenchProgram(): Command {
     .option('--trials <n>', 'trials per variant', '5')
     .action(async (o: { trials: string }) => benchRepro(Math.max(2, Number(o.trials) || 5)));
   program.command('memory')
-    .description('the harness\'s own peak RSS over one long run (steady, its steady phase stretched; goal < 200 MiB)')
+    .description('the harness\'s own RSS over one long run (steady, its steady phase stretched): peak (goal <= 150 MiB) and slope after the first minute')
     .option('--minutes <n>', 'length of the steady phase', '10')
     .action(async (o: { minutes: string }) => benchMemory(Math.max(0.1, Number(o.minutes) || 10)));
   program.command('profile')

@@ -185,7 +185,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           const release = trace.events.find((e) => e.type === 'release');
           curves.push({
             scenario: s.name, variant: variant.id,
-            points: trace.samples.filter((x) => x.source === 'statm').map((x) => [x.tMs, x.rssBytes]),
+            points: maxPerBucket(trace.samples.filter((x) => x.source === 'statm'), CURVE_POINTS),
             releaseAt: release ? release.tMs : null,
           });
         }
@@ -230,4 +230,26 @@ function withGrowthProfile(row: SummaryRow, g: { trials: TrialGrowth[]; errors: 
     profile = { status: 'profiled', tool: p.tool, trials: g.trials.length, grownBytes: grown[grown.length >> 1]!, dir: relative(runDir, join(runDir, 'profiles', scenario)) };
   }
   return { ...row, profile, ...(profile.status === 'profiled' ? { growth: medianGrowth(g!.trials.map((x) => x.growth)) } : {}) };
+}
+
+/** The terminal's RSS curves are 64 columns wide: a curve keeps at most CURVE_POINTS
+ * points (the highest RSS of each time bucket, so the peak survives), not 100 a second. */
+const CURVE_POINTS = 1024;
+
+function maxPerBucket(samples: readonly Sample[], n: number): Array<[number, number]> {
+  if (samples.length <= n) return samples.map((x) => [x.tMs, x.rssBytes]);
+  const t0 = samples[0]!.tMs;
+  const span = samples.at(-1)!.tMs - t0 || 1;
+  const out: Array<[number, number]> = [];
+  let bucket = -1;
+  for (const x of samples) {
+    const b = Math.min(n - 1, Math.floor(((x.tMs - t0) / span) * n));
+    if (b !== bucket) {
+      out.push([x.tMs, x.rssBytes]);
+      bucket = b;
+    } else if (x.rssBytes > out.at(-1)![1]) {
+      out[out.length - 1] = [x.tMs, x.rssBytes];
+    }
+  }
+  return out;
 }
