@@ -17,6 +17,8 @@ export const SYSTEM_PACKAGES = [
   // targets (issue 10): Redis from Debian as an example target and its tools; gdb for
   // the attach release
   'redis-server', 'redis-tools', 'gdb',
+  // the plain-malloc example target (scenarios/mosquitto-queue.ts): the broker and its clients
+  'mosquitto', 'mosquitto-clients',
 ];
 
 $.verbose = false;

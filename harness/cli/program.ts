@@ -10,7 +10,7 @@ import type { Io } from './io.js';
 export function buildProgram(io: Io, actions: {
   run: (flags: RunFlags) => Promise<number>;
   build: (flags: { sanitize?: boolean }) => Promise<number>;
-  list: (flags: { json?: boolean }) => Promise<number>;
+  list: (flags: { json?: boolean; scenario?: string }) => Promise<number>;
   admin: (port: number, command: string) => Promise<number>;
   gate?: (dir: string, flags: GateFlags) => Promise<number>;
   merge?: (dirs: string[], flags: { out: string }) => Promise<number>;
@@ -54,9 +54,10 @@ export function buildProgram(io: Io, actions: {
 
   program.command('list')
     .description('list variants: available or not, why not, and the allocator library version')
-    .option('--json', 'print a JSON array of { id, allocator, available, version, reason }')
+    .option('--scenario <name|path>', 'the variants this scenario runs without --variants (a target: as-built and the preload variants it takes), then the others')
+    .option('--json', 'print a JSON array of { id, allocator, available, version, reason } (with --scenario: { scenario, target, variants } and `runs` per variant)')
     .exitOverride()
-    .action(async (flags: { json?: boolean }) => { code = await actions.list(flags); });
+    .action(async (flags: { json?: boolean; scenario?: string }) => { code = await actions.list(flags); });
 
   program.command('admin')
     .description('send one admin command to a relay started by hand, print its JSON answer')

@@ -15,7 +15,7 @@ import { profilerFor, requireProfilerTool } from '../run/profile.js';
 import { applyQuick, expandArms, listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import { buildNative } from '../subject/build.js';
 import { AS_BUILT, AS_BUILT_VARIANT, VARIANTS, type Variant, variantStatus } from '../subject/variants.js';
-import { checkTarget } from '../run/target-check.js';
+import { checkTarget, scenarioVariantIds } from '../run/target-check.js';
 import type { BinaryInfo } from '../subject/binary.js';
 import type { RunFlags } from './flags.js';
 import { gateAndReport } from './gate.js';
@@ -34,7 +34,7 @@ function checkVariantIds(spec: string): string[] {
 
 /** --variants, or else the union of the scenarios' own `variants` lists (the default
  * variants for a scenario without one), skipping (with a warning) what is not built. */
-function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: Array<string[] | undefined> = [undefined], targetsOnly = false): Variant[] {
+function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: string[][], targetsOnly = false): Variant[] {
   const all: Variant[] = [...VARIANTS, AS_BUILT_VARIANT];
   if (spec !== undefined) {
     const chosen = checkVariantIds(spec).map((id) => all.find((v) => v.id === id)!);
@@ -46,7 +46,7 @@ function resolveVariants(spec: string | undefined, io: Io, scenarioDefaults: Arr
     }
     return chosen;
   }
-  const wanted = new Set(scenarioDefaults.flatMap((ids) => ids ?? VARIANTS.filter((x) => x.isDefault).map((x) => x.id)));
+  const wanted = new Set(scenarioDefaults.flat());
   const chosen: Variant[] = [];
   for (const v of all.filter((x) => wanted.has(x.id))) {
     const st = targetsOnly ? { available: true, reason: null } : variantStatus(v);
@@ -80,8 +80,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
   const build = await buildNative((l) => io.stderr.write(`${l}\n`));
   if (build.skipped.length) io.stderr.write(`${pc.yellow('warning')}: ${build.skipped.join('; ')}\n`);
   const targetsOnly = scenarios.every((s) => s.scenario.target);
-  // A target's own default is `as-built`: the program as its users run it.
-  const variants = resolveVariants(flags.variants, io, scenarios.map((s) => s.scenario.variants ?? (s.scenario.target ? [AS_BUILT] : undefined)), targetsOnly);
+  const variants = resolveVariants(flags.variants, io, scenarios.map((s) => scenarioVariantIds(s.scenario)), targetsOnly);
   const targets: Record<string, BinaryInfo> = {};
   for (const s of scenarios) if (s.scenario.target) targets[s.scenario.name] = checkTarget(s.scenario, s.file, variants);
   if (flags.profile || scenarios.some((s) => s.scenario.profile)) await precheckProfilers(variants, io);

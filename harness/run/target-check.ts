@@ -10,7 +10,7 @@ import { LabError } from '../core/errors.js';
 import { BUILD_DIR } from '../core/paths.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type BinaryInfo, inspectBinary, resolveProgram } from '../subject/binary.js';
-import { AS_BUILT, type Variant } from '../subject/variants.js';
+import { AS_BUILT, VARIANTS, type Variant } from '../subject/variants.js';
 import { allocatorLibrary, probeLibrary } from '../subject/preload.js';
 import { attachHazard, ptraceObstacle } from '../subject/attach.js';
 
@@ -27,9 +27,25 @@ function programs(s: Scenario): Array<{ field: string; program: string; cwd: str
   return out.map((p) => ({ ...p, program: known(p.program), cwd: p.cwd === undefined ? undefined : known(p.cwd) }));
 }
 
+/** The variant ids a scenario runs when --variants is not given: its own `variants`, else
+ * `as-built` for a target (the program as its users run it), else the default variants. */
+export function scenarioVariantIds(s: Scenario): string[] {
+  return s.variants ?? (s.target ? [AS_BUILT] : VARIANTS.filter((v) => v.isDefault).map((v) => v.id));
+}
+
 /** Whether `variant` applies to a scenario: as-built only to targets. */
 export function variantApplies(s: Scenario, variantId: string): boolean {
   return variantId !== AS_BUILT || s.target !== undefined;
+}
+
+/** Throws when `v` cannot take on the target `info` describes: exit 2 for a static binary or
+ * one that links another allocator, exit 3 when the allocator's library is not installed. */
+export function checkPreload(info: BinaryInfo, v: Variant): void {
+  if (v.id === AS_BUILT || v.allocator === null) return;
+  if (info.elf?.static === true) throw new LabError('preloadRefused', { variant: v.id, program: info.path, reason: 'it is statically linked, so LD_PRELOAD cannot replace its allocator' });
+  const own = info.linkedAllocators.filter((a) => a !== v.allocator);
+  if (own.length) throw new LabError('preloadRefused', { variant: v.id, program: info.path, reason: `it links its own allocator (lib${own[0]}), which would still serve its memory` });
+  allocatorLibrary(v.allocator);  // exit 3 naming the package when it is not installed
 }
 
 export function checkTarget(s: Scenario, file: string, variants: readonly Variant[]): BinaryInfo {
@@ -50,13 +66,7 @@ export function checkTarget(s: Scenario, file: string, variants: readonly Varian
   if (staticBinary && t.release.method !== 'command') {
     throw new LabError('badTarget', { file, field: 'target.release.method', reason: `'${t.release.method}' needs the probe or a debugger in a dynamically linked program, and ${path} is statically linked; use method 'command'` });
   }
-  for (const v of variants) {
-    if (v.id === AS_BUILT || v.allocator === null) continue;
-    if (staticBinary) throw new LabError('preloadRefused', { variant: v.id, program: path, reason: 'it is statically linked, so LD_PRELOAD cannot replace its allocator' });
-    const own = info.linkedAllocators.filter((a) => a !== v.allocator);
-    if (own.length) throw new LabError('preloadRefused', { variant: v.id, program: path, reason: `it links its own allocator (lib${own[0]}), which would still serve its memory` });
-    allocatorLibrary(v.allocator);  // exit 3 naming the package when it is not installed
-  }
+  for (const v of variants) checkPreload(info, v);
   if (!staticBinary) probeLibrary();  // exit 3 when the probe is not built
   if (t.release.method === 'attach') {
     let gdb = false;

@@ -32,7 +32,7 @@ export function writeScript(dir: string, name: string, body: string): string {
   return file;
 }
 
-export function latestRun(out: string): { dir: string; run: Record<string, any>; summary: Array<Record<string, any>>; trials: Array<Record<string, any>>; processes: Array<Record<string, any>> } {
+export function latestRun(out: string): { dir: string; run: Record<string, any>; summary: Array<Record<string, any>>; trials: Array<Record<string, any>>; processes: Array<Record<string, any>>; events: Array<Record<string, any>> } {
   const dir = join(out, readlinkSync(join(out, 'latest')));
   const lines = (f: string) => {
     try {
@@ -47,6 +47,7 @@ export function latestRun(out: string): { dir: string; run: Record<string, any>;
     summary: JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')),
     trials: lines('trials.jsonl'),
     processes: lines('processes.jsonl'),
+    events: lines('events.jsonl'),
   };
 }
 
