@@ -1,7 +1,9 @@
 // Growth profiles, the I/O part: which allocator can profile and the environment that
 // turns its heap profiler on, heap dumps through a control channel (the relay's admin port,
-// or a target's probe: any `profile-dump <path>` command), and jeprof / google-pprof run on
-// two dumps to get the symbolized diff, its collapsed stacks and the growth table.
+// or a target's probe: any `profile-dump <path>` command; the one before a release once
+// nothing is in flight), jeprof / google-pprof run on two dumps to get the symbolized diff,
+// its collapsed stacks and the growth table, each trial's growth.json, and the summary
+// row's profile status (for a run and for `lab merge`).
 // Independent of the relay: a target passes its own binary and its own send function.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
