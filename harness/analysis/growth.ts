@@ -22,14 +22,22 @@ export interface ProfileText {
 
 const TOTAL = /^Total:\s+(-?[\d.]+)\s+(B|objects)\s*$/;
 // "  10485760  84.9%  84.9%  10485760  84.9% leaklab::FrameReader::Feed"
-const LINE = /^\s*(-?[\d.]+)\s+(-?[\d.]+|nan|-?inf)%\s+(-?[\d.]+|nan|-?inf)%\s+(-?[\d.]+)\s+(-?[\d.]+|nan|-?inf)%\s+(\S.*)$/;
+// A percentage: "84.9%", or "nan" / "-inf" / "+inf" (no %) when the total is 0.
+const PCT = String.raw`(-?[\d.]+%|nan|[-+]?inf)`;
+const LINE = new RegExp(String.raw`^\s*(-?[\d.]+)\s+${PCT}\s+${PCT}\s+(-?[\d.]+)\s+${PCT}\s+(\S.*)$`);
 
 /** Parses the text of `jeprof|google-pprof --text --show_bytes [--inuse_objects]`. Lines
- * that are neither the total nor a table row ("Using local file ...") are skipped; output
- * with no "Total:" line is not a profile and throws, quoting its start. */
+ * that are neither the total nor a table row ("Using local file ...") are skipped. Both
+ * tools leave out the "Total:" line when the net change is exactly 0 (their FilterAndPrint
+ * prints it only for a non-zero total): output of table rows only (their percentages
+ * nan/inf), or nothing at all, is a net change of 0. That is what a drained burst gives
+ * when the same sampled objects are live in both dumps, or growth and shrinkage cancel
+ * (docs/profiles.md). Anything else with no "Total:" line is not a profile and throws,
+ * quoting its start. */
 export function parseProfileText(text: string): ProfileText {
   let total: number | null = null;
   let unit: ProfileText['unit'] = 'bytes';
+  let other = false;
   const lines: ProfileLine[] = [];
   for (const raw of text.split('\n')) {
     const t = TOTAL.exec(raw);
@@ -39,10 +47,11 @@ export function parseProfileText(text: string): ProfileText {
       continue;
     }
     const m = LINE.exec(raw);
-    if (m && total !== null) lines.push({ site: m[6]!.trim(), flat: Number(m[1]), cum: Number(m[4]) });
+    if (m) lines.push({ site: m[6]!.trim(), flat: Number(m[1]), cum: Number(m[4]) });
+    else if (total === null && raw.trim() !== '') other = true;
   }
-  if (total === null) throw new Error(`not a --text profile (no "Total:" line): ${JSON.stringify(text.slice(0, 200))}`);
-  return { total, unit, lines };
+  if (total === null && other) throw new Error(`not a --text profile (no "Total:" line): ${JSON.stringify(text.slice(0, 200))}`);
+  return { total: total ?? 0, unit, lines };
 }
 
 /** Per site, the median over trials (a trial without the site counts 0), largest first;

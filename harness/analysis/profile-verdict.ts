@@ -14,26 +14,34 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
  * or slow run (less than leakFloorBytes grown) still shows as a disagreement. */
 export const PROFILE_GROWTH_FLOOR = THRESHOLDS.leakFloorBytes / 4;
 
-/** The profile's reading of a row, in one sentence, and whether it disagrees with the verdict. */
+/** The profile's reading of a row, in one sentence, and whether it disagrees with the verdict.
+ * When requests were still in flight at the pre-release dump, the sentence says so. */
 export function profileReading(row: SummaryRow): { text: string; disagrees: boolean } | null {
   const p = row.profile;
-  const v = row.verdict;
-  if (!p || !v) return null;
+  if (!p || !row.verdict) return null;
   if (p.status !== 'profiled') return { text: `no growth profile: ${p.reason}`, disagrees: false };
+  const r = reading(row, p.grownBytes);
+  const busy = p.inFlightAtDump ?? 0;
+  if (busy > 0) r.text += ` (${busy} requests were still in flight at the pre-release dump after waiting ${((p.quietWaitMs ?? 0) / 1000).toFixed(1)} s: part of the growth may be their buffers)`;
+  return r;
+}
+
+function reading(row: SummaryRow, grownBytes: number): { text: string; disagrees: boolean } {
+  const v = row.verdict!;
   const floor = PROFILE_GROWTH_FLOOR;
   const top = row.growth?.[0];
-  const grew = p.grownBytes >= floor;
-  const site = top ? `${top.site} (${pct(top.share)} of ${formatBinary(p.grownBytes)} grown between the baseline and the release)` : '';
+  const grew = grownBytes >= floor;
+  const site = top ? `${top.site} (${pct(top.share)} of ${formatBinary(grownBytes)} grown between the baseline and the release)` : '';
   if (v.kind === 'leak') {
     return grew && top
       ? { text: `the growth profile names ${site}`, disagrees: false }
-      : { text: `the growth profile disagrees: the program's live bytes grew only ${formatBinary(p.grownBytes)} between the dumps (below ${formatBinary(floor)}), so RSS grew for another reason`, disagrees: true };
+      : { text: `the growth profile disagrees: the program's live bytes grew only ${formatBinary(grownBytes)} between the dumps (below ${formatBinary(floor)}), so RSS grew for another reason`, disagrees: true };
   }
   if (grew && top) {
     return { text: `the growth profile disagrees with "${v.kind}": live bytes allocated at ${site} kept growing, which the RSS rules did not call a leak`, disagrees: true };
   }
   const holds = v.kind === 'retention' ? ': the allocator holds the memory, not the code' : '';
-  return { text: `the growth profile shows no growth in the program's live bytes (${formatBinary(Math.max(0, p.grownBytes))} between the dumps)${holds}`, disagrees: false };
+  return { text: `the growth profile shows no growth in the program's live bytes (${formatBinary(Math.max(0, grownBytes))} between the dumps)${holds}`, disagrees: false };
 }
 
 /** The row with the profile's reading in its verdict's evidence (`profile`, and the top

@@ -49,7 +49,11 @@ export type TraceEvent =
   | { type: 'phase'; tMs: number; name: string; index: number }
   | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[] }
   | { type: 'load'; tMs: number; phase: string; sent: number; completed: number; errors: number; inFlight: number; intervalCompleted: number; p50Us: number | null; p99Us: number | null }
-  | { type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string }
+  | {
+    type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string;
+    /** The dump before a release waits until nothing is in flight (harness/run/profile.ts waitQuiet). */
+    quiet?: { inFlight: number | null; waitedMs: number; timedOut: boolean };
+  }
   | { type: 'end'; tMs: number };
 
 /** A release as it was recorded (the relay's, a probe's, a command's or an attach's). */
@@ -147,7 +151,13 @@ export interface GrowthSite {
 }
 
 export type ProfileStatus =
-  | { status: 'profiled'; tool: string; trials: number; grownBytes: number; dir: string }
+  | {
+    status: 'profiled'; tool: string; trials: number; grownBytes: number; dir: string;
+    /** Requests still in flight at the pre-release dump (the most over trials) after waiting
+     * quietWaitMs for them; null when the subject does not count them (a target). */
+    inFlightAtDump?: number | null;
+    quietWaitMs?: number | null;
+  }
   | { status: 'unsupported'; reason: string }
   | { status: 'failed'; reason: string };
 

@@ -299,9 +299,10 @@ async function profileReport(p: Profiler, binary: string, trace: Trace, dir: str
     const g = await symbolizeGrowth(p, binary, pair.base.path, pair.end.path, dir);
     const top = g.growth[0];
     const flagged = g.grownBytes >= PROFILE_GROWTH_FLOOR && top !== undefined;
-    const headline = top
+    const busy = pair.end.quiet?.timedOut ? `; ${pair.end.quiet.inFlight} requests still in flight at the pre-release dump after ${pair.end.quiet.waitedMs} ms` : '';
+    const headline = (top
       ? `${formatBinary(g.grownBytes)} grew between the dumps; top site ${top.site} (${Math.round(top.share * 100)}%)`
-      : 'no call site grew between the dumps';
+      : 'no call site grew between the dumps') + busy;
     const leaked = flagged ? { bytes: g.grownBytes, blocks: g.growth.reduce((n, s) => n + (s.objects ?? 0), 0) } : { bytes: 0, blocks: 0 };
     return { report: { reported: true, ...none, leaked, headline }, text: readFileSync(g.files.text, 'utf8') };
   } catch (err) {

@@ -1,14 +1,17 @@
 // `lab merge`: shard run folders joined into one run folder. Raw files are concatenated
 // (samples.csv under one header), the summary is recomputed from trials.jsonl with the
-// same functions a run uses, so the merged summary equals an unsharded run's.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// same functions a run uses, so the merged summary equals an unsharded run's; growth
+// profiles come along and are summarized from each trial's growth.json, as a run does.
+import { appendFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { withVerdict } from '../analysis/diagnosis.js';
+import { withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
 import { LabError } from '../core/errors.js';
 import { loadSummary, type TrialLine } from './load-run.js';
 import { summarizeTrials, type TrialRecord } from '../analysis/metrics.js';
 import { summaryCsv } from '../report/csv.js';
 import { summaryJson } from '../report/json.js';
+import { type TrialGrowthFile, readTrialGrowth, withGrowthProfile } from './profile.js';
 import type { RunInfo } from './run.js';
 import { cellKey, formatShard } from './shard.js';
 import type { RunStatus, SummaryRow } from '../core/types.js';
@@ -107,9 +110,12 @@ export function mergeRuns(dirs: readonly string[], out: string, argv: string[]):
     shard: null,
     mergedFrom: runs.map((r) => ({ runId: r.info.runId, dir: r.dir, shard: r.info.shard ?? null, status: r.info.status })),
   };
-  const summary = summarizeRun(info, trials as unknown as TrialRecord[]);  // trials.jsonl lines carry status and metrics
-
   mkdirSync(outDir, { recursive: true });
+  // The growth profiles come along (profiles/<scenario>/<variant>-<trial>/, one folder per
+  // cell, so the shards' folders do not overlap) and are summarized as a run does.
+  for (const r of runs) if (existsSync(join(r.dir, 'profiles'))) cpSync(join(r.dir, 'profiles'), join(outDir, 'profiles'), { recursive: true });
+  const summary = summarizeRun(info, trials as unknown as TrialRecord[])  // trials.jsonl lines carry status and metrics
+    .map((row) => withMergedProfile(row, info, trials, outDir));
   const csvParts = runs.map((r) => join(r.dir, 'samples.csv')).filter((p) => existsSync(p));
   let header: string | undefined;
   writeFileSync(join(outDir, 'samples.csv'), '');
@@ -131,6 +137,23 @@ export function mergeRuns(dirs: readonly string[], out: string, argv: string[]):
   writeFileSync(join(outDir, 'summary.csv'), summaryCsv(summary));
   writeFileSync(join(outDir, 'run.json'), JSON.stringify(info, null, 2) + '\n');
   return { dir: outDir, info, summary };
+}
+
+/** A merged row with what a run adds after the verdict: the growth profile (from each
+ * profiled trial's growth.json) and the forecast, when the shards ran with them. */
+function withMergedProfile(row: SummaryRow, info: RunInfo, trials: readonly TrialLine[], outDir: string): SummaryRow {
+  let out = row;
+  const s = info.scenarios.find((x) => x.name === row.scenario);
+  if (info.profile || s?.scenario.profile) {
+    const g = { trials: [] as Array<Extract<TrialGrowthFile, { grownBytes: number }>>, errors: [] as string[] };
+    for (const t of trials.filter((x) => x.scenario === row.scenario && x.variant === row.variant && x.status === 'complete')) {
+      const file = readTrialGrowth(join(outDir, 'profiles', row.scenario, `${row.variant}-${t.trial}`));
+      if ('error' in file) g.errors.push(`trial ${t.trial}: ${file.error}`);
+      else g.trials.push(file);
+    }
+    out = withProfileEvidence(withGrowthProfile(out, g, outDir, row.scenario));
+  }
+  return info.forecast ? withForecast(out, info.forecast) : out;
 }
 
 export function describeMerge(m: MergeOutcome): string {

@@ -1,14 +1,16 @@
 // Growth profiles, the I/O part: which allocator can profile and the environment that
 // turns its heap profiler on, heap dumps through a control channel (the relay's admin port,
-// or a target's probe: any `profile-dump <path>` command), and jeprof / google-pprof run on
-// two dumps to get the symbolized diff, its collapsed stacks and the growth table.
+// or a target's probe: any `profile-dump <path>` command; the one before a release once
+// nothing is in flight), jeprof / google-pprof run on two dumps to get the symbolized diff,
+// its collapsed stacks and the growth table, each trial's growth.json, and the summary
+// row's profile status (for a run and for `lab merge`).
 // Independent of the relay: a target passes its own binary and its own send function.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import { LabError } from '../core/errors.js';
-import type { Allocator, GrowthSite, TraceEvent } from '../core/types.js';
-import { growthFromStacks, parseCollapsed, parseProfileText } from '../analysis/growth.js';
+import type { Allocator, GrowthSite, ProfileStatus, SummaryRow, TraceEvent } from '../core/types.js';
+import { growthFromStacks, medianGrowth, parseCollapsed, parseProfileText } from '../analysis/growth.js';
 
 export interface Profiler {
   allocator: Allocator;
@@ -68,16 +70,53 @@ export type SendCommand = (command: string) => Promise<Record<string, unknown>>;
 
 export type DumpEvent = Extract<TraceEvent, { type: 'profile' }>;
 
-/** Asks the process for a heap dump at `path` (absolute): `profile-dump <path>`. */
-export async function dumpProfile(send: SendCommand, path: string, phase: string, tMs: number, beforeRelease: boolean): Promise<DumpEvent> {
+/** How long the pre-release dump waits for the subject's in-flight requests to finish. */
+export const QUIET_TIMEOUT_MS = 15_000;
+const QUIET_POLL_MS = 25;
+
+/** What the subject had in flight when the pre-release dump was taken. */
+export interface Quiet {
+  /** Requests and responses the subject still held at the dump (the relay's
+   * live_request_count + live_response_count); null when it does not count them (a target). */
+  inFlight: number | null;
+  waitedMs: number;
+  /** The wait ended at QUIET_TIMEOUT_MS with requests still in flight. */
+  timedOut: boolean;
+}
+
+/** Waits until the subject reports nothing in flight (its `stats-counters` reply), for at
+ * most `timeoutMs`: a dump taken while requests are in flight counts their buffers as
+ * growth. A subject that does not report in-flight counts is not waited for. */
+export async function waitQuiet(send: SendCommand, timeoutMs = QUIET_TIMEOUT_MS): Promise<Quiet> {
   const t0 = performance.now();
+  for (;;) {
+    const r = await send('stats-counters');
+    const req = r.live_request_count;
+    if (typeof req !== 'number') return { inFlight: null, waitedMs: 0, timedOut: false };
+    const inFlight = req + (typeof r.live_response_count === 'number' ? r.live_response_count : 0);
+    const waitedMs = Math.round(performance.now() - t0);
+    if (inFlight === 0 || waitedMs >= timeoutMs) return { inFlight, waitedMs, timedOut: inFlight > 0 };
+    await new Promise((resolve) => setTimeout(resolve, QUIET_POLL_MS));
+  }
+}
+
+/** Asks the process for a heap dump at `path` (absolute): `profile-dump <path>`. The dump
+ * before a release is taken once nothing is in flight (waitQuiet); the event records the wait. */
+export async function dumpProfile(send: SendCommand, path: string, phase: string, tMs: number, beforeRelease: boolean): Promise<DumpEvent> {
+  let quiet: Quiet | undefined;
+  let t0 = performance.now();
   try {
+    if (beforeRelease) {
+      quiet = await waitQuiet(send);
+      t0 = performance.now();
+    }
     const r = await send(`profile-dump ${path}`);
     const ms = Math.round((performance.now() - t0) * 10) / 10;
-    if (r.ok === true && existsSync(path)) return { type: 'profile', tMs, phase, path, ok: true, ms, beforeRelease };
-    return { type: 'profile', tMs, phase, path, ok: false, ms, beforeRelease, error: r.ok === true ? `${path} was not written` : String(r.error) };
+    const q = quiet ? { quiet } : {};
+    if (r.ok === true && existsSync(path)) return { type: 'profile', tMs, phase, path, ok: true, ms, beforeRelease, ...q };
+    return { type: 'profile', tMs, phase, path, ok: false, ms, beforeRelease, ...q, error: r.ok === true ? `${path} was not written` : String(r.error) };
   } catch (err) {
-    return { type: 'profile', tMs, phase, path, ok: false, ms: null, beforeRelease, error: (err as Error).message };
+    return { type: 'profile', tMs, phase, path, ok: false, ms: null, beforeRelease, ...(quiet ? { quiet } : {}), error: (err as Error).message };
   }
 }
 
@@ -100,6 +139,8 @@ export interface TrialGrowth {
   netBytes: number;
   files: { text: string; collapsed: string; objects: string };
   symbolizeMs: number;
+  /** What was in flight at the end dump (set by the caller from its DumpEvent). */
+  quiet?: Quiet | null;
 }
 
 async function runTool(p: Profiler, args: string[]): Promise<string> {
@@ -126,7 +167,50 @@ export async function symbolizeGrowth(p: Profiler, binary: string, base: string,
   writeFileSync(files.text, text);
   writeFileSync(files.collapsed, collapsed);
   writeFileSync(files.objects, objects);
+  const stacks = parseCollapsed(collapsed);
   const net = parseProfileText(text).total;  // also checks that the tool produced a profile
-  const g = growthFromStacks(parseCollapsed(collapsed), parseCollapsed(objects), top);
+  // --text has no "Total:" line when the net change is exactly 0: the collapsed stacks must agree.
+  const stackSum = stacks.reduce((a, x) => a + x.value, 0);
+  if (net === 0 && stackSum !== 0) throw new Error(`${p.tool} --text reported a net change of 0 for ${end} (no "Total:" line), but its --collapsed stacks sum to ${stackSum} B`);
+  const g = growthFromStacks(stacks, parseCollapsed(objects), top);
   return { growth: g.sites, grownBytes: g.grownBytes, netBytes: net, files, symbolizeMs };
+}
+
+/** A trial's growth as kept in its profile folder (growth.json), or why it has none: what
+ * `lab merge` recomputes a row's growth from. */
+export type TrialGrowthFile = Omit<TrialGrowth, 'files'> | { error: string };
+
+export function writeTrialGrowth(dir: string, g: TrialGrowth | { error: string }): void {
+  const { files: _files, ...kept } = g as TrialGrowth;
+  writeFileSync(join(dir, 'growth.json'), JSON.stringify('error' in g ? { error: g.error } : kept, null, 2) + '\n');
+}
+
+/** The growth.json of a trial's profile folder; an error when it is missing (a run of an
+ * older leak-lab, or a trial that did not complete). */
+export function readTrialGrowth(dir: string): TrialGrowthFile {
+  const path = join(dir, 'growth.json');
+  if (!existsSync(path)) return { error: `${path} is missing` };
+  return JSON.parse(readFileSync(path, 'utf8')) as TrialGrowthFile;
+}
+
+/** The row with its profile status and its growth table (median over the profiled trials).
+ * `g` holds the trials' growth and the errors of those that have none. */
+export function withGrowthProfile(row: SummaryRow, g: { trials: Array<Omit<TrialGrowth, 'files'>>; errors: string[] } | undefined, runDir: string, scenario: string): SummaryRow {
+  const p = profilerFor(row.allocator);
+  let profile: ProfileStatus;
+  if (!('tool' in p)) profile = { status: 'unsupported', reason: p.unsupported };
+  else if (!g || g.trials.length === 0) profile = { status: 'failed', reason: g?.errors.join('; ') || 'no complete trial' };
+  else {
+    const grown = [...g.trials.map((x) => x.grownBytes)].sort((a, b) => a - b);
+    profile = { status: 'profiled', tool: p.tool, trials: g.trials.length, grownBytes: grown[grown.length >> 1]!, dir: relative(runDir, join(runDir, 'profiles', scenario)), ...quietOf(g.trials) };
+  }
+  return { ...row, profile, ...(profile.status === 'profiled' ? { growth: medianGrowth(g!.trials.map((x) => x.growth)) } : {}) };
+}
+
+/** The worst pre-release dump over the trials: the most requests still in flight (null when
+ * the subject does not count them) and the longest wait for quiet. */
+function quietOf(trials: Array<{ quiet?: Quiet | null }>): { inFlightAtDump: number | null; quietWaitMs: number | null } {
+  const q = trials.map((t) => t.quiet).filter((x): x is Quiet => Boolean(x));
+  const counted = q.map((x) => x.inFlight).filter((x): x is number => x !== null);
+  return { inFlightAtDump: counted.length ? Math.max(...counted) : null, quietWaitMs: q.length ? Math.max(...q.map((x) => x.waitedMs)) : null };
 }

@@ -3,18 +3,17 @@
 // machine spreads over all variants instead of biasing one.
 import { collectEnvironment, type Environment } from './environment.js';
 import { withVerdict } from '../analysis/diagnosis.js';
-import { medianGrowth } from '../analysis/growth.js';
 import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
-import { type DumpEvent, type TrialGrowth, growthPair, profilerFor, symbolizeGrowth } from './profile.js';
+import { type DumpEvent, type TrialGrowth, growthPair, profilerFor, symbolizeGrowth, withGrowthProfile, writeTrialGrowth } from './profile.js';
 import { mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { relayBinary } from '../subject/variants.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
 import { type Progress, runTrial } from './runner.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
-import type { ProfileStatus, RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
 import type { Variant } from '../subject/variants.js';
 import type { BinaryInfo } from '../subject/binary.js';
 import { variantApplies } from './target-check.js';
@@ -66,6 +65,9 @@ export interface RunInfo {
   shard: Shard | null;
   /** Whether the relay's counters were polled every 100 ms (false: --no-stats-poll). */
   statsPolling?: boolean;
+  /** --profile and --memory-limit / --rate as given (what `lab merge` re-applies). */
+  profile?: boolean;
+  forecast?: ForecastOptions;
   /** Set by `lab merge`: the shard run folders this run was joined from. */
   mergedFrom?: Array<{ runId: string; dir: string; shard: Shard | null; status: RunStatus }>;
 }
@@ -106,6 +108,8 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     errors: [],
     shard: plan.shard ?? null,
     statsPolling: plan.statsPolling ?? true,
+    ...(plan.profile ? { profile: true } : {}),
+    ...(plan.forecast ? { forecast: plan.forecast } : {}),
   };
   const targets: Record<string, TargetInfo> = {};
   for (const s of info.scenarios) {
@@ -136,8 +140,10 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         if (signal.aborted) break outer;
         if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
         const key = { scenario: s.name, variant: variant.id, trial };
-        // Growth profiles symbolize against the built-in relay's binary; a target's are not wired yet.
-        const profiler = profiling && !s.scenario.target ? profilerFor(variant.allocator) : undefined;
+        // Growth profiles symbolize against the program that wrote the dumps: the relay's
+        // binary, or the target's own (recorded in run.json); a target's probe takes the dumps.
+        const profiler = profiling ? profilerFor(variant.allocator) : undefined;
+        const profiledBinary = s.scenario.target ? plan.targets?.[s.name]?.path : relayBinary(variant);
         const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
           scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal, statsPolling: plan.statsPolling,
@@ -164,14 +170,13 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           const g = growths.get(variant.id) ?? { trials: [], errors: [] };
           growths.set(variant.id, g);
           const pair = growthPair(trace.events.filter((e): e is DumpEvent => e.type === 'profile'));
-          if ('error' in pair) g.errors.push(`trial ${trial}: ${pair.error}`);
-          else {
-            try {
-              g.trials.push(await symbolizeGrowth(profiler, relayBinary(variant), pair.base.path, pair.end.path, profileDir));
-            } catch (err) {
-              g.errors.push(`trial ${trial}: ${(err as Error).message}`);
-            }
-          }
+          const result = 'error' in pair ? { error: pair.error }
+            : !profiledBinary ? { error: 'the target\'s program was not resolved (no binary to symbolize against)' }
+            : await symbolizeGrowth(profiler, profiledBinary, pair.base.path, pair.end.path, profileDir)
+              .then((x) => ({ ...x, quiet: pair.end.quiet ?? null }), (err: Error) => ({ error: err.message }));
+          writeTrialGrowth(profileDir, result);
+          if ('error' in result) g.errors.push(`trial ${trial}: ${result.error}`);
+          else g.trials.push(result);
         }
         const metrics = trialMetrics(trace);
         store.trial(trace, metrics);
@@ -217,19 +222,6 @@ export function trialSeed(base: number, trial: number): number {
 function mkdirp(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** The row with its profile status and its growth table (median over the profiled trials). */
-function withGrowthProfile(row: SummaryRow, g: { trials: TrialGrowth[]; errors: string[] } | undefined, runDir: string, scenario: string): SummaryRow {
-  const p = profilerFor(row.allocator);
-  let profile: ProfileStatus;
-  if (!('tool' in p)) profile = { status: 'unsupported', reason: p.unsupported };
-  else if (!g || g.trials.length === 0) profile = { status: 'failed', reason: g?.errors.join('; ') || 'no complete trial' };
-  else {
-    const grown = [...g.trials.map((x) => x.grownBytes)].sort((a, b) => a - b);
-    profile = { status: 'profiled', tool: p.tool, trials: g.trials.length, grownBytes: grown[grown.length >> 1]!, dir: relative(runDir, join(runDir, 'profiles', scenario)) };
-  }
-  return { ...row, profile, ...(profile.status === 'profiled' ? { growth: medianGrowth(g!.trials.map((x) => x.growth)) } : {}) };
 }
 
 /** The terminal's RSS curves are 64 columns wide: a curve keeps at most CURVE_POINTS

@@ -22,6 +22,15 @@ describe('parseProfileText', () => {
   it('throws, quoting the output, on text that is not a profile', () => {
     expect(() => parseProfileText('Usage: jeprof <options>')).toThrow(/no "Total:" line.*Usage: jeprof/);
   });
+  it('reads a net change of exactly 0, which the tools print without a "Total:" line', () => {
+    // jeprof on a drained burst's pair (a real diff): growth and shrinkage cancel, the rows' percentages are nan/inf.
+    const p = parseProfileText(fixture('jemalloc-burst-net0-diff.txt'));
+    expect(p.total).toBe(0);
+    expect(p.lines.find((l) => l.site === 'leaklab::Connection::Enqueue')).toEqual({ site: 'leaklab::Connection::Enqueue', flat: 0, cum: 524544 });
+    // Identical sampled contents: the tools print nothing at all.
+    expect(parseProfileText('')).toEqual({ total: 0, unit: 'bytes', lines: [] });
+    expect(() => parseProfileText('       0    nan    nan  -524544   -inf f\nSomething else')).toThrow(/no "Total:" line/);
+  });
 });
 
 describe('frameName and siteOf', () => {

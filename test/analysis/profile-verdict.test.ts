@@ -34,6 +34,12 @@ describe('profileReading', () => {
     expect(healthy.verdict?.evidence.profileDisagrees).toBe('yes');
     expect(String(healthy.verdict?.evidence.profile)).toMatch(/disagrees with "healthy": live bytes allocated at leaklab::Relay::PendingTable::Leak/);
   });
+  it('says when requests were still in flight at the pre-release dump, and only then', () => {
+    const busy = { ...row('leak', 40 * MiB), profile: { status: 'profiled' as const, tool: 'jeprof', trials: 1, grownBytes: 40 * MiB, dir: 'profiles/leak', inFlightAtDump: 12, quietWaitMs: 15000 } };
+    expect(profileReading(busy)?.text).toMatch(/names leaklab::Relay::PendingTable::Leak .*\(12 requests were still in flight at the pre-release dump after waiting 15\.0 s: part of the growth may be their buffers\)$/);
+    const quiet = { ...busy, profile: { ...busy.profile, inFlightAtDump: 0, quietWaitMs: 40 } };
+    expect(profileReading(quiet)?.text).not.toMatch(/in flight/);
+  });
   it('a variant that cannot profile is said so', () => {
     const r = { ...row('leak', 0), profile: { status: 'unsupported' as const, reason: 'glibc malloc has no heap profiler' } };
     expect(profileReading(r)).toEqual({ text: 'no growth profile: glibc malloc has no heap profiler', disagrees: false });

@@ -30,5 +30,14 @@ describe('lab detect --tools growth-profile', () => {
     expect(g.report?.headline).toMatch(/top site leaklab::Relay::PendingTable::Leak \((\d+)%\)/);
     expect(Number(/\((\d+)%\)/.exec(g.report!.headline)![1])).toBeGreaterThanOrEqual(50);
   }, 250_000);
-  // burst (no false alarm) is not in the suite yet: see test/run/profile.test.ts.
+  it('burst: no false alarm (the pre-release dump waits until nothing is in flight)', async () => {
+    const d = await detect('burst');
+    const g = d.rows.find((x) => x.tool === 'growth-profile')!;
+    expect(g.status, g.error ?? '').toBe('complete');
+    expect(g.relayLeakedBytes).toBe(0);
+    expect(g.report?.reported, g.report?.headline).toBe(true);
+    expect(g.report?.headline).not.toMatch(/still in flight/);
+    expect(g.flagged, g.report?.headline).toBe(false);
+    expect(g.outcome).toBe('clean');
+  }, 250_000);
 });

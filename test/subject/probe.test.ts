@@ -174,6 +174,20 @@ describe('probe: announcement, children, profile dumps', () => {
     expect(no.error).toMatch(/glibc malloc has no heap profiler/);
     expect((await a2.command<Json>('frobnicate')).error).toMatch(/valid: ping, stats, stats-counters, release, profile-dump <path>/);
   });
+
+  it('profile-dump: tcmalloc preloaded writes its sampled heap (GetHeapSample) with TCMALLOC_SAMPLE_PARAMETER, says how to turn it on without', async () => {
+    const dir = probeDir();
+    const tc = await relayTarget('tcmalloc', dir, [], [], { TCMALLOC_SAMPLE_PARAMETER: '524288' });
+    const { admin } = await probeOf(dir, tc.relay.pid);
+    const out = join(dir, 'tc.heap');
+    expect(await admin.command<Json>(`profile-dump ${out}`)).toMatchObject({ ok: true, path: out, allocator: 'tcmalloc', source: 'GetHeapSample' });
+    expect(readFileSync(out, 'utf8')).toMatch(/^heap profile: /);
+
+    const dir2 = probeDir();
+    const off = await relayTarget('tcmalloc', dir2);
+    const { admin: a2 } = await probeOf(dir2, off.relay.pid);
+    expect(await a2.command<Json>(`profile-dump ${join(dir2, 'x.heap')}`)).toMatchObject({ ok: false, error: expect.stringMatching(/tcmalloc heap sampling is off: start the target with TCMALLOC_SAMPLE_PARAMETER=524288/) });
+  });
 });
 
 describe('preload paths', () => {

@@ -1,10 +1,17 @@
 // gperftools tcmalloc, when libtcmalloc serves malloc: its C API
-// (MallocExtension_GetNumericProperty, MallocExtension_ReleaseFreeMemory), and the heap
-// profiler's HeapProfilerDump() when the full libtcmalloc (not -minimal) is there.
+// (MallocExtension_GetNumericProperty, MallocExtension_ReleaseFreeMemory), and heap
+// profiles: the heap profiler's HeapProfilerDump() when it runs (HEAPPROFILE), else
+// tcmalloc's own sampled heap, MallocExtension::instance()->GetHeapSample() (with
+// TCMALLOC_SAMPLE_PARAMETER), as the relay's admin profile-dump does. Every call is
+// resolved at run time (dlsym): the probe links no allocator.
 #include <sys/stat.h>
 
+#include <gperftools/malloc_extension.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <dirent.h>
 
 #include "probe_alloc.h"
@@ -18,6 +25,9 @@ using OwnershipFn = int (*)(const void*);
 using VersionFn = const char* (*)(int*, int*, const char**);
 using DumpFn = void (*)(const char*);
 using RunningFn = int (*)();
+// MallocExtension::instance(): its methods are virtual, so calling them through the
+// returned object needs no link-time symbol.
+using InstanceFn = MallocExtension* (*)();
 
 const char* const kProperties[] = {
     "generic.current_allocated_bytes",     "generic.heap_size",
@@ -37,7 +47,8 @@ class Tcmalloc : public AllocatorApi {
         owner_(reinterpret_cast<OwnershipFn>(SymbolIn(o, "MallocExtension_GetOwnership"))),
         version_(reinterpret_cast<VersionFn>(SymbolIn(o, "tc_version"))),
         dump_(reinterpret_cast<DumpFn>(SymbolIn(o, "HeapProfilerDump"))),
-        running_(reinterpret_cast<RunningFn>(SymbolIn(o, "IsHeapProfilerRunning"))) {}
+        running_(reinterpret_cast<RunningFn>(SymbolIn(o, "IsHeapProfilerRunning"))),
+        instance_(reinterpret_cast<InstanceFn>(SymbolIn(o, "_ZN15MallocExtension8instanceEv"))) {}
 
   bool usable() const { return get_ != nullptr && release_ != nullptr; }
   const char* Name() const override { return "tcmalloc"; }
@@ -76,21 +87,35 @@ class Tcmalloc : public AllocatorApi {
   }
   const char* ReleaseCall() const override { return "MallocExtension_ReleaseFreeMemory()"; }
 
-  // HeapProfilerDump() writes <HEAPPROFILE prefix>.NNNN.heap; the newest such file is
-  // moved to `path`.
+  // With the heap profiler running (HEAPPROFILE), HeapProfilerDump() writes
+  // <HEAPPROFILE prefix>.NNNN.heap and the newest such file is moved to `path`. Else the
+  // sampled heap (GetHeapSample, one allocation per TCMALLOC_SAMPLE_PARAMETER bytes on
+  // average: cheap, unlike the heap profiler, which records every allocation).
   nlohmann::json ProfileDump(const std::string& path) const override {
-    if (dump_ == nullptr || running_ == nullptr)
-      return {{"ok", false}, {"error", "this tcmalloc (" + Version() + ") has no heap profiler: preload libtcmalloc.so, not libtcmalloc_minimal"}};
     const char* prefix = std::getenv("HEAPPROFILE");
-    if (!running_() || prefix == nullptr)
-      return {{"ok", false}, {"error", "tcmalloc's heap profiler is not running: start the target with HEAPPROFILE=<prefix>"}};
+    if (dump_ != nullptr && running_ != nullptr && running_() && prefix != nullptr) {
+      const double t0 = NowMsF();
+      dump_("leaklab profile-dump");
+      const std::string newest = Newest(prefix);
+      if (newest.empty()) return {{"ok", false}, {"error", std::string("HeapProfilerDump wrote no ") + prefix + ".*.heap"}};
+      if (std::rename(newest.c_str(), path.c_str()) != 0)
+        return {{"ok", false}, {"error", "cannot move " + newest + " to " + path}};
+      return {{"ok", true}, {"path", path}, {"format", "gperftools heap profile"}, {"source", "HeapProfilerDump"}, {"ms", NowMsF() - t0}};
+    }
+    const char* rate = std::getenv("TCMALLOC_SAMPLE_PARAMETER");
+    if (rate == nullptr || std::atol(rate) <= 0)
+      return {{"ok", false}, {"error", "tcmalloc heap sampling is off: start the target with TCMALLOC_SAMPLE_PARAMETER=524288 (or HEAPPROFILE=<prefix>)"}};
+    if (instance_ == nullptr)
+      return {{"ok", false}, {"error", "this tcmalloc (" + Version() + ") exports no MallocExtension::instance()"}};
     const double t0 = NowMsF();
-    dump_("leaklab profile-dump");
-    const std::string newest = Newest(prefix);
-    if (newest.empty()) return {{"ok", false}, {"error", std::string("HeapProfilerDump wrote no ") + prefix + ".*.heap"}};
-    if (std::rename(newest.c_str(), path.c_str()) != 0)
-      return {{"ok", false}, {"error", "cannot move " + newest + " to " + path}};
-    return {{"ok", true}, {"path", path}, {"format", "gperftools heap profile"}, {"ms", NowMsF() - t0}};
+    std::string sample;
+    instance_()->GetHeapSample(&sample);
+    if (sample.empty()) return {{"ok", false}, {"error", "MallocExtension::GetHeapSample() returned nothing"}};
+    FILE* f = std::fopen(path.c_str(), "we");
+    if (f == nullptr) return {{"ok", false}, {"error", "cannot write " + path + ": " + std::strerror(errno)}};
+    const bool written = std::fwrite(sample.data(), 1, sample.size(), f) == sample.size();
+    if (std::fclose(f) != 0 || !written) return {{"ok", false}, {"error", "cannot write " + path + ": " + std::strerror(errno)}};
+    return {{"ok", true}, {"path", path}, {"format", "gperftools heap sample"}, {"source", "GetHeapSample"}, {"ms", NowMsF() - t0}};
   }
 
  private:
@@ -132,6 +157,7 @@ class Tcmalloc : public AllocatorApi {
   VersionFn version_;
   DumpFn dump_;
   RunningFn running_;
+  InstanceFn instance_;
 };
 
 }  // namespace
