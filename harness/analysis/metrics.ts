@@ -1,6 +1,7 @@
 // Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
 import type { Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import { type RssPoints, pointsOf } from '../core/rss-series.js';
 
 /** RSS levels are the median of the statm samples in the last WINDOW_MS of a span, so one
  * noisy 10 ms sample cannot move a metric. */
@@ -39,8 +40,10 @@ interface Span {
 /** Start and end (ms) of each phase, from the phase events; the last ends with the trace. */
 export function phaseSpans(trace: Trace): Map<string, Span> {
   const phases = trace.events.filter((e) => e.type === 'phase');
+  const rss = statm(trace);
   const lastT = Math.max(
     trace.samples.at(-1)?.tMs ?? 0,
+    rss.length ? rss.tAt(rss.length - 1) : 0,
     ...trace.events.filter((e) => e.type === 'end').map((e) => e.tMs),
   );
   const spans = new Map<string, Span>();
@@ -48,16 +51,41 @@ export function phaseSpans(trace: Trace): Map<string, Span> {
   return spans;
 }
 
-function statm(trace: Trace): Sample[] {
-  return trace.samples.filter((s) => s.source === 'statm');
+/** The statm samples: the columns of a trace being run, or the statm rows of one read
+ * back or built by hand. */
+function statm(trace: Trace): RssPoints {
+  return trace.rss ?? pointsOf(trace.samples.filter((s) => s.source === 'statm'));
 }
 
-/** Median RSS of the statm samples in [end - WINDOW_MS, end). */
-export function rssAt(samples: readonly Sample[], end: number, windowMs = WINDOW_MS): number | null {
-  const inWindow = samples.filter((s) => s.tMs < end && s.tMs >= end - windowMs).map((s) => s.rssBytes);
-  if (inWindow.length) return median(inWindow);
-  const before = samples.filter((s) => s.tMs < end).at(-1);
-  return before ? before.rssBytes : null;
+/** Index of the first sample at or after `t` (samples are in time order). */
+function firstAtOrAfter(points: RssPoints, t: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (points.tAt(mid) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Median RSS of the statm samples in [end - WINDOW_MS, end); else the last one before. */
+export function rssAt(samples: readonly Sample[] | RssPoints, end: number, windowMs = WINDOW_MS): number | null {
+  const points = Array.isArray(samples) ? pointsOf(samples as readonly Sample[]) : samples as RssPoints;
+  const from = firstAtOrAfter(points, end - windowMs);
+  const to = firstAtOrAfter(points, end);
+  if (to > from) {
+    const inWindow: number[] = [];
+    for (let i = from; i < to; i++) inWindow.push(points.rssAt(i));
+    return median(inWindow);
+  }
+  return to > 0 ? points.rssAt(to - 1) : null;
+}
+
+function maxRss(points: RssPoints): number | null {
+  let m: number | null = null;
+  for (let i = 0; i < points.length; i++) if (m === null || points.rssAt(i) > m) m = points.rssAt(i);
+  return m;
 }
 
 /** Everything the program itself holds at a stats sample. For the relay: requests and
@@ -136,10 +164,10 @@ export function trialMetrics(trace: Trace): TrialMetrics {
   const releasePhase = release?.ok
     ? [...spans.entries()].filter(([, s]) => s.start <= release.tMs).at(-1)
     : undefined;
-  const lastT = rss.at(-1)?.tMs ?? 0;
+  const lastT = rss.length ? rss.tAt(rss.length - 1) : 0;
 
   const baselineRss = baselineSpan ? rssAt(rss, baselineSpan.end) : null;
-  const peakRss = max(rss.map((s) => s.rssBytes));
+  const peakRss = maxRss(rss);
   const retainedRss = rssAt(rss, release ? release.tMs : lastT + 1);
   const releasedRss = releasePhase ? rssAt(rss, releasePhase[1].end + 1) : null;
   const live = stats.flatMap((s) => {

@@ -1,4 +1,5 @@
 // The data every stage passes on: trace (what a trial recorded) -> summary (metrics).
+import type { RssSeries } from './rss-series.js';
 
 export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
 export type Allocator = (typeof ALLOCATORS)[number];
@@ -102,7 +103,10 @@ export interface Trace {
   seed?: number;
   status: TrialStatus;
   error?: string;
+  /** The stats rows (and, in a trace read back or built by hand, the statm rows too). */
   samples: Sample[];
+  /** The statm rows of a trace being run, as columns (harness/core/rss-series.ts). */
+  rss?: RssSeries;
   events: TraceEvent[];
   phases: PhaseLoad[];
   vmHwmBytes: number | null;

@@ -1,6 +1,7 @@
 // A whole run: every scenario x trial x variant in turn, streamed into a RunStore, then
 // summarized. The order interleaves variants within each trial, so slow drift of the
 // machine spreads over all variants instead of biasing one.
+import { type RssPoints, pointsOf } from '../core/rss-series.js';
 import { collectEnvironment, type Environment } from './environment.js';
 import { withVerdict } from '../analysis/diagnosis.js';
 import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
@@ -190,11 +191,12 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           const release = trace.events.find((e) => e.type === 'release');
           curves.push({
             scenario: s.name, variant: variant.id,
-            points: maxPerBucket(trace.samples.filter((x) => x.source === 'statm'), CURVE_POINTS),
+            points: maxPerBucket(trace.rss ?? pointsOf(trace.samples.filter((x) => x.source === 'statm')), CURVE_POINTS),
             releaseAt: release ? release.tMs : null,
           });
         }
         trace.samples = [];  // on disk already; keep the harness's memory flat over long runs
+        delete trace.rss;
       }
     }
     for (const [variantId, { traces: t, metrics }] of traces) {
@@ -228,19 +230,21 @@ function mkdirp(dir: string): string {
  * points (the highest RSS of each time bucket, so the peak survives), not 100 a second. */
 const CURVE_POINTS = 1024;
 
-function maxPerBucket(samples: readonly Sample[], n: number): Array<[number, number]> {
-  if (samples.length <= n) return samples.map((x) => [x.tMs, x.rssBytes]);
-  const t0 = samples[0]!.tMs;
-  const span = samples.at(-1)!.tMs - t0 || 1;
+function maxPerBucket(points: RssPoints, n: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
+  if (points.length === 0) return out;
+  const t0 = points.tAt(0);
+  const span = points.tAt(points.length - 1) - t0 || 1;
   let bucket = -1;
-  for (const x of samples) {
-    const b = Math.min(n - 1, Math.floor(((x.tMs - t0) / span) * n));
+  for (let i = 0; i < points.length; i++) {
+    const t = points.tAt(i);
+    const rss = points.rssAt(i);
+    const b = points.length <= n ? i : Math.min(n - 1, Math.floor(((t - t0) / span) * n));
     if (b !== bucket) {
-      out.push([x.tMs, x.rssBytes]);
+      out.push([t, rss]);
       bucket = b;
-    } else if (x.rssBytes > out.at(-1)![1]) {
-      out[out.length - 1] = [x.tMs, x.rssBytes];
+    } else if (rss > out.at(-1)![1]) {
+      out[out.length - 1] = [t, rss];
     }
   }
   return out;

@@ -3,6 +3,7 @@
 // harness's own when a target has only load commands), starts load commands and actions
 // at phase starts, samples, stops everything, and hands back the trace.
 // Variants run one after another, never in parallel: they would disturb each other.
+import { RssSeries } from '../core/rss-series.js';
 import { mkdirSync } from 'node:fs';
 import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
@@ -82,7 +83,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const { scenario, variant } = o;
   const trace: Trace = {
     scenario: scenario.name, variant: variant.id, allocator: variant.allocator ?? 'unknown', trial: o.trial, seed: o.seed,
-    status: 'complete', samples: [], events: [], phases: [], vmHwmBytes: null,
+    status: 'complete', samples: [], rss: new RssSeries(), events: [], phases: [], vmHwmBytes: null,
     schedule: scenario.phases.map((p) => ({ name: p.name, durationMs: p.duration, actions: [...p.actions] })),
   };
   const totalMs = scheduledMs(scenario);
@@ -146,7 +147,9 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     sampler = new Sampler({
       pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt, statsPolling: o.statsPolling,
       onSample: (s) => {
-        trace.samples.push(s);
+        // statm rows (100 a second) are kept as columns; the rows go to disk either way.
+        if (s.source === 'statm') trace.rss!.push(s.tMs, s.rssBytes);
+        else trace.samples.push(s);
         o.onSample(s);
       },
     });
