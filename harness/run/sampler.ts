@@ -16,7 +16,7 @@
 // page table of the relay to answer it, under the relay's mmap lock. At the burst's peak
 // (~450 MiB) one read takes 5-20 ms (npm run bench -- harness); every 100 ms that would
 // block the relay's mmap/munmap 5-20% of the time, and stall the 10 ms statm samples.
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import type { AdminClient } from '../subject/client.js';
 import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, spawnNative } from './procs.js';
@@ -26,7 +26,7 @@ export const RSS_INTERVAL_MS = 10;
 export const STATS_INTERVAL_MS = 100;
 export const SMAPS_INTERVAL_MS = 500;
 /** How often the native sampler hands its samples over (one wake-up of Node each). */
-export const BATCH_MS = 500;
+export const BATCH_MS = 1000;
 const INTERVALS_KEPT = 20_000;
 export const PAGE_SIZE = 4096;
 
@@ -71,20 +71,28 @@ export function readVmHwm(pid: number): number | null {
   }
 }
 
-/** CPU time a process has used, in ms: from /proc/<pid>/schedstat (nanoseconds on the
- * CPU, exact), else user + system from /proc/<pid>/stat (clock ticks: a process that wakes
- * every 10 ms on the timer tick is over-counted there). */
+/** CPU time (user + system, ms) a process has used, from /proc/<pid>/stat: every thread,
+ * those that have exited too; counted in clock ticks. */
 export function readCpuMs(pid: number): number | null {
-  try {
-    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
-    if (Number.isFinite(ns)) return ns / 1e6;
-  } catch { /* no schedstat in this kernel: ticks below */ }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
   } catch {
     return null;
+  }
+}
+
+/** CPU time (ms) of a process's live threads, from each one's schedstat: nanoseconds on
+ * the CPU, exact. Clock ticks over-count a process that wakes every 10 ms on the timer
+ * tick, as the native sampler does; exited threads are not counted here. */
+export function readThreadsCpuMs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'latin1').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return readCpuMs(pid);
   }
 }
 
@@ -271,7 +279,7 @@ export class Sampler {
     this.stopped = true;
     if (this.statmFd !== undefined) closeSync(this.statmFd);
     this.statmFd = undefined;
-    if (this.native && !this.native.exit) this.nativeCpuMs = readCpuMs(this.native.pid) ?? 0;
+    if (this.native && !this.native.exit) this.nativeCpuMs = readThreadsCpuMs(this.native.pid) ?? 0;
     await this.native?.stop();
   }
 }

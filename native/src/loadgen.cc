@@ -26,10 +26,10 @@ void Diagnose(const std::string& message) {
 }
 
 // Tick lines are written to stdout's buffer and flushed at most every kFlushTicksEveryUs
-// (each flush wakes the harness: ten a second cost it about 1% of a core); phase and
+// (each flush wakes the harness, and ten a second cost it about 1% of a core); phase and
 // totals lines are flushed at once, as the harness acts on them. A tick carries its own
 // time (mono_us), so its lateness changes nothing.
-constexpr int64_t kFlushTicksEveryUs = 500000;
+constexpr int64_t kFlushTicksEveryUs = 1000000;
 int64_t last_flush_us = 0;
 
 void PrintLine(const nlohmann::ordered_json& j, bool flush = true) {
