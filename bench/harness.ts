@@ -23,14 +23,15 @@ async function harnessRound(quick: Scenario, file: string, variants: Variant[]) 
   const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
   const cpu0 = cpuNow();
   const wall0 = performance.now();
-  // Steady state: from each trial's first progress line (the end of its first phase) to
-  // its last (no process start-up, no report writing).
+  // Steady state: from each trial's first progress call (its first phase starts) to the
+  // last one before the trial ends (no process start-up or teardown, no report writing).
   const steady = new Map<string, { c0: number; w0: number; c1: number; w1: number }>();
   try {
     const outcome = await executeRun({
       scenarios: [{ scenario: quick, file }], variants, trials: 1, seed: undefined, quick: true, outDir: out, argv: ['bench', 'harness'],
     }, new AbortController().signal, {
       onProgress: (p) => {
+        if (p.phase === 'end') return;
         const key = `${p.variant}/${p.trial}`;
         const c = cpuNow();
         const w = performance.now();

@@ -5,7 +5,7 @@
 // every --stats-ms; with --smaps-ms it reads /proc/<pid>/smaps_rollup on a thread of its
 // own (one read walks every page table of the process: ~5-20 ms at a 450 MiB peak, which
 // would delay the 10 ms statm samples), and less often while reads are slow (at most
-// 0.5% of a core). Everything is printed in one write per --batch-ms:
+// 0.2% of a core). Everything is printed in one write per --batch-ms:
 //   {"event":"ready","pid":<sampler pid>,"nice":N}
 //   {"type":"rss","samples":[[t_us, rss_bytes], ...]}
 //   {"type":"stats","t_us":T,"reply":{...the admin reply, verbatim...}}
@@ -147,7 +147,7 @@ class SmapsReader {
     return 0;
   }
 
-  static constexpr int64_t kBudget = 200;  // <= 0.5% of a core
+  static constexpr int64_t kBudget = 500;  // <= 0.2% of a core
   const std::string path_;
   const int64_t interval_us_;
   std::atomic<bool> stop_{false};
