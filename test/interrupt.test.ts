@@ -41,7 +41,8 @@ it.each(['SIGINT', 'SIGTERM'] as const)('%s stops every child, exits 130 and mar
   expect(run.status).toBe('interrupted');
   expect(run.endedAt).toBeTruthy();
   const csv = readFileSync(join(dir, 'samples.csv'), 'utf8').trimEnd().split('\n');
-  expect(csv.length).toBeGreaterThan(50);
+  // The baseline's samples at least (statm every 10 ms, every 50 ms while RSS holds still).
+  expect(csv.length).toBeGreaterThan(20);
   const width = csv[0]!.split(',').length;
   for (const line of csv) expect(line.split(',').length).toBe(width);
   expect(existsSync(join(dir, 'summary.json'))).toBe(true);
