@@ -24,7 +24,9 @@ function schedule(seed: number) {
   return { seed, connections: CONNECTIONS, phases: [{ name: 'warmup', duration_ms: 1000, load }, { name: 'measure', duration_ms: MEASURE_MS, load }] };
 }
 
-async function drive(port: number): Promise<{ rps: number; p50Us: number; p99Us: number; errors: number }> {
+/** Runs the bench's closed load (1 KiB requests, 256 outstanding over 64 connections,
+ * 1 s warm-up, 4 s measured) against `port`. */
+export async function drive(port: number): Promise<{ rps: number; p50Us: number; p99Us: number; errors: number }> {
   const r = await execa(binaryPath('loadgen'), ['--port', String(port), '--schedule', '-'], { input: JSON.stringify(schedule(1)), timeout: 60_000 });
   const totals = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { errors: number; phases: Array<{ name: string; throughput_rps: number; p50_us: number; p99_us: number }> };
   const m = totals.phases.find((p) => p.name === 'measure')!;

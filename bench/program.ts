@@ -8,6 +8,7 @@ import { benchHostile } from './hostile.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
 import { benchObserver } from './observer.js';
+import { benchProbe } from './probe.js';
 import { benchProfile } from './profile.js';
 import { benchReach } from './reach.js';
 import { benchReport } from './render.js';
@@ -58,5 +59,9 @@ export function buildBenchProgram(): Command {
     .description('what a release reaches with a live transient (thread churn) thread: RSS after release while it is alive, after it exits, and without churn, per allocator')
     .option('--rounds <n>', 'rounds (median reported)', '3')
     .action(async (o: { rounds: string }) => benchReach(Math.max(1, Number(o.rounds) || 3)));
+  program.command('probe')
+    .description('the probe\'s cost to a target (relay-glibc, each allocator preloaded): req/s and peak RSS with and without it (goal: ratios >= 0.98, <= 1.02), and one gdb attach release per allocator')
+    .option('--rounds <n>', 'rounds (median reported)', '3')
+    .action(async (o: { rounds: string }) => benchProbe(Math.max(1, Number(o.rounds) || 3)));
   return program;
 }

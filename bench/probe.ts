@@ -1,0 +1,102 @@
+// npm run bench -- probe: what the probe costs a target, and what an attach release costs.
+// relay-glibc, run as a target would be (an allocator preloaded, or none: as built), under
+// the native bench's closed load, with and without the probe preloaded beside it:
+// req/s and peak RSS (VmHWM), medians of --rounds rounds, the order alternating (goal:
+// ratios >= 0.98 and <= 1.02). Then, per allocator, one gdb attach release after a burst:
+// the call's time, how long the target was stopped, RSS before and after, and that the
+// target still answers.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { binaryPath } from '../harness/core/paths.js';
+import { spawnNative } from '../harness/run/procs.js';
+import { startUpstream } from '../harness/run/relay-lab.js';
+import { readVmHwm } from '../harness/run/sampler.js';
+import { median } from '../harness/analysis/stats.js';
+import { preloadEnv } from '../harness/subject/preload.js';
+import { waitForProbe } from '../harness/subject/probe.js';
+import { attachRelease } from '../harness/subject/attach.js';
+import { ALLOCATORS, type Allocator } from '../harness/subject/variants.js';
+import { drive } from './native.js';
+import { table, writeBench } from './report.js';
+
+const MiB = 2 ** 20;
+type Preload = Allocator | null;  // null: as built (relay-glibc's own glibc malloc)
+const label = (a: Preload) => a ?? 'as-built (glibc)';
+
+async function measure(allocator: Preload, withProbe: boolean, upPort: number): Promise<{ rps: number; vmHwm: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-bench-probe-'));
+  const relay = spawnNative('relay-glibc', binaryPath('relay-glibc'), ['--upstream-port', String(upPort)], preloadEnv(allocator, withProbe ? dir : null));
+  try {
+    const ready = await relay.waitReady();
+    if (withProbe) await waitForProbe(dir, relay.pid);
+    const r = await drive(Number(ready.port));
+    if (r.errors) throw new Error(`${label(allocator)}: ${r.errors} load errors`);
+    return { rps: r.rps, vmHwm: readVmHwm(relay.pid) ?? NaN };
+  } finally {
+    await relay.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One attach release on relay-glibc with `allocator` preloaded, after ~100 MiB went through it. */
+async function attachOnce(allocator: Allocator, upPort: number) {
+  const relay = spawnNative('relay-glibc', binaryPath('relay-glibc'), ['--upstream-port', String(upPort)], preloadEnv(allocator === 'glibc' ? null : allocator, null));
+  try {
+    const ready = await relay.waitReady();
+    const port = Number(ready.port);
+    const schedule = { seed: 1, connections: 32, phases: [{ name: 'burst', duration_ms: 1500, load: { mode: 'closed', concurrency: 256, size: { dist: 'uniform', min: 131072, max: 786432 } } }] };
+    await execa(binaryPath('loadgen'), ['--port', String(port), '--schedule', '-'], { input: JSON.stringify(schedule), timeout: 60_000 });
+    const r = await attachRelease(relay.pid, { port });
+    return { allocator, call: r.call, ok: r.ok, callMs: +r.callMs.toFixed(1), stoppedMs: Math.round(r.totalMs), rssBeforeMiB: +((r.rssBeforeBytes ?? NaN) / MiB).toFixed(1), rssAfterMiB: +((r.rssAfterBytes ?? NaN) / MiB).toFixed(1), alive: relay.exit === undefined };
+  } finally {
+    await relay.stop();
+  }
+}
+
+export async function benchProbe(rounds: number): Promise<void> {
+  const { proc: up, port: upPort } = await startUpstream(['--delay-ms', '0', '--response-bytes', '1024']);
+  const preloads: Preload[] = [null, 'tcmalloc', 'jemalloc', 'mimalloc'];
+  const runs = new Map<string, { rps: number[]; vmHwm: number[] }>();
+  const attach = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const a of preloads) {
+        for (const withProbe of round % 2 ? [false, true] : [true, false]) {
+          process.stderr.write(`round ${round}/${rounds}: ${label(a)}, probe ${withProbe ? 'on' : 'off'}\n`);
+          const m = await measure(a, withProbe, upPort);
+          const e = runs.get(`${label(a)}|${withProbe}`) ?? { rps: [], vmHwm: [] };
+          e.rps.push(m.rps);
+          e.vmHwm.push(m.vmHwm);
+          runs.set(`${label(a)}|${withProbe}`, e);
+        }
+      }
+    }
+    for (const a of ALLOCATORS) {
+      process.stderr.write(`attach release: ${a}\n`);
+      attach.push(await attachOnce(a, upPort));
+    }
+  } finally {
+    await up.stop();
+  }
+  const rows = preloads.map((a) => {
+    const off = runs.get(`${label(a)}|false`)!;
+    const on = runs.get(`${label(a)}|true`)!;
+    return {
+      preload: label(a),
+      rpsOff: Math.round(median(off.rps)!), rpsOn: Math.round(median(on.rps)!),
+      throughputRatio: +(median(on.rps)! / median(off.rps)!).toFixed(3),
+      vmHwmOffMiB: +(median(off.vmHwm)! / MiB).toFixed(1), vmHwmOnMiB: +(median(on.vmHwm)! / MiB).toFixed(1),
+      peakRssRatio: +(median(on.vmHwm)! / median(off.vmHwm)!).toFixed(3),
+      rpsRoundsOff: off.rps.map(Math.round), rpsRoundsOn: on.rps.map(Math.round),
+    };
+  });
+  const written = writeBench('probe', { rounds, rows, attach });
+  console.log(table(['preload', 'req/s without probe', 'req/s with probe', 'throughput ratio (goal >= 0.98)', 'VmHWM MiB without / with', 'peak RSS ratio (goal <= 1.02)'],
+    rows.map((r) => [r.preload, r.rpsOff, r.rpsOn, r.throughputRatio, `${r.vmHwmOffMiB} / ${r.vmHwmOnMiB}`, r.peakRssRatio])));
+  console.log(table(['allocator', 'attach call', 'ok', 'call ms', 'target stopped ms', 'RSS MiB before -> after', 'answers after'],
+    attach.map((x) => [x.allocator, x.call, x.ok ? 'yes' : 'no', x.callMs, x.stoppedMs, `${x.rssBeforeMiB} -> ${x.rssAfterMiB}`, x.alive ? 'yes' : 'no'])));
+  console.log(JSON.stringify({ bench: 'probe', rows, attach }));
+  console.log(`written: ${written}`);
+}
