@@ -1,8 +1,9 @@
 // npm run bench -- native: requests/s of each relay for 1 KiB requests over 64
 // connections with zero upstream delay; the load generator's own ceiling (driving the
 // upstream directly); and HAProxy (mode tcp) in the relay's place, all in one run.
+import { freePorts } from '../harness/run/target-procs.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -33,15 +34,8 @@ export async function drive(port: number): Promise<{ rps: number; p50Us: number;
   return { rps: m.throughput_rps, p50Us: m.p50_us, p99Us: m.p99_us, errors: totals.errors };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 async function withHaproxy<T>(upstreamPort: number, fn: (port: number) => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
 // show relay-tcmalloc's burst physics (npm run lab -- --scenario burst --variants tcmalloc):
 // test/targets/consistency.test.ts holds it to that.
 import { defineScenario } from '../harness/scenario/scenario.js';
+import burst from './burst.js';
 
 const upstream = (delay: string) => ({
   name: 'upstream',
@@ -26,21 +27,9 @@ export default defineScenario({
   trials: 1,
   seed: 42,
   // The same phases as scenarios/burst.ts.
-  phases: [
-    { name: 'baseline', duration: '1s', load: { closed: 8, size: '4KiB' } },
-    { name: 'burst', duration: '4s', load: { closed: 1024, size: { uniform: ['128KiB', '768KiB'] } } },
-    { name: 'drain', duration: '2s' },
-    { name: 'idle', duration: '3s' },
-    { name: 'after-release', duration: '1500ms', actions: ['release'] },
-  ],
+  phases: burst.phases,
   quick: {
     target: { helpers: [upstream('500')] },
-    phases: {
-      baseline: { duration: '500ms' },
-      burst: { duration: '1500ms', load: { closed: 384, size: { uniform: ['128KiB', '768KiB'] } } },
-      drain: { duration: '1s' },
-      idle: { duration: '1s' },
-      'after-release': { duration: '1s' },
-    },
+    phases: burst.quick!.phases,
   },
 });

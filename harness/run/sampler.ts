@@ -115,45 +115,23 @@ export interface SamplerOptions {
   statsPolling?: boolean;
 }
 
-/** A statm row: only its time, phase and RSS are its own; every other field is null on
- * the prototype. A trial keeps 100 of these a second in memory (36,000 a minute), so the
- * row costs 3 fields instead of 20 (npm run bench -- memory). Read fields by name; a
- * spread copies only the own three. */
-class StatmSample implements Sample {
-  declare readonly source: 'statm';
-  declare readonly smapsRssBytes: null;
-  declare readonly privateDirtyBytes: null;
-  declare readonly lazyfreeBytes: null;
-  declare readonly liveRequestBytes: null;
-  declare readonly liveRequestCount: null;
-  declare readonly liveResponseBytes: null;
-  declare readonly liveResponseCount: null;
-  declare readonly allocAllocatedBytes: null;
-  declare readonly allocFreeBytes: null;
-  declare readonly allocUnmappedBytes: null;
-  declare readonly leakedRequestBytes: null;
-  declare readonly liveLogBytes: null;
-  declare readonly policyReleases: null;
-  declare readonly statsUs: null;
-  constructor(readonly tMs: number, readonly phase: string, readonly rssBytes: number) {}
-}
-Object.assign(StatmSample.prototype, {
-  source: 'statm', smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
-  liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
-  allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
-  leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
-});
-
-/** A stats row of smaps_rollup alone (no relay counters). */
-function smapsSample(tMs: number, phase: string, smaps: SmapsRollup): Sample {
+/** A statm row: RSS only, every counter null. The runner keeps these as columns
+ * (core/rss-series.ts), so the row lives only until it is written. */
+function statmSample(tMs: number, phase: string, rssBytes: number): Sample {
   return {
-    tMs: round(tMs), phase, source: 'stats', rssBytes: smaps.rssBytes,
-    smapsRssBytes: smaps.rssBytes, privateDirtyBytes: smaps.privateDirtyBytes, lazyfreeBytes: smaps.lazyfreeBytes,
+    tMs, phase, source: 'statm', rssBytes,
+    smapsRssBytes: null, privateDirtyBytes: null, lazyfreeBytes: null,
     liveRequestBytes: null, liveRequestCount: null, liveResponseBytes: null, liveResponseCount: null,
     allocAllocatedBytes: null, allocFreeBytes: null, allocUnmappedBytes: null,
     leakedRequestBytes: null, liveLogBytes: null, policyReleases: null, statsUs: null,
   };
 }
+
+/** A stats row of smaps_rollup alone (no relay counters). */
+function smapsSample(tMs: number, phase: string, smaps: SmapsRollup): Sample {
+  return { ...statmSample(round(tMs), phase, smaps.rssBytes), source: 'stats', smapsRssBytes: smaps.rssBytes, privateDirtyBytes: smaps.privateDirtyBytes, lazyfreeBytes: smaps.lazyfreeBytes };
+}
+
 
 /** A stats row from one stats-counters reply (and smaps_rollup, when read with it). */
 export function statsSample(tMs: number, phase: string, st: Record<string, unknown>, smaps: SmapsRollup | null): Sample {
@@ -250,7 +228,7 @@ export class Sampler {
       }
     }
     this.lastRssT = t;
-    this.o.onSample(new StatmSample(round(t), this.o.phaseAt(t), rss));
+    this.o.onSample(statmSample(round(t), this.o.phaseAt(t), rss));
   }
 
   /** One stats sample taken now by the harness itself, with smaps_rollup (the trial's

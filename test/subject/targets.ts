@@ -2,8 +2,9 @@
 // dynamically linked server the lab drives with its own load) and Redis from Debian,
 // started with a preload environment and a probe folder. Every process is stopped by
 // stopTargets().
+import { freePorts } from '../../harness/run/target-procs.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -30,15 +31,9 @@ export function probeDir(): string {
   return d;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** One free loopback port (the harness picks them the same way for targets). */
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
 }
 
 export function accepts(port: number): Promise<boolean> {
