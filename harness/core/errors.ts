@@ -51,8 +51,8 @@ const messages = {
     `cannot preload ${p.allocator}: ${p.soname} not found in the installed package ${p.pkg}; install it with: apt-get install ${p.pkg} (or run \`npm run setup\`)`,
   probeMissing: (p: { path: string }) =>
     `the probe library ${p.path} is not built; build it with \`npm run lab -- build\` (needs the packages of \`npm run setup\`)`,
-  probeTimeout: (p: { dir: string; pid: number; timeoutMs: number; seen: string }) =>
-    `no probe announced itself for pid ${p.pid} within ${p.timeoutMs} ms (waited for ${p.dir}/probe-${p.pid}.json; ${p.seen}); the target may be statically linked, ignore LD_PRELOAD, close inherited descriptors, or have died`,
+  probeTimeout: (p: { dir: string; pid: number; timeoutMs: number; seen: string; stderr?: string }) =>
+    `no probe announced itself for pid ${p.pid} within ${p.timeoutMs} ms (waited for ${p.dir}/probe-${p.pid}.json; ${p.seen}); the target may be statically linked, ignore LD_PRELOAD, close inherited descriptors, run as a user who cannot write that folder, or have died${p.stderr ?? ''}`,
   ptraceDenied: (p: { pid: number; detail: string }) =>
     `attach release: cannot ptrace pid ${p.pid} (${p.detail}); allow it with \`sysctl kernel.yama.ptrace_scope=0\` (or 1 and run the target as a child of the harness), or give the harness CAP_SYS_PTRACE (docker: --cap-add=SYS_PTRACE)`,
   attachRefused: (p: { pid: number; reason: string }) =>

@@ -69,7 +69,7 @@ async function waitProbe(dir: string, proc: NativeProcess, signal: AbortSignal):
   const gone = proc.exited.then((e) => {
     throw new Error(`target exited (${describeExit(e)}) before its probe answered${proc.describeStderr(10)}`);
   });
-  return await Promise.race([waitForProbe(dir, proc.pid, { timeoutMs: 10_000, signal }), gone]) as unknown as Record<string, unknown>;
+  return await Promise.race([waitForProbe(dir, proc.pid, { timeoutMs: 10_000, signal, stderr: () => proc.describeStderr(10) }), gone]) as unknown as Record<string, unknown>;
 }
 
 /** The allocator libraries mapped into a process (from /proc/<pid>/maps). */

@@ -2,16 +2,18 @@
 // built-in relay-glibc binary with each allocator preloaded, and Redis from Debian (which
 // links libjemalloc.so.2). It must announce itself, name the allocator that really serves
 // malloc, report in-use bytes that follow the host's allocations, and release.
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../harness/core/errors.js';
 import { ALLOCATORS, type Allocator } from '../../harness/core/types.js';
 import { readStatmRss } from '../../harness/run/sampler.js';
 import type { AdminClient } from '../../harness/subject/client.js';
-import { allocatorLibrary, findInPackage, libraryFromPackage, preloadValue } from '../../harness/subject/preload.js';
+import { allocatorLibrary, findInPackage, libraryFromPackage, preloadEnv, preloadValue } from '../../harness/subject/preload.js';
 import { listProbes, openProbe, waitForProbe } from '../../harness/subject/probe.js';
-import { MiB, fillRedis, probeDir, redisTarget, relayLoad, relayTarget, sleep, stopTargets } from './targets.js';
+import { binaryPath } from '../../harness/core/paths.js';
+import { spawnNative } from '../../harness/run/procs.js';
+import { MiB, accepts, fillRedis, freePort, probeDir, redisTarget, relayLoad, relayTarget, sleep, stopLater, stopTargets } from './targets.js';
 
 type Json = Record<string, any>;  // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -146,6 +148,72 @@ describe('probe: announcement, children, profile dumps', () => {
     expect(listProbes(dir).length).toBe(3);
     proc.kill('SIGKILL');
     await proc;
+  });
+
+  // The probe opens its socket and creates its file in the constructor, before main():
+  // a server that gives up root at once (mosquitto does) still announces itself. Written
+  // the old way (from the probe thread), this failed for jemalloc and mimalloc in CI.
+  it.each(preloads)('a server that drops root at the start of main() still announces itself (preloaded %s)', async (allocator) => {
+    expect(process.getuid?.(), 'this test starts a server as root that then switches to uid 65534; run it as root (CI does)').toBe(0);
+    const dir = probeDir();
+    chmodSync(dir, 0o700);  // only root may create files in it, as in a run folder
+    const port = await freePort();
+    const proc = spawnNative('drop_privileges', binaryPath('drop_privileges'), [String(port)], preloadEnv(allocator, dir));
+    stopLater(() => proc.stop());
+    const { admin, probe } = await probeOf(dir, proc.pid);
+    expect(probe.allocator).toBe(allocator ?? 'glibc');
+    expect(readFileSync(`/proc/${proc.pid}/status`, 'utf8')).toMatch(/^Uid:\s+65534\s/m);
+    expect(await admin.command('ping')).toEqual({ ok: true });
+    expect((await admin.command<Json>('release')).ok).toBe(true);
+  });
+
+  it('a server started as another user (setpriv, which starts no probe thread) cannot write the folder: it keeps running, the timeout quotes the probe\'s own complaint', async () => {
+    expect(process.getuid?.(), 'this test starts a server as uid 65534 from root; run it as root (CI does)').toBe(0);
+    const dir = probeDir();
+    const port = await freePort();
+    const proc = spawnNative('drop_privileges', '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', binaryPath('drop_privileges'), String(port)], preloadEnv(null, dir));
+    stopLater(() => proc.stop());
+    // As the harness does: the probe is looked for once the server is ready.
+    for (let i = 0; !(await accepts(port)); i++) {
+      expect(i, `drop_privileges did not listen${proc.describeStderr()}`).toBeLessThan(250);
+      await sleep(20);
+    }
+    const err = await waitForProbe(dir, proc.pid, { timeoutMs: 1000, stderr: () => proc.describeStderr(5) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LabError);
+    // setpriv itself starts no probe (with a probe thread glibc aborted it in setresgid).
+    expect((err as LabError).message).toContain('no probe file at all');
+    expect(proc.exit, "setpriv or the server died").toBeUndefined();
+    expect((err as LabError).message).toContain(`leaklab-probe: cannot create ${join(dir, `probe-${proc.pid}.json`)}: Permission denied`);
+  });
+
+  it('a server behind unshare -U: the wrapper starts no probe thread (unshare(CLONE_NEWUSER) needs one thread), the server announces itself', async () => {
+    const dir = probeDir();
+    const port = await freePort();
+    const proc = spawnNative('drop_privileges', '/usr/bin/unshare', ['-U', binaryPath('drop_privileges'), String(port)], preloadEnv('jemalloc', dir));
+    stopLater(() => proc.stop());
+    for (let i = 0; !(await accepts(port)); i++) {
+      expect(i, `unshare -U drop_privileges did not listen${proc.describeStderr()}`).toBeLessThan(250);
+      await sleep(20);
+    }
+    const { admin, probe } = await probeOf(dir, proc.pid);
+    expect(probe.exe).toBe(binaryPath('drop_privileges'));
+    expect(probe.allocator).toBe('jemalloc');
+    expect(await admin.command('ping')).toEqual({ ok: true });
+  });
+
+  it('an announcement left by a wrapper before it exec\'d the server is not taken for the server\'s', async () => {
+    const dir = probeDir();
+    // sh (probe preloaded) writes its announcement, then execs sleep without the probe.
+    const proc = spawnNative('sh', '/bin/sh', ['-c', `for i in $(seq 100); do [ -s ${dir}/probe-$$.json ] && break; sleep 0.02; done; LD_PRELOAD= exec sleep 30`], preloadEnv(null, dir));
+    stopLater(() => proc.stop());
+    for (let i = 0; !/sleep$/.test(readlinkSync(`/proc/${proc.pid}/exe`)); i++) {
+      expect(i, 'sh did not exec sleep').toBeLessThan(250);
+      await sleep(20);
+    }
+    const err = await waitForProbe(dir, proc.pid, { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LabError);
+    expect((err as LabError).message).toMatch(/an announcement from \/(usr\/)?bin\/(da|ba)?sh, which pid \d+ has since replaced by exec of \/(usr\/)?bin\/sleep/);
   });
 
   it('a process without the probe: waitForProbe names the file it waited for', async () => {

@@ -25,6 +25,11 @@ export async function stopTargets(): Promise<void> {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
+/** Stops `stop` in stopTargets(). */
+export function stopLater(stop: () => Promise<unknown>): void {
+  stops.push(stop);
+}
+
 export function probeDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'leaklab-probe-'));
   dirs.push(d);

@@ -1,14 +1,22 @@
 // libleaklab-probe.so: preloaded into a process the lab did not build (LD_PRELOAD), it
 // serves the relay's admin commands for that process's allocator. Active only when
-// LEAKLAB_PROBE_DIR is set: the constructor starts one thread, which listens on
-// 127.0.0.1 (port 0) and then writes <dir>/probe-<pid>.json atomically (temp + rename):
+// LEAKLAB_PROBE_DIR is set, and not in the wrappers that exec the real program after
+// changing credentials or namespaces (IsCredentialWrapper). The constructor, before the host's main() runs, opens the
+// listening socket (127.0.0.1, port 0) and creates <dir>/probe-<pid>.json (empty); then it
+// starts one thread, which finds the allocator and fills the file with one write():
 //   {"pid":N,"port":P,"allocator":"glibc|tcmalloc|jemalloc|mimalloc|unknown",
-//    "malloc_library":"libjemalloc.so.2","version":"..."}
-// Children that exec inherit the environment and announce themselves the same way (one
-// file per pid). A child forked without exec has no probe thread (threads do not survive
+//    "malloc_library":"libjemalloc.so.2","version":"...","exe":"/usr/sbin/mosquitto"}
+// The harness reads the file until it parses. Socket and file are opened in the
+// constructor because a server started as root may drop its privileges early in main()
+// (mosquitto switches to its own user): after that the thread could no longer create a
+// file in the root-owned run folder, but it can still write through a descriptor opened
+// before. Children that exec inherit the environment and announce themselves the same way
+// (one file per pid). A child forked without exec has no probe thread (threads do not survive
 // fork) and closes the inherited sockets. Nothing here may crash or block the host: any
 // failure prints one "leaklab-probe:" line to stderr and leaves the probe inert.
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -25,63 +33,99 @@
 namespace leaklab::probe {
 namespace {
 
-ProbeServer* g_server = nullptr;  // set on the probe thread before the file is written
+ProbeServer* g_server = nullptr;  // set in the constructor once the socket listens
+
+// What the constructor hands to the probe thread.
+struct Start {
+  ProbeServer* server;
+  int announce_fd;  // <dir>/probe-<pid>.json, created empty
+  dev_t dev;        // that file's identity: a host that closes every descriptor at start
+  ino_t ino;        // may have reused the number for a file of its own
+  std::string path;
+};
 
 void Fail(const std::string& what) {
   std::fprintf(stderr, "leaklab-probe: %s; the probe stays inert\n", what.c_str());
 }
 
-bool WriteAnnouncement(const std::string& dir, uint16_t port, const ProbeCommands& commands,
-                       std::string* error) {
+// False with *error when the file could not be written; *ours false as well when the
+// descriptors are not the probe's any more (then nothing of them may be closed).
+bool WriteAnnouncement(const Start& start, const ProbeCommands& commands, std::string* error,
+                       bool* ours) {
+  *ours = true;
   nlohmann::ordered_json j;
   j["pid"] = static_cast<int64_t>(getpid());
-  j["port"] = port;
+  j["port"] = start.server->port();
   j["allocator"] = commands.allocator().Name();
   j["malloc_library"] = commands.malloc_object().name;
   j["version"] = commands.allocator().Version();
+  // The program this image runs: a wrapper (taskset, setpriv, env) that loaded the probe and
+  // then exec'd the server has the same pid, so the harness compares this with
+  // /proc/<pid>/exe to tell a stale announcement from the server's.
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  j["exe"] = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string();
   const std::string text = j.dump() + "\n";
-  const std::string final_path = dir + "/probe-" + std::to_string(getpid()) + ".json";
-  const std::string tmp = final_path + ".tmp";
-  FILE* f = std::fopen(tmp.c_str(), "we");
-  if (f == nullptr) {
-    *error = "cannot write " + tmp + ": " + std::strerror(errno);
+  struct stat st {};
+  if (fstat(start.announce_fd, &st) != 0 || st.st_dev != start.dev || st.st_ino != start.ino) {
+    // Not ours any more: never write into the host's files, never close its descriptor.
+    *ours = false;
+    *error = "the host closed the descriptor of " + start.path + " before the probe wrote it";
     return false;
   }
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !written || std::rename(tmp.c_str(), final_path.c_str()) != 0) {
-    *error = "cannot write " + final_path + ": " + std::strerror(errno);
-    std::remove(tmp.c_str());
+  // One write(): a reader sees the whole object or text that does not parse yet.
+  const ssize_t n = write(start.announce_fd, text.data(), text.size());
+  const int write_errno = errno;
+  close(start.announce_fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    *error = "cannot write " + start.path + ": " + (n < 0 ? std::strerror(write_errno) : "short write");
+    unlink(start.path.c_str());
     return false;
   }
   return true;
 }
 
 void* ProbeThread(void* arg) {
-  const std::string dir = *static_cast<std::string*>(arg);
-  delete static_cast<std::string*>(arg);
+  const Start start = *static_cast<Start*>(arg);
+  delete static_cast<Start*>(arg);
   try {
     // Named for `top -H` and /proc/<pid>/task/*/comm.
     pthread_setname_np(pthread_self(), "leaklab-probe");
-    static ProbeServer server;
-    std::string error;
-    if (!server.Open(&error)) {
-      Fail(error);
-      return nullptr;
-    }
-    g_server = &server;
     static ProbeCommands commands;
-    if (!WriteAnnouncement(dir, server.port(), commands, &error)) {
+    std::string error;
+    bool ours = true;
+    if (!WriteAnnouncement(start, commands, &error, &ours)) {
       Fail(error);
-      server.CloseInherited();
+      if (ours) start.server->CloseInherited();
       return nullptr;
     }
-    server.Run(commands);
+    start.server->Run(commands);
   } catch (const std::exception& e) {
     Fail(e.what());
   } catch (...) {
     Fail("unexpected exception");
   }
   return nullptr;
+}
+
+// Programs in which a second thread does harm, and which exec the real program next (the
+// probe starts again there). A process that changes its credentials with per-thread calls
+// (setpriv: PR_SET_KEEPCAPS and capset on the main thread) and then calls setresgid has
+// glibc abort it, because the probe thread's setresgid fails where the main thread's
+// succeeds; unshare(CLONE_NEWUSER) fails with EINVAL in any process with two threads.
+// Measured with setpriv and unshare -U (docs/targets.md, "Reliability").
+bool IsCredentialWrapper() {
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) return false;
+  exe[len] = '\0';
+  const char* slash = std::strrchr(exe, '/');
+  const char* name = slash != nullptr ? slash + 1 : exe;
+  static const char* const kWrappers[] = {"setpriv", "capsh", "su", "sudo", "runuser", "unshare",
+                                          "nsenter", "bwrap", "chroot", "leaklab-launch"};
+  for (const char* w : kWrappers)
+    if (std::strcmp(name, w) == 0) return true;
+  return false;
 }
 
 void AfterForkInChild() {
@@ -91,7 +135,24 @@ void AfterForkInChild() {
 
 __attribute__((constructor)) void StartProbe() {
   const char* dir = std::getenv("LEAKLAB_PROBE_DIR");
-  if (dir == nullptr || *dir == '\0') return;
+  if (dir == nullptr || *dir == '\0' || IsCredentialWrapper()) return;
+  static ProbeServer server;
+  std::string error;
+  if (!server.Open(&error)) {
+    Fail(error);
+    server.CloseInherited();
+    return;
+  }
+  const std::string path = std::string(dir) + "/probe-" + std::to_string(getpid()) + ".json";
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    Fail("cannot create " + path + ": " + std::strerror(errno));
+    server.CloseInherited();
+    return;
+  }
+  struct stat st {};
+  fstat(fd, &st);
+  g_server = &server;
   pthread_atfork(nullptr, nullptr, &AfterForkInChild);
   // The probe thread takes no signals: the host's handlers and sigwait() keep theirs.
   sigset_t all, old;
@@ -102,12 +163,16 @@ __attribute__((constructor)) void StartProbe() {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t thread;
-  auto* arg = new std::string(dir);
+  auto* arg = new Start{&server, fd, st.st_dev, st.st_ino, path};
   const int rc = pthread_create(&thread, &attr, &ProbeThread, arg);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (rc != 0) {
     delete arg;
+    close(fd);
+    unlink(path.c_str());
+    server.CloseInherited();
+    g_server = nullptr;
     Fail(std::string("cannot start its thread: ") + std::strerror(rc));
   }
 }

@@ -48,6 +48,7 @@ void ProbeServer::CloseInherited() {
   if (listen_fd_ >= 0) close(listen_fd_);
   if (epoll_fd_ >= 0) close(epoll_fd_);
   for (const auto& entry : clients_) close(entry.first);
+  listen_fd_ = epoll_fd_ = -1;
 }
 
 void ProbeServer::Run(ProbeCommands& commands) {
