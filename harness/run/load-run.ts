@@ -3,14 +3,13 @@
 // `lab report` render from this, so a re-render is byte-identical to what the run wrote.
 // samples.csv is streamed; only the charted trial of each scenario x variant is kept, as
 // columns of numbers (a million samples: about 1 s, see `npm run bench -- report`).
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { parse as parseSync } from 'csv-parse/sync';
 import { LabError } from '../core/errors.js';
 import { heldBytes } from '../analysis/metrics.js';
 import { emptySeries, type Series } from '../report/downsample.js';
 import type { RunInfo } from './run.js';
+import { csvRecords, jsonLines } from './read-files.js';
 import type { PhaseLoad, Sample, SummaryRow, TrialStatus } from '../core/types.js';
 
 /** One trials.jsonl line (metrics included). */
@@ -78,19 +77,6 @@ export function loadSummary(dir: string): { info: RunInfo; summary: SummaryRow[]
   return { info, summary };
 }
 
-async function* jsonLines(path: string): AsyncGenerator<Record<string, unknown>> {
-  if (!existsSync(path)) return;
-  const lines = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    try {
-      yield JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      // A line cut short by a crash: what came before it still counts.
-    }
-  }
-}
-
 function newChart(scenario: string, variant: string, trial: number): ChartTrace {
   return {
     scenario, variant, trial, rss: emptySeries(), live: emptySeries(), allocated: emptySeries(),
@@ -104,50 +90,6 @@ function push(series: Series, t: number, value: number | null): void {
   if (value === null || Number.isNaN(value)) return;
   series.t.push(t);
   series.v.push(value);
-}
-
-const quotes = (s: string) => s.split('"').length - 1;
-
-/** samples.csv's records, streamed. A line without a quote is split on commas (csv-stringify
- * quotes every field that holds a comma, a quote or a line break); any other record,
- * including one spanning lines, goes through csv-parse. Ten times faster than csv-parse
- * alone on a million rows, and as exact. */
-async function* csvRecords(path: string): AsyncGenerator<string[]> {
-  if (!existsSync(path)) return;
-  const parseOne = (text: string): string[] | undefined => {
-    try {
-      return parseSync(text, { relax_column_count: true, relax_quotes: true })[0] as string[] | undefined;
-    } catch {
-      return undefined;  // a record cut short by a crash
-    }
-  };
-  let pending: string | null = null;
-  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Infinity })) {
-    if (pending !== null) {
-      pending += `\n${line}`;
-      if (quotes(pending) % 2 === 0) {
-        const r = parseOne(pending);
-        pending = null;
-        if (r) yield r;
-      }
-      continue;
-    }
-    if (line === '') continue;
-    if (!line.includes('"')) {
-      yield line.split(',');
-      continue;
-    }
-    if (quotes(line) % 2 === 1) {
-      pending = line;  // a quoted field with a line break: the record goes on
-      continue;
-    }
-    const r = parseOne(line);
-    if (r) yield r;
-  }
-  if (pending !== null) {
-    const r = parseOne(pending);
-    if (r) yield r;
-  }
 }
 
 export async function loadRun(dir: string): Promise<RunData> {

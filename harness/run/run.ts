@@ -1,7 +1,7 @@
 // A whole run: every scenario x trial x variant in turn, streamed into a RunStore, then
 // summarized. The order interleaves variants within each trial, so slow drift of the
 // machine spreads over all variants instead of biasing one.
-import { type RssPoints, pointsOf } from '../core/rss-series.js';
+import type { RssPoints } from '../core/rss-series.js';
 import { collectEnvironment, type Environment } from './environment.js';
 import { withVerdict } from '../analysis/diagnosis.js';
 import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { relayBinary } from '../subject/variants.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
 import { type Progress, runTrial } from './runner.js';
+import { readTrialBack } from './trial-back.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
 import { RunStore, makeRunId } from './store.js';
@@ -146,8 +147,9 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         const profiler = profiling ? profilerFor(variant.allocator) : undefined;
         const profiledBinary = s.scenario.target ? plan.targets?.[s.name]?.path : relayBinary(variant);
         const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
+        const written = store.offsets();
         const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
-          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal, statsPolling: plan.statsPolling,
+          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal, statsPolling: plan.statsPolling, retain: false,
           ...(profiler && 'tool' in profiler ? { profile: { dir: mkdirp(profileDir), env: profiler.env(profileDir, variant.env) } } : {}),
           onSample: (sample: Sample) => store.sample(key, sample),
           onEvent: (e) => store.event(key, e),
@@ -165,6 +167,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
             store.writeJson('run.json', info);
           },
         });
+        Object.assign(trace, await readTrialBack(store, written, key));
         samplerIntervals.push(...iv);
         samplerCpuMs += sc;
         if (profiler && 'tool' in profiler && trace.status === 'complete') {
@@ -191,11 +194,13 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
           const release = trace.events.find((e) => e.type === 'release');
           curves.push({
             scenario: s.name, variant: variant.id,
-            points: maxPerBucket(trace.rss ?? pointsOf(trace.samples.filter((x) => x.source === 'statm')), CURVE_POINTS),
+            points: maxPerBucket(trace.rss!, CURVE_POINTS),
             releaseAt: release ? release.tMs : null,
           });
         }
-        trace.samples = [];  // on disk already; keep the harness's memory flat over long runs
+        // On disk already: the next trial starts from nothing.
+        trace.samples = [];
+        trace.events = trace.events.filter((e) => e.type !== 'load');
         delete trace.rss;
       }
     }

@@ -43,6 +43,10 @@ export interface TrialOptions {
   signal: AbortSignal;
   onSample: (s: Trace['samples'][number]) => void;
   onEvent: (e: TraceEvent) => void;
+  /** Keep the samples and load ticks in the returned trace (default). executeRun says no:
+   * they go to the run folder through onSample/onEvent and it reads them back at the
+   * trial's end (harness/run/trial-back.ts), so a long trial does not grow the harness. */
+  retain?: boolean;
   onProgress?: (p: Progress) => void;
   /** Called with the relay's ready line (allocator name and version). */
   onRelayReady?: (ready: Record<string, unknown>) => void;
@@ -100,8 +104,11 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   let subject: Subject | undefined;
   const procs: NativeProcess[] = [];
   const loads: RunningLoad[] = [];
+  const retain = o.retain ?? true;
+  let dumpCount = 0;
   const event = (e: TraceEvent) => {
-    trace.events.push(e);
+    if (e.type === 'profile') dumpCount += 1;
+    if (retain || e.type !== 'load') trace.events.push(e);
     o.onEvent(e);
   };
   const fail = (status: TrialStatus, message: string) => {
@@ -148,7 +155,9 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt, statsPolling: o.statsPolling,
       onSample: (s) => {
         // statm rows (100 a second) are kept as columns; the rows go to disk either way.
-        if (s.source === 'statm') trace.rss!.push(s.tMs, s.rssBytes);
+        if (!retain) {
+          // kept only on disk (executeRun reads them back)
+        } else if (s.source === 'statm') trace.rss!.push(s.tMs, s.rssBytes);
         else trace.samples.push(s);
         o.onSample(s);
       },
@@ -183,7 +192,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       const prof = o.profile;
       const control = subj.control;
       if (!prof || !control) return Promise.resolve();
-      const n = String(trace.events.filter((e) => e.type === 'profile').length + 1).padStart(2, '0');
+      const n = String(dumpCount + 1).padStart(2, '0');
       const tMs = elapsed();
       dumps = dumps.then(async () => {
         const send = (c: string) => control.command<Record<string, unknown>>(c, 60_000);

@@ -1,7 +1,7 @@
 // The run folder: results/<run-id>/ with files written as the run goes (samples.csv and
 // events.jsonl streamed, trials.jsonl after each trial) and the summaries at the end;
 // results/latest points at the newest run.
-import { appendFileSync, createWriteStream, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
 import { LabError } from '../core/errors.js';
 import type { Sample, TraceEvent, Trace, TrialMetrics } from '../core/types.js';
@@ -21,6 +21,24 @@ export function sampleRow(key: TrialKey, s: Sample): (string | number | null)[] 
     s.liveResponseBytes, s.liveResponseCount, s.allocAllocatedBytes, s.allocFreeBytes,
     s.allocUnmappedBytes, s.leakedRequestBytes, s.liveLogBytes, s.policyReleases, s.statsUs,
   ];
+}
+
+const cell = (x: string | undefined): number | null => (x === undefined || x === '' ? null : Number(x));
+
+/** The inverse of sampleRow: one samples.csv record (in SAMPLE_COLUMNS order) as its trial
+ * key and sample. */
+export function rowSample(r: readonly string[]): { key: TrialKey; sample: Sample } {
+  return {
+    key: { scenario: r[0] ?? '', variant: r[1] ?? '', trial: Number(r[2]) },
+    sample: {
+      tMs: Number(r[3]), phase: r[4] ?? '', source: r[5] === 'statm' ? 'statm' : 'stats', rssBytes: Number(r[6]),
+      smapsRssBytes: cell(r[7]), privateDirtyBytes: cell(r[8]), lazyfreeBytes: cell(r[9]),
+      liveRequestBytes: cell(r[10]), liveRequestCount: cell(r[11]), liveResponseBytes: cell(r[12]),
+      liveResponseCount: cell(r[13]), allocAllocatedBytes: cell(r[14]), allocFreeBytes: cell(r[15]),
+      allocUnmappedBytes: cell(r[16]), leakedRequestBytes: cell(r[17]), liveLogBytes: cell(r[18]),
+      policyReleases: cell(r[19]), statsUs: cell(r[20]),
+    },
+  };
 }
 
 /** One CSV record as csv-stringify writes it (a field is quoted only when it holds a comma,
@@ -104,6 +122,21 @@ export class RunStore {
     appendFileSync(this.csvPath, this.csvPending.join(''));
     this.csvPending = [];
     this.csvPendingBytes = 0;
+  }
+
+  /** Where the next rows and events will go: the sizes of samples.csv and events.jsonl
+   * once everything taken so far is written (a trial's rows start there). */
+  offsets(): { csv: number; events: number } {
+    this.flushSamples();
+    return { csv: statSync(this.csvPath).size, events: statSync(this.eventsPath).size };
+  }
+
+  get samplesPath(): string {
+    return this.csvPath;
+  }
+
+  get eventsFile(): string {
+    return this.eventsPath;
   }
 
   /** Events go out with the sample batches (one write per FLUSH_MS instead of one per
