@@ -10,19 +10,9 @@
 #include <cstring>
 
 #include "alloc.h"
+#include "tcmalloc_properties.h"
 
 namespace leaklab::alloc {
-namespace {
-
-const char* const kProperties[] = {
-    "generic.current_allocated_bytes",     "generic.heap_size",
-    "generic.total_physical_bytes",        "tcmalloc.pageheap_free_bytes",
-    "tcmalloc.pageheap_unmapped_bytes",    "tcmalloc.central_cache_free_bytes",
-    "tcmalloc.transfer_cache_free_bytes",  "tcmalloc.thread_cache_free_bytes",
-    "tcmalloc.current_total_thread_cache_bytes",
-};
-
-}  // namespace
 
 const char* Name() { return "tcmalloc"; }
 
@@ -46,12 +36,12 @@ static bool OwnsMalloc() {
 
 void Stats(StatsOut& out) {
   MallocExtension* ext = MallocExtension::instance();
-  size_t v[sizeof kProperties / sizeof kProperties[0]] = {};
-  bool ok[sizeof kProperties / sizeof kProperties[0]] = {};
-  for (size_t i = 0; i < sizeof kProperties / sizeof kProperties[0]; ++i) {
-    ok[i] = ext->GetNumericProperty(kProperties[i], &v[i]);
-    if (ok[i]) out.Int(kProperties[i], static_cast<int64_t>(v[i]));
-    else out.Null(kProperties[i]);
+  size_t v[kTcmallocPropertyCount] = {};
+  bool ok[kTcmallocPropertyCount] = {};
+  for (size_t i = 0; i < kTcmallocPropertyCount; ++i) {
+    ok[i] = ext->GetNumericProperty(kTcmallocProperties[i], &v[i]);
+    if (ok[i]) out.Int(kTcmallocProperties[i], static_cast<int64_t>(v[i]));
+    else out.Null(kTcmallocProperties[i]);
   }
   // Normalized view. heap_size = allocated + all free lists + pageheap free (mapped),
   // pageheap_unmapped = madvise(DONTNEED)ed spans that stay mapped.

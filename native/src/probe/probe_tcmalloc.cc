@@ -15,6 +15,7 @@
 #include <dirent.h>
 
 #include "probe_alloc.h"
+#include "tcmalloc_properties.h"
 
 namespace leaklab::probe {
 namespace {
@@ -28,15 +29,6 @@ using RunningFn = int (*)();
 // MallocExtension::instance(): its methods are virtual, so calling them through the
 // returned object needs no link-time symbol.
 using InstanceFn = MallocExtension* (*)();
-
-const char* const kProperties[] = {
-    "generic.current_allocated_bytes",     "generic.heap_size",
-    "generic.total_physical_bytes",        "tcmalloc.pageheap_free_bytes",
-    "tcmalloc.pageheap_unmapped_bytes",    "tcmalloc.central_cache_free_bytes",
-    "tcmalloc.transfer_cache_free_bytes",  "tcmalloc.thread_cache_free_bytes",
-    "tcmalloc.current_total_thread_cache_bytes",
-};
-constexpr size_t kCount = sizeof kProperties / sizeof kProperties[0];
 
 class Tcmalloc : public AllocatorApi {
  public:
@@ -61,11 +53,11 @@ class Tcmalloc : public AllocatorApi {
 
   nlohmann::json Stats() const override {
     nlohmann::json j;
-    size_t v[kCount] = {};
-    bool ok[kCount] = {};
-    for (size_t i = 0; i < kCount; ++i) {
-      ok[i] = get_(kProperties[i], &v[i]) != 0;
-      j[kProperties[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
+    size_t v[kTcmallocPropertyCount] = {};
+    bool ok[kTcmallocPropertyCount] = {};
+    for (size_t i = 0; i < kTcmallocPropertyCount; ++i) {
+      ok[i] = get_(kTcmallocProperties[i], &v[i]) != 0;
+      j[kTcmallocProperties[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
     }
     j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
     j["free_bytes"] = ok[3] && ok[5] && ok[6] && ok[7] ? nlohmann::json(v[3] + v[5] + v[6] + v[7])
