@@ -11,7 +11,7 @@ import { type Target, fillPlaceholders, isPortPlaceholder, placeholdersIn } from
 import { AdminClient } from '../subject/client.js';
 import type { Variant } from '../subject/variants.js';
 import { preloadEnv } from '../subject/preload.js';
-import { waitForProbe } from '../subject/probe.js';
+import { connectProbe, waitForProbe } from '../subject/probe.js';
 import { attachRelease } from '../subject/attach.js';
 import { type NativeProcess, describeExit, spawnNative } from './procs.js';
 import { readStatmRss } from './sampler.js';
@@ -126,7 +126,7 @@ export async function startTarget(o: TargetStart): Promise<Subject & { mapped: A
     await waitReadiness(proc, t.ready, readyPort, what, o.signal);
     values.pid = String(proc.pid);
     const probe = o.staticBinary ? null : await waitProbe(o.workDir, proc, o.signal);
-    if (probe) admin = await AdminClient.open(Number(probe.port));
+    if (probe) admin = await connectProbe({ pid: proc.pid, port: Number(probe.port) }, () => proc.describeStderr(10));
     const mapped = mappedAllocators(proc.pid);
     const reported = String(probe?.allocator ?? 'unknown');
     const name = (ALLOCATORS as readonly string[]).includes(reported) ? reported as Allocator : 'unknown';

@@ -90,8 +90,18 @@ export async function waitForProbe(dir: string, pid: number, o: WaitOptions = {}
   }
 }
 
+/** Opens the admin channel to an announced probe; an error that says what a refused
+ * connection means when it fails. */
+export async function connectProbe(probe: Pick<ProbeAnnouncement, 'pid' | 'port'>, stderr?: () => string): Promise<AdminClient> {
+  try {
+    return await AdminClient.open(probe.port);
+  } catch (err) {
+    throw new Error(`the probe of pid ${probe.pid} announced port ${probe.port} but does not answer (${(err as Error).message}): the target may have closed the probe's descriptors after it announced itself (a server that closes every inherited descriptor at start), or exec'd another program${stderr?.() ?? ''}`);
+  }
+}
+
 /** Waits for `pid`'s probe and opens its admin channel. */
 export async function openProbe(dir: string, pid: number, o: WaitOptions = {}): Promise<{ admin: AdminClient; probe: ProbeAnnouncement }> {
   const probe = await waitForProbe(dir, pid, o);
-  return { admin: await AdminClient.open(probe.port), probe };
+  return { admin: await connectProbe(probe, o.stderr), probe };
 }

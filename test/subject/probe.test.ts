@@ -3,6 +3,7 @@
 // links libjemalloc.so.2). It must announce itself, name the allocator that really serves
 // malloc, report in-use bytes that follow the host's allocations, and release.
 import { chmodSync, existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../harness/core/errors.js';
@@ -158,7 +159,7 @@ describe('probe: announcement, children, profile dumps', () => {
     const dir = probeDir();
     chmodSync(dir, 0o700);  // only root may create files in it, as in a run folder
     const port = await freePort();
-    const proc = spawnNative('drop_privileges', binaryPath('drop_privileges'), [String(port)], preloadEnv(allocator, dir));
+    const proc = spawnNative('test_host', binaryPath('test_host'), [String(port), 'drop-root'], preloadEnv(allocator, dir));
     stopLater(() => proc.stop());
     const { admin, probe } = await probeOf(dir, proc.pid);
     expect(probe.allocator).toBe(allocator ?? 'glibc');
@@ -171,12 +172,12 @@ describe('probe: announcement, children, profile dumps', () => {
     expect(process.getuid?.(), 'this test starts a server as uid 65534 from root; run it as root (CI does)').toBe(0);
     const dir = probeDir();
     const port = await freePort();
-    const proc = spawnNative('drop_privileges', '/usr/bin/setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', binaryPath('drop_privileges'), String(port)], preloadEnv(null, dir));
+    const proc = spawnNative('test_host', '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', binaryPath('test_host'), String(port)], preloadEnv(null, dir));
     stopLater(() => proc.stop());
     // As the harness does: the probe is looked for once the server is ready.
     for (let i = 0; !(await accepts(port)); i++) {
-      expect(i, `drop_privileges did not listen${proc.describeStderr()}`).toBeLessThan(250);
+      expect(i, `test_host did not listen${proc.describeStderr()}`).toBeLessThan(250);
       await sleep(20);
     }
     const err = await waitForProbe(dir, proc.pid, { timeoutMs: 1000, stderr: () => proc.describeStderr(5) }).catch((e: unknown) => e);
@@ -190,14 +191,14 @@ describe('probe: announcement, children, profile dumps', () => {
   it('a server behind unshare -U: the wrapper starts no probe thread (unshare(CLONE_NEWUSER) needs one thread), the server announces itself', async () => {
     const dir = probeDir();
     const port = await freePort();
-    const proc = spawnNative('drop_privileges', '/usr/bin/unshare', ['-U', binaryPath('drop_privileges'), String(port)], preloadEnv('jemalloc', dir));
+    const proc = spawnNative('test_host', '/usr/bin/unshare', ['-U', binaryPath('test_host'), String(port)], preloadEnv('jemalloc', dir));
     stopLater(() => proc.stop());
     for (let i = 0; !(await accepts(port)); i++) {
-      expect(i, `unshare -U drop_privileges did not listen${proc.describeStderr()}`).toBeLessThan(250);
+      expect(i, `unshare -U test_host did not listen${proc.describeStderr()}`).toBeLessThan(250);
       await sleep(20);
     }
     const { admin, probe } = await probeOf(dir, proc.pid);
-    expect(probe.exe).toBe(binaryPath('drop_privileges'));
+    expect(probe.exe).toBe(binaryPath('test_host'));
     expect(probe.allocator).toBe('jemalloc');
     expect(await admin.command('ping')).toEqual({ ok: true });
   });
@@ -214,6 +215,40 @@ describe('probe: announcement, children, profile dumps', () => {
     const err = await waitForProbe(dir, proc.pid, { timeoutMs: 300 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LabError);
     expect((err as LabError).message).toMatch(/an announcement from \/(usr\/)?bin\/(da|ba)?sh, which pid \d+ has since replaced by exec of \/(usr\/)?bin\/sleep/);
+  });
+
+  it('a server that closes every inherited descriptor before main(): the probe never touches the numbers the server reuses, and says why it is inert', async () => {
+    const dir = probeDir();
+    const port = await freePort();
+    // The server's own epoll set and listening socket take the probe's old numbers, and it
+    // waits edge-triggered: a probe still waiting on those numbers would take its events.
+    const proc = spawnNative('test_host', binaryPath('test_host'), [String(port), 'close-fds'], preloadEnv('tcmalloc', dir));
+    stopLater(() => proc.stop());
+    const reply = () => new Promise<string>((resolve, reject) => {
+      let got = '';
+      const s = connect({ host: '127.0.0.1', port }, () => {});
+      s.on('data', (d) => { got += d.toString(); });
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+    for (let i = 0; !(await accepts(port)); i++) {
+      expect(i, `test_host did not listen${proc.describeStderr()}`).toBeLessThan(250);
+      await sleep(20);
+    }
+    for (let i = 0; i < 50; i++) expect(await reply()).toBe('host\n');
+    // Which comes first, the probe thread's announcement or the server's closefrom(3), is a
+    // race (the thread wins about 1 time in 4 here). Either way the harness gets a clear
+    // error, never a probe that answers for the server's descriptors.
+    const err = await openProbe(dir, proc.pid, { timeoutMs: 500, stderr: () => proc.describeStderr(5) }).then(() => null, (e: unknown) => e as Error);
+    expect(err, 'the probe answered although its socket was closed').not.toBeNull();
+    if (err instanceof LabError) {
+      expect(err.message).toContain('the file is there but still empty');
+      expect(err.message).toContain('leaklab-probe: the host closed the probe\'s descriptors');
+    } else {
+      expect(err!.message).toMatch(/announced port \d+ but does not answer \(.*ECONNREFUSED.*\): the target may have closed the probe's descriptors/);
+    }
+    for (let i = 0; i < 50; i++) expect(await reply()).toBe('host\n');
+    expect(proc.exit).toBeUndefined();
   });
 
   it('a process without the probe: waitForProbe names the file it waited for', async () => {

@@ -67,10 +67,12 @@ bool WriteAnnouncement(const Start& start, const ProbeCommands& commands, std::s
   j["exe"] = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string();
   const std::string text = j.dump() + "\n";
   struct stat st {};
-  if (fstat(start.announce_fd, &st) != 0 || st.st_dev != start.dev || st.st_ino != start.ino) {
+  if (fstat(start.announce_fd, &st) != 0 || st.st_dev != start.dev || st.st_ino != start.ino ||
+      !start.server->Ours()) {
     // Not ours any more: never write into the host's files, never close its descriptor.
     *ours = false;
-    *error = "the host closed the descriptor of " + start.path + " before the probe wrote it";
+    *error = "the host closed the probe's descriptors (" + start.path +
+             ", its socket or epoll set) before the probe announced itself";
     return false;
   }
   // One write(): a reader sees the whole object or text that does not parse yet.
@@ -99,7 +101,7 @@ void* ProbeThread(void* arg) {
       if (ours) start.server->CloseInherited();
       return nullptr;
     }
-    start.server->Run(commands);
+    Fail(start.server->Run(commands));
   } catch (const std::exception& e) {
     Fail(e.what());
   } catch (...) {

@@ -33,6 +33,7 @@ bool ProbeServer::Open(std::string* error) {
     return false;
   }
   port_ = ntohs(addr.sin_port);
+  listen_id_ = IdentOf(listen_fd_);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -41,6 +42,7 @@ bool ProbeServer::Open(std::string* error) {
     *error = std::string("epoll: ") + std::strerror(errno);
     return false;
   }
+  epoll_id_ = IdentOf(epoll_fd_);
   return true;
 }
 
@@ -51,14 +53,33 @@ void ProbeServer::CloseInherited() {
   listen_fd_ = epoll_fd_ = -1;
 }
 
-void ProbeServer::Run(ProbeCommands& commands) {
+ProbeServer::Ident ProbeServer::IdentOf(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return Ident{};
+  return Ident{st.st_dev, st.st_ino};
+}
+
+bool ProbeServer::Same(int fd, const Ident& id) {
+  struct stat st {};
+  return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev && st.st_ino == id.ino;
+}
+
+bool ProbeServer::Ours() const { return Same(listen_fd_, listen_id_) && Same(epoll_fd_, epoll_id_); }
+
+std::string ProbeServer::Run(ProbeCommands& commands) {
+  static const char kNotOurs[] =
+      "the host closed the probe's socket or epoll descriptor (it closes inherited descriptors at start?)";
   epoll_event events[16];
   for (;;) {
+    // Checked before every wait and after every wake-up, so the probe never waits on,
+    // accepts from or closes a descriptor the host has reopened under the same number.
+    if (!Ours()) return kNotOurs;
     const int n = epoll_wait(epoll_fd_, events, 16, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;  // the epoll set is gone: stay inert
+      return std::string("epoll_wait: ") + std::strerror(errno);
     }
+    if (!Ours()) return kNotOurs;
     for (int i = 0; i < n; ++i) {
       const int fd = events[i].data.fd;
       if (fd == listen_fd_) {

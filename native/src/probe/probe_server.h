@@ -4,6 +4,8 @@
 // a failure closes the one connection it concerns.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,8 +22,13 @@ class ProbeServer {
   // Opens the listening socket and the epoll set; false with *error on failure.
   bool Open(std::string* error);
   uint16_t port() const { return port_; }
-  // Serves connections forever (probe thread).
-  void Run(ProbeCommands& commands);
+  // Serves connections (probe thread) until the epoll set fails or the host has closed the
+  // probe's listening socket or epoll descriptor (a daemon that closes every inherited
+  // descriptor at start); returns why it stopped. It then closes nothing: the numbers may
+  // be the host's own descriptors by now.
+  std::string Run(ProbeCommands& commands);
+  // Whether the listening socket and the epoll set are still the ones Open() made.
+  bool Ours() const;
   // In a child forked without exec: the probe thread is gone, so the child lets go of the
   // sockets it inherited (async-signal-safe).
   void CloseInherited();
@@ -44,8 +51,16 @@ class ProbeServer {
   void Queue(Client& c, FrameType type, uint64_t id, const std::string& payload);
   void Drop(int fd);
 
+  struct Ident {
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  static Ident IdentOf(int fd);
+  static bool Same(int fd, const Ident& id);
+
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
+  Ident listen_id_, epoll_id_;
   uint16_t port_ = 0;
   std::unordered_map<int, std::unique_ptr<Client>> clients_;
 };
