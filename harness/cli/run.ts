@@ -131,6 +131,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
       io.stdout.write(`results: ${store.dir}\n`);
       io.stdout.write(`report: ${store.dir}/report.html (and report.md)\n`);
     }
+    if (info.warnings?.length) io.stderr.write(`${pc.yellow('warning')}:\n${info.warnings.map((w) => `  ${w}`).join('\n')}\n`);
     if (info.status === 'interrupted') return ExitCode.interrupted;
     const gated = flags.gate ? await gateAndReport(store.dir, { ...flags, json: false }, io, flags.json ? io.stderr : io.stdout) : ExitCode.ok;
     if (info.status === 'failed') {

@@ -110,6 +110,10 @@ export interface Trace {
   events: TraceEvent[];
   phases: PhaseLoad[];
   vmHwmBytes: number | null;
+  /** A target's descendant processes (workers it forked, programs it ran), outside the
+   * measurement, which follows the target's first process: the most seen at once and
+   * their largest summed RSS, looked at each phase start and at the end. */
+  descendants?: { processes: number; rssBytes: number };
   /** CPU time (user + system) the relay used over the whole trial. */
   relayCpuMs?: number | null;
   /** Phase names in scenario order, with their scripted start offsets. */

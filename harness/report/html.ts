@@ -182,6 +182,7 @@ export function htmlReport(run: RunData): string {
     `<header><h1>leak-lab run <code>${esc(info.runId)}</code></h1>`,
     `<p class="meta"><span class="status ${esc(info.status)}">${esc(info.status)}</span> ${esc(runLine(info).split(' · ').slice(1).join(' · '))}</p>${nav}</header>`,
     info.errors.length ? `<div class="errors"><b>Errors</b><ul>${info.errors.map((e) => `<li>${esc(e)}</li>`).join('')}</ul></div>` : '',
+    info.warnings?.length ? `<div class="errors"><b>Warnings</b><ul>${info.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul></div>` : '',
     ...sections.map((s) => s.html),
     '<section class="card" id="environment">',
     '<h2>Environment</h2>',

@@ -118,6 +118,7 @@ export function markdownReport(run: RunData): string {
     mdText(runLine(info)),
   ];
   if (info.errors.length) out.push(`**Errors:**\n\n${info.errors.map((e) => `- ${mdText(e)}`).join('\n')}`);
+  if (info.warnings?.length) out.push(`**Warnings:**\n\n${info.warnings.map((w) => `- ${mdText(w)}`).join('\n')}`);
   for (const name of scenarioOrder(info.scenarios.map((s) => s.name), run.summary)) out.push(scenarioSection(run, name));
   out.push(
     '## Environment',

@@ -63,6 +63,8 @@ export interface RunInfo {
   endedAt: string | null;
   environment: Environment;
   errors: string[];
+  /** What the results do not cover, said once per trial (a target's child processes). */
+  warnings?: string[];
   /** The slice this run covers (--shard), or null for the whole matrix. */
   shard: Shard | null;
   /** Whether the relay's counters were polled every 100 ms (false: --no-stats-poll). */
@@ -186,6 +188,8 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
         store.trial(trace, metrics);
         hooks.onTrialDone?.(trace, metrics);
         if (trace.error) info.errors.push(`${s.name} / ${variant.id} / trial ${trial}: ${trace.error}`);
+        const outside = unmeasuredWarning(trace, metrics);
+        if (outside) (info.warnings ??= []).push(`${s.name} / ${variant.id} / trial ${trial}: ${outside}`);
         const entry = traces.get(variant.id) ?? { traces: [], metrics: [] };
         entry.traces.push(trace);
         entry.metrics.push(metrics);
@@ -219,6 +223,16 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
   await store.close();
   store.writeJson('run.json', info);
   return { store, info, summary, curves, samplerIntervals, samplerCpuMs };
+}
+
+/** A target's child processes held memory the lab did not measure: at least 8 MiB and 10%
+ * of the target's own peak. */
+export function unmeasuredWarning(trace: Pick<Trace, 'descendants'>, metrics: TrialMetrics): string | null {
+  const d = trace.descendants;
+  if (!d || d.processes === 0) return null;
+  const peak = metrics.peakRss ?? 0;
+  if (d.rssBytes < Math.max(8 * 2 ** 20, 0.1 * peak)) return null;
+  return `the target had ${d.processes} child process(es) holding up to ${(d.rssBytes / 2 ** 20).toFixed(1)} MiB of RSS, which these results do not include: the lab follows the target's first process (its peak: ${(peak / 2 ** 20).toFixed(1)} MiB). Run the server as one process (e.g. nginx \`master_process off;\`), see docs/targets.md`;
 }
 
 /** The seed of trial `trial` (1-based): the base seed + trial - 1. */

@@ -7,7 +7,7 @@ import { RssSeries } from '../core/rss-series.js';
 import { mkdirSync } from 'node:fs';
 import { binaryPath } from '../core/paths.js';
 import { type NativeProcess, describeExit, spawnNative, stopAll } from './procs.js';
-import { Sampler, readCpuMs, readVmHwm } from './sampler.js';
+import { Sampler, readCpuMs, readStatmRss, readVmHwm } from './sampler.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { fillPlaceholders } from '../scenario/target.js';
 import { scheduledMs, toSchedule } from '../scenario/schedule.js';
@@ -16,7 +16,7 @@ import type { Variant } from '../subject/variants.js';
 import type { Subject } from './subject.js';
 import { type RelayLaunch, numOrNull, startRelay } from './subject-relay.js';
 import { type ProcessRecord, startTarget } from './subject-target.js';
-import { launch } from './target-procs.js';
+import { descendants, launch } from './target-procs.js';
 import { type DumpEvent, dumpProfile } from './profile.js';
 import { join } from 'node:path';
 
@@ -200,7 +200,17 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       });
       return dumps;
     };
+    // A target's memory outside its first process (prefork workers, say) is not measured:
+    // it is looked at each phase start and at the end, so the run can say so.
+    const lookAtDescendants = () => {
+      if (!scenario.target) return;
+      const pids = descendants(subj.pid);
+      const rssBytes = pids.reduce((a, p) => a + (readStatmRss(p) ?? 0), 0);
+      const d = trace.descendants ?? { processes: 0, rssBytes: 0 };
+      trace.descendants = { processes: Math.max(d.processes, pids.length), rssBytes: Math.max(d.rssBytes, rssBytes) };
+    };
     const onPhase = (name: string, index: number) => {
+      lookAtDescendants();
       const endedPhase = phase;
       phase = name;
       const tMs = elapsed();
@@ -256,6 +266,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     else if (outcome !== null) fail('failed', outcome);
     const loadProblem = loadFailure(trace.phases);
     if (loadProblem) fail('failed', loadProblem);
+    lookAtDescendants();
     await stopLoads(true);
     await Promise.all(actions);
     if (trace.status === 'complete') {

@@ -111,3 +111,35 @@ export function waitReadiness(proc: NativeProcess, rule: Readiness, port: number
     });
   });
 }
+
+/** The processes below `pid` (its children, theirs, ...), from
+ * /proc/<pid>/task/<tid>/children of every thread; [] when it is gone. */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length && out.length < 10_000) {
+    const p = queue.shift()!;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let text = '';
+      try {
+        text = readFileSync(`/proc/${p}/task/${tid}/children`, 'latin1');
+      } catch {
+        continue;
+      }
+      for (const c of text.split(' ')) {
+        const n = Number(c);
+        if (c.trim() && Number.isInteger(n) && !out.includes(n)) {
+          out.push(n);
+          queue.push(n);
+        }
+      }
+    }
+  }
+  return out;
+}

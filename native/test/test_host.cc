@@ -1,17 +1,21 @@
 // Test only: a server that does, before main(), what daemons do early and what a thread
 // injected by LD_PRELOAD must survive (test/subject/probe.test.ts):
-//   test_host PORT [drop-root] [close-fds]
+//   test_host PORT [drop-root] [close-fds] [worker=MiB]
 //   drop-root   started as root, switch to uid/gid 65534 (mosquitto switches to its own user)
 //   close-fds   close every descriptor above 2 (closefrom(3)), as daemons that sanitize
 //               what they inherited do; the probe's socket, epoll set and file go with them
-// Both happen in a constructor of the executable, which runs right after the preloaded
-// libraries' constructors: earlier than any main() could. Then it listens on
+//   worker=MiB  once listening, fork one worker (no exec) that touches MiB of memory and
+//               sleeps: memory outside the first process, as prefork servers have it
+// drop-root and close-fds happen in a constructor of the executable, which runs right
+// after the preloaded libraries' constructors: earlier than any main() could. It listens on
 // 127.0.0.1:PORT with an epoll set of its own (it gets the probe's old descriptor
 // numbers), prints "uid=N listening", and answers each connection with "host\n".
 #include <arpa/inet.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace {
 
@@ -63,6 +68,15 @@ int main(int argc, char** argv) {
   }
   std::printf("uid=%u listening\n", static_cast<unsigned>(getuid()));
   std::fflush(stdout);
+  for (int i = 2; i < argc; ++i) {
+    if (std::strncmp(argv[i], "worker=", 7) != 0) continue;
+    const size_t bytes = static_cast<size_t>(std::atoi(argv[i] + 7)) << 20;
+    if (fork() == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      std::vector<char> held(bytes, 1);  // touched: resident
+      for (;;) pause();
+    }
+  }
   for (;;) {
     epoll_event got;
     if (epoll_wait(ep, &got, 1, -1) != 1) continue;
