@@ -107,6 +107,7 @@ export function mergeRuns(dirs: readonly string[], out: string, argv: string[]):
     startedAt: runs.map((r) => r.info.startedAt).sort()[0]!,
     endedAt: runs.map((r) => r.info.endedAt ?? '').sort().at(-1) || null,
     errors,
+    ...(runs.some((r) => r.info.warnings?.length) ? { warnings: runs.flatMap((r) => r.info.warnings ?? []) } : { warnings: undefined }),
     shard: null,
     mergedFrom: runs.map((r) => ({ runId: r.info.runId, dir: r.dir, shard: r.info.shard ?? null, status: r.info.status })),
   };
