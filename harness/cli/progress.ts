@@ -16,6 +16,9 @@ export function progressView(stream: NodeJS.WriteStream | { write(s: string): un
       stream: stream as NodeJS.WriteStream,
       format: '{scenario} {variant} trial {trial}/{trials} [{bar}] {phase} {elapsed}/{total} s  RSS {rss} MiB',
       barsize: 24,
+      // Redraws twice a second (the default is 10): the figures change about once a second,
+      // and every redraw is a wake-up of the harness (docs/benches.md, harness).
+      fps: 2,
       hideCursor: true,
       clearOnComplete: true,
     }, cliProgress.Presets.shades_classic);

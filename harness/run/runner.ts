@@ -301,7 +301,9 @@ async function runPhaseClock(scenario: Scenario, onPhase: (name: string, index: 
   for (const [index, p] of scenario.phases.entries()) {
     if (over()) return null;
     onPhase(p.name, index);
-    const ticker = setInterval(progress, 100);
+    // The progress view's clock while no load generator ticks: twice a second is enough
+    // for a bar that shows tenths of a second, and each wake-up of Node costs (docs/benches.md).
+    const ticker = setInterval(progress, 500);
     try {
       let timer: NodeJS.Timeout | undefined;
       const sleep = new Promise<'time'>((r) => { timer = setTimeout(() => r('time'), p.duration); });
