@@ -237,7 +237,7 @@ describe('probe: announcement, children, profile dumps', () => {
     }
     for (let i = 0; i < 50; i++) expect(await reply()).toBe('host\n');
     // Which comes first, the probe thread's announcement or the server's closefrom(3), is a
-    // race (the thread wins about 1 time in 4 here). Either way the harness gets a clear
+    // race (the thread won 0-3 times in 10 here, by allocator). Either way the harness gets a clear
     // error, never a probe that answers for the server's descriptors.
     const err = await openProbe(dir, proc.pid, { timeoutMs: 500, stderr: () => proc.describeStderr(5) }).then(() => null, (e: unknown) => e as Error);
     expect(err, 'the probe answered although its socket was closed').not.toBeNull();
