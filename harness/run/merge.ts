@@ -90,6 +90,7 @@ export function mergeRuns(dirs: readonly string[], out: string, argv: string[]):
   }
 
   const errors = runs.flatMap((r) => r.info.errors);
+  const warnings = runs.flatMap((r) => r.info.warnings ?? []);
   const count = first.info.shard?.count ?? 0;
   const have = new Set(runs.map((r) => r.info.shard?.index));
   const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !have.has(i));
@@ -107,7 +108,7 @@ export function mergeRuns(dirs: readonly string[], out: string, argv: string[]):
     startedAt: runs.map((r) => r.info.startedAt).sort()[0]!,
     endedAt: runs.map((r) => r.info.endedAt ?? '').sort().at(-1) || null,
     errors,
-    ...(runs.some((r) => r.info.warnings?.length) ? { warnings: runs.flatMap((r) => r.info.warnings ?? []) } : { warnings: undefined }),
+    warnings: warnings.length ? warnings : undefined,
     shard: null,
     mergedFrom: runs.map((r) => ({ runId: r.info.runId, dir: r.dir, shard: r.info.shard ?? null, status: r.info.status })),
   };

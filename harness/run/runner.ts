@@ -105,9 +105,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
   const procs: NativeProcess[] = [];
   const loads: RunningLoad[] = [];
   const retain = o.retain ?? true;
-  let dumpCount = 0;
   const event = (e: TraceEvent) => {
-    if (e.type === 'profile') dumpCount += 1;
     if (retain || e.type !== 'load') trace.events.push(e);
     o.onEvent(e);
   };
@@ -155,10 +153,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       pid: subj.pid, admin: subj.control, t0, monoT0Us, phaseAt, statsPolling: o.statsPolling,
       onSample: (s) => {
         // statm rows (100 a second) are kept as columns; the rows go to disk either way.
-        if (!retain) {
-          // kept only on disk (executeRun reads them back)
-        } else if (s.source === 'statm') trace.rss!.push(s.tMs, s.rssBytes);
-        else trace.samples.push(s);
+        if (retain && s.source === 'statm') trace.rss!.push(s.tMs, s.rssBytes);
+        else if (retain) trace.samples.push(s);
         o.onSample(s);
       },
     });
@@ -192,7 +188,7 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
       const prof = o.profile;
       const control = subj.control;
       if (!prof || !control) return Promise.resolve();
-      const n = String(dumpCount + 1).padStart(2, '0');
+      const n = String(trace.events.filter((e) => e.type === 'profile').length + 1).padStart(2, '0');
       const tMs = elapsed();
       dumps = dumps.then(async () => {
         const send = (c: string) => control.command<Record<string, unknown>>(c, 60_000);

@@ -1,9 +1,10 @@
 // libleaklab-probe.so: preloaded into a process the lab did not build (LD_PRELOAD), it
 // serves the relay's admin commands for that process's allocator. Active only when
 // LEAKLAB_PROBE_DIR is set, and not in the wrappers that exec the real program after
-// changing credentials or namespaces (IsCredentialWrapper). The constructor, before the host's main() runs, opens the
-// listening socket (127.0.0.1, port 0) and creates <dir>/probe-<pid>.json (empty); then it
-// starts one thread, which finds the allocator and fills the file with one write():
+// changing credentials or namespaces (IsCredentialWrapper). The constructor, before the
+// host's main() runs, opens the listening socket (127.0.0.1, port 0) and creates
+// <dir>/probe-<pid>.json (empty); then it starts one thread, which finds the allocator and
+// fills the file with one write():
 //   {"pid":N,"port":P,"allocator":"glibc|tcmalloc|jemalloc|mimalloc|unknown",
 //    "malloc_library":"libjemalloc.so.2","version":"...","exe":"/usr/sbin/mosquitto"}
 // The harness reads the file until it parses. Socket and file are opened in the
@@ -16,7 +17,6 @@
 // failure prints one "leaklab-probe:" line to stderr and leaves the probe inert.
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -39,10 +39,16 @@ ProbeServer* g_server = nullptr;  // set in the constructor once the socket list
 struct Start {
   ProbeServer* server;
   int announce_fd;  // <dir>/probe-<pid>.json, created empty
-  dev_t dev;        // that file's identity: a host that closes every descriptor at start
-  ino_t ino;        // may have reused the number for a file of its own
+  FileIdent announce_id;
   std::string path;
 };
+
+// The program this process image runs (/proc/self/exe); empty if unreadable.
+std::string SelfExe() {
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  return len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string();
+}
 
 void Fail(const std::string& what) {
   std::fprintf(stderr, "leaklab-probe: %s; the probe stays inert\n", what.c_str());
@@ -62,13 +68,9 @@ bool WriteAnnouncement(const Start& start, const ProbeCommands& commands, std::s
   // The program this image runs: a wrapper (taskset, setpriv, env) that loaded the probe and
   // then exec'd the server has the same pid, so the harness compares this with
   // /proc/<pid>/exe to tell a stale announcement from the server's.
-  char exe[4096];
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  j["exe"] = len > 0 ? std::string(exe, static_cast<size_t>(len)) : std::string();
+  j["exe"] = SelfExe();
   const std::string text = j.dump() + "\n";
-  struct stat st {};
-  if (fstat(start.announce_fd, &st) != 0 || st.st_dev != start.dev || st.st_ino != start.ino ||
-      !start.server->Ours()) {
+  if (!SameFile(start.announce_fd, start.announce_id) || !start.server->Ours()) {
     // Not ours any more: never write into the host's files, never close its descriptor.
     *ours = false;
     *error = "the host closed the probe's descriptors (" + start.path +
@@ -117,16 +119,12 @@ void* ProbeThread(void* arg) {
 // succeeds; unshare(CLONE_NEWUSER) fails with EINVAL in any process with two threads.
 // Measured with setpriv and unshare -U (docs/targets.md, "Reliability").
 bool IsCredentialWrapper() {
-  char exe[4096];
-  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (len <= 0) return false;
-  exe[len] = '\0';
-  const char* slash = std::strrchr(exe, '/');
-  const char* name = slash != nullptr ? slash + 1 : exe;
+  const std::string exe = SelfExe();
+  const std::string name = exe.substr(exe.rfind('/') + 1);
   static const char* const kWrappers[] = {"setpriv", "capsh", "su", "sudo", "runuser", "unshare",
                                           "nsenter", "bwrap", "chroot", "leaklab-launch"};
   for (const char* w : kWrappers)
-    if (std::strcmp(name, w) == 0) return true;
+    if (name == w) return true;
   return false;
 }
 
@@ -152,8 +150,6 @@ __attribute__((constructor)) void StartProbe() {
     server.CloseInherited();
     return;
   }
-  struct stat st {};
-  fstat(fd, &st);
   g_server = &server;
   pthread_atfork(nullptr, nullptr, &AfterForkInChild);
   // The probe thread takes no signals: the host's handlers and sigwait() keep theirs.
@@ -165,7 +161,7 @@ __attribute__((constructor)) void StartProbe() {
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, 256 * 1024);
   pthread_t thread;
-  auto* arg = new Start{&server, fd, st.st_dev, st.st_ino, path};
+  auto* arg = new Start{&server, fd, FileIdentOf(fd), path};
   const int rc = pthread_create(&thread, &attr, &ProbeThread, arg);
   pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &old, nullptr);

@@ -33,7 +33,7 @@ bool ProbeServer::Open(std::string* error) {
     return false;
   }
   port_ = ntohs(addr.sin_port);
-  listen_id_ = IdentOf(listen_fd_);
+  listen_id_ = FileIdentOf(listen_fd_);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -42,7 +42,7 @@ bool ProbeServer::Open(std::string* error) {
     *error = std::string("epoll: ") + std::strerror(errno);
     return false;
   }
-  epoll_id_ = IdentOf(epoll_fd_);
+  epoll_id_ = FileIdentOf(epoll_fd_);
   return true;
 }
 
@@ -53,18 +53,18 @@ void ProbeServer::CloseInherited() {
   listen_fd_ = epoll_fd_ = -1;
 }
 
-ProbeServer::Ident ProbeServer::IdentOf(int fd) {
+FileIdent FileIdentOf(int fd) {
   struct stat st {};
-  if (fstat(fd, &st) != 0) return Ident{};
-  return Ident{st.st_dev, st.st_ino};
+  if (fstat(fd, &st) != 0) return FileIdent{};
+  return FileIdent{st.st_dev, st.st_ino};
 }
 
-bool ProbeServer::Same(int fd, const Ident& id) {
+bool SameFile(int fd, const FileIdent& id) {
   struct stat st {};
   return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == id.dev && st.st_ino == id.ino;
 }
 
-bool ProbeServer::Ours() const { return Same(listen_fd_, listen_id_) && Same(epoll_fd_, epoll_id_); }
+bool ProbeServer::Ours() const { return SameFile(listen_fd_, listen_id_) && SameFile(epoll_fd_, epoll_id_); }
 
 std::string ProbeServer::Run(ProbeCommands& commands) {
   static const char kNotOurs[] =

@@ -17,6 +17,16 @@ namespace leaklab::probe {
 
 class ProbeCommands;
 
+// Which file a descriptor refers to (device and inode): a host that closes every inherited
+// descriptor may have reopened the number for a file of its own.
+struct FileIdent {
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+FileIdent FileIdentOf(int fd);
+// Whether `fd` still refers to the file `id` was taken from.
+bool SameFile(int fd, const FileIdent& id);
+
 class ProbeServer {
  public:
   // Opens the listening socket and the epoll set; false with *error on failure.
@@ -51,16 +61,9 @@ class ProbeServer {
   void Queue(Client& c, FrameType type, uint64_t id, const std::string& payload);
   void Drop(int fd);
 
-  struct Ident {
-    dev_t dev = 0;
-    ino_t ino = 0;
-  };
-  static Ident IdentOf(int fd);
-  static bool Same(int fd, const Ident& id);
-
   int listen_fd_ = -1;
   int epoll_fd_ = -1;
-  Ident listen_id_, epoll_id_;
+  FileIdent listen_id_, epoll_id_;
   uint16_t port_ = 0;
   std::unordered_map<int, std::unique_ptr<Client>> clients_;
 };
