@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { buildNative } from '../harness/subject/build.js';
 import { FrameClient } from '../harness/subject/client.js';
 import { FrameType, HEADER_SIZE, decodeFrame, encodeFrame } from '../harness/subject/codec.js';
-import { closedWithin, cpuShare, header, openFds, procStatus, rawConnect, setLimit } from '../harness/run/hostile.js';
+import { closedWithin, cpuShare, header, openFds, procStatus, rawConnect, setLimit, streamUntilAnswered } from '../harness/run/hostile.js';
 import { type Lab, startLab } from '../harness/run/relay-lab.js';
 import { BUILD_DIR } from '../harness/core/paths.js';
 import { median } from '../harness/analysis/stats.js';
@@ -114,14 +114,7 @@ const CASES: Record<string, (lab: Lab) => Promise<Figures>> = {
     const types = frameTypes(s);
     s.on('error', () => {});
     s.write(header(512 * MiB, FrameType.request, 77n));
-    const chunk = Buffer.alloc(MiB, 0x61);
-    let sent = 0;
-    for (; sent < 320 * MiB && !s.destroyed && !s.readableEnded; sent += chunk.length) {
-      if (!s.write(chunk)) {
-        const ok = await Promise.race([new Promise<boolean>((r) => s.once('drain', () => r(true))), closedWithin(s, 5000).then(() => false)]);
-        if (!ok) break;
-      }
-    }
+    const sent = await streamUntilAnswered(s, Buffer.alloc(MiB, 0x61), 320 * MiB, () => types.length > 0);
     const closed = await closedWithin(s, 2000);
     s.destroy();
     const failures = await lab.admin.command<Record<string, unknown>>('stats-counters').then((st) => st.alloc_failures_total, () => undefined);

@@ -39,6 +39,28 @@ export function closedWithin(s: Socket, ms: number): Promise<boolean> {
   });
 }
 
+/**
+ * Writes `chunk` to `s` until `limit` bytes are sent, the peer closes, or `answered()` says
+ * a reply came; returns the bytes sent. It reads while it writes, as PROTOCOL.md asks of a
+ * client that streams a large frame (after an ERROR the relay drops at most 1 s or 64 MiB
+ * before it closes): it lets the event loop poll after every chunk. Without that, a drain
+ * that completes synchronously resolves in a microtask, the client writes 64 MiB without
+ * reading, gets the relay's reset, and Node destroys the socket with the ERROR unread.
+ */
+export async function streamUntilAnswered(s: Socket, chunk: Buffer, limit: number, answered: () => boolean): Promise<number> {
+  let sent = 0;
+  while (sent < limit && !s.destroyed && !s.readableEnded && !answered()) {
+    const flushed = s.write(chunk);
+    sent += chunk.length;
+    if (!flushed) {
+      const drained = await Promise.race([new Promise<boolean>((r) => s.once('drain', () => r(true))), closedWithin(s, 5000).then(() => false)]);
+      if (!drained) break;
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
 export interface ProcStatus {
   vmPeak: number;
   vmSize: number;

@@ -104,6 +104,7 @@ bool FrameReader::Reserve(size_t incoming, std::string* error) {
   target = std::min(target, length);
   void* p = payload_ ? std::realloc(payload_, target) : std::malloc(target);
   if (p == nullptr) {
+    Discard();
     out_of_memory_ = true;
     *error = "out of memory: cannot allocate " + std::to_string(target) + " bytes for a frame of " +
              std::to_string(length) + " bytes";
@@ -113,6 +114,15 @@ bool FrameReader::Reserve(size_t incoming, std::string* error) {
   capacity_ = target;
   ++allocations_;
   return true;
+}
+
+void FrameReader::Discard() {
+  std::free(payload_);
+  payload_ = nullptr;
+  capacity_ = 0;
+  filled_ = 0;
+  in_body_ = false;
+  header_filled_ = 0;
 }
 
 size_t FrameReader::DirectSpace(char** dst) {

@@ -73,7 +73,8 @@ class FrameReader {
   // Consumes bytes from [*data, *data + *size) and advances both. Returns kFrame with
   // *out filled as soon as one frame is complete (call again for the next), kNeedMore
   // when the input is used up, kError with *error set on a bad header or when the payload
-  // buffer cannot be allocated (the reader is then unusable).
+  // buffer cannot be allocated (the reader is then unusable; a half-read payload is freed at
+  // once, since memory is what ran out).
   DecodeStatus Next(const uint8_t** data, size_t* size, Frame* out, std::string* error);
 
   // When a payload is half read, the caller may read() straight into it instead of
@@ -83,6 +84,8 @@ class FrameReader {
   // Records that `n` bytes were written into the space DirectSpace() returned.
   void CommitDirect(size_t n) { filled_ += n; }
 
+  // Frees a half-read payload now (a closed connection may outlive its close briefly).
+  void Discard();
   // Bytes allocated for the frame currently being assembled (0 between frames).
   size_t PendingPayloadBytes() const { return in_body_ ? capacity_ : 0; }
   // The last error was an allocation failure, not bad input.

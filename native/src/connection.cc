@@ -302,6 +302,7 @@ void Connection::Close(const std::string& reason) {
   output_.clear();
   output_bytes_ = 0;
   std::vector<uint8_t>().swap(unparsed_);
+  reader_.Discard();  // a linger timer may hold this connection for up to kLingerMs more
   auto keep = self_;
   self_.reset();
   if (handlers_.on_close) handlers_.on_close(*this, reason);
