@@ -3,6 +3,11 @@
 import { stopAll } from '../harness/run/procs.js';
 import { buildBenchProgram } from './program.js';
 
+// A reader that goes away (`... | head`) ends the output, not the bench (harness/cli.ts).
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => { if (err.code !== 'EPIPE') throw err; });
+}
+
 try {
   await buildBenchProgram().parseAsync(process.argv.slice(2), { from: 'user' });
 } finally {

@@ -46,4 +46,4 @@ if (missing.length > 0) {
   console.log('leak-lab setup: system packages already installed');
 }
 
-await $({ stdio: 'inherit' })`npx tsx harness/cli.ts build`;
+await $({ stdio: 'inherit' })`node scripts/run-ts.mjs harness/cli.ts build`;

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../harness/cli/main.js';
 import { ROOT } from '../harness/core/paths.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-bad-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -94,7 +95,7 @@ describe('environment errors exit 3 with the fix', () => {
     const bin = join(dirname(file('path-marker', '')), 'bin-without-cmake');
     mkdirSync(bin, { recursive: true });
     if (!existsSync(join(bin, 'sh'))) symlinkSync('/bin/sh', join(bin, 'sh'));
-    const r = await execa(process.execPath, ['--import', 'tsx', 'harness/cli.ts', 'build'], {
+    const r = await execa(NODE, [...LAB, 'build'], {
       cwd: ROOT, reject: false, env: { PATH: bin, FORCE_COLOR: '0' }, extendEnv: false,
     });
     expect(r.stderr).toMatch(/cmake not found; install it with: sudo apt-get install cmake \(or run `npm run setup`\)/);

@@ -1,4 +1,4 @@
-// The lab as a user runs it: `npm run lab -- ...` (here: tsx harness/cli.ts), real
+// The lab as a user runs it: `npm run lab -- ...` (its command from package.json), real
 // processes, real files.
 import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,12 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
 import { SAMPLE_COLUMNS } from '../harness/run/store.js';
 import type { SummaryRow } from '../harness/core/types.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function lab(args: string[], timeout = 180_000) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0' } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0' } });
 }
 
 describe('bad input exits 2 and names the flag or file', () => {

@@ -11,6 +11,7 @@ import { DETECT_SCALE, scaleForDetect } from '../harness/detect/detect.js';
 import { parseHeapCheck, parseLsan, parseMemcheck } from '../harness/detect/parse.js';
 import { ROOT } from '../harness/core/paths.js';
 import { loadScenario } from '../harness/scenario/scenario.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'detect', name), 'utf8');
 
@@ -83,7 +84,7 @@ describe('a real detect run (leak scenario): memcheck, heap checker (normal), Le
   });
 
   it('builds the table: the lab says leak, memcheck says still reachable, the checkers find nothing', async () => {
-    const r = await execa('npx', ['tsx', 'harness/cli.ts', 'detect', '--scenario', 'leak', '--tools', 'memcheck,heapcheck-normal,lsan', '--json', '--out', out],
+    const r = await execa(NODE, [...LAB, 'detect', '--scenario', 'leak', '--tools', 'memcheck,heapcheck-normal,lsan', '--json', '--out', out],
       { cwd: ROOT, reject: false, timeout: 150_000, env: { FORCE_COLOR: '0' } });
     expect(r.exitCode, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout) as DetectResult;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { BUILD_DIR, ROOT } from '../harness/core/paths.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-int-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -18,7 +19,7 @@ async function nativePids(): Promise<string[]> {
 
 it.each(['SIGINT', 'SIGTERM'] as const)('%s stops every child, exits 130 and marks the run interrupted', async (signal) => {
   expect(await nativePids()).toEqual([]);
-  const child = execa('node', ['--import', 'tsx', 'harness/cli.ts', '--scenario', 'burst', '--quick', '--variants', 'tcmalloc,glibc', '--out', out], {
+  const child = execa(NODE, [...LAB, '--scenario', 'burst', '--quick', '--variants', 'tcmalloc,glibc', '--out', out], {
     cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' },
   });
   let stderr = '';

@@ -8,12 +8,13 @@ import { parse } from 'csv-parse/sync';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-observer-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function lab(args: string[], env: Record<string, string> = {}) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout: 180_000, env: { FORCE_COLOR: '0', ...env } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout: 180_000, env: { FORCE_COLOR: '0', ...env } });
 }
 
 const latest = (dir: string) => join(dir, readlinkSync(join(dir, 'latest')));

@@ -11,6 +11,7 @@ import { loadScenario } from '../harness/scenario/scenario.js';
 import { median } from '../harness/analysis/stats.js';
 import type { TrialMetrics } from '../harness/core/types.js';
 import { VARIANTS } from '../harness/subject/variants.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-rel-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -41,7 +42,7 @@ async function listeners(pids: number[]): Promise<string[]> {
 }
 
 function lab(args: string[]) {
-  return execa('node', ['--import', 'tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
 }
 
 /** Resolves once the harness's stderr contains `text`. */

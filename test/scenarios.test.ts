@@ -6,13 +6,14 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
 import type { SummaryRow } from '../harness/core/types.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-scn-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 async function quick(scenario: string, variants?: string): Promise<SummaryRow[]> {
-  const args = ['tsx', 'harness/cli.ts', '--scenario', scenario, '--quick', '--json', '--out', out, ...(variants ? ['--variants', variants] : [])];
-  const r = await execa('npx', args, { cwd: ROOT, reject: false, timeout: 240_000, env: { FORCE_COLOR: '0' } });
+  const args = [...LAB, '--scenario', scenario, '--quick', '--json', '--out', out, ...(variants ? ['--variants', variants] : [])];
+  const r = await execa(NODE, args, { cwd: ROOT, reject: false, timeout: 240_000, env: { FORCE_COLOR: '0' } });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as SummaryRow[];
 }

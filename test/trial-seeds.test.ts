@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
+import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-seeds-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -16,7 +17,7 @@ it('gives trial i the seed base + i - 1 and records it in trials.jsonl and run.j
     name: 'tiny', seed: 5, upstream: { delay: '1ms', response: 64 },
     phases: [{ name: 'baseline', duration: '200ms', load: { closed: 2, size: { uniform: ['1KiB', '8KiB'] } } }, { name: 'idle', duration: '200ms' }],
   }));
-  const r = await execa('npx', ['tsx', 'harness/cli.ts', '--scenario', file, '--trials', '3', '--seed', '100', '--variants', 'glibc', '--out', out],
+  const r = await execa(NODE, [...LAB, '--scenario', file, '--trials', '3', '--seed', '100', '--variants', 'glibc', '--out', out],
     { cwd: ROOT, reject: false, timeout: 120_000, env: { FORCE_COLOR: '0' } });
   expect(r.exitCode, r.stderr).toBe(0);
   const dir = join(out, readlinkSync(join(out, 'latest')));

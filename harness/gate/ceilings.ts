@@ -4,11 +4,11 @@
 // limit in the metric's unit.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { METRICS, metricUnit, type MetricUnit } from '../analysis/metrics.js';
 import { DURATION_HELP, SIZE_HELP, parseDuration, parseSize } from '../core/units.js';
+import { importModule } from '../core/load-module.js';
 
 /** A limit as written: "512MiB" (bytes), "40ms" (times), 0.2 or "20%" (ratios), 3 (counts). */
 export type LimitInput = string | number;
@@ -148,7 +148,7 @@ export async function readCeilingsFile(path: string): Promise<{ raw: unknown; fi
   let raw: unknown;
   try {
     if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8'));
-    else raw = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+    else raw = (await importModule(file)).default;
   } catch (err) {
     throw new LabError('ceilingsLoad', { file: path, reason: (err as Error).message });
   }

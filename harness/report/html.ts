@@ -5,6 +5,8 @@
 // escaped, in the page and in the embedded JSON.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ROOT } from '../core/paths.js';
 import type { ChartTrace, RunData } from '../run/load-run.js';
 import type { SummaryRow } from '../core/types.js';
 import { growthHtml } from './growth.js';
@@ -21,8 +23,9 @@ export const MAX_CHART_VALUES = 160_000;
 const MIN_BUCKETS = 100;
 const MAX_BUCKETS = 1500;
 
-const require = createRequire(import.meta.url);
-const asset = (name: string) => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
+// From ROOT, not import.meta.url: this module may run bundled into build/js/ (scripts/run-ts.mjs).
+const require = createRequire(join(ROOT, 'package.json'));
+const asset = (name: string) => readFileSync(join(ROOT, 'harness', 'report', 'assets', name), 'utf8');
 
 /** Text safe in HTML content and in quoted attribute values. */
 export function esc(s: string): string {

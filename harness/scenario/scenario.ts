@@ -3,13 +3,13 @@
 // and durations into numbers. Nothing starts before a scenario is valid.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { SCENARIOS_DIR } from '../core/paths.js';
 import { AS_BUILT, VARIANTS } from '../subject/variants.js';
 import { duration, name as phaseName, size } from './fields.js';
 import { checkTarget, commandLoad, isCommandLoadInput, quickTarget, target } from './target.js';
+import { importModule } from '../core/load-module.js';
 
 const sizeDistribution = z.union([
   size.transform((bytes) => ({ dist: 'fixed' as const, bytes })),
@@ -221,7 +221,7 @@ export async function loadScenario(nameOrPath: string): Promise<{ scenario: Scen
   let raw: unknown;
   try {
     if (file.endsWith('.json')) raw = JSON.parse(readFileSync(file, 'utf8'));
-    else raw = ((await import(pathToFileURL(file).href)) as { default?: unknown }).default;
+    else raw = (await importModule(file)).default;
   } catch (err) {
     throw new LabError('scenarioLoad', { file, reason: (err as Error).message });
   }

@@ -11,6 +11,7 @@ import { progressView } from '../../harness/cli/progress.js';
 import { ROOT } from '../../harness/core/paths.js';
 import { formatMiB } from '../../harness/core/units.js';
 import type { Progress } from '../../harness/run/runner.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,7 +46,7 @@ describe('lab run progress on stderr', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('shows each phase with the RSS at its start and end; after-release ends after the release acted (tcmalloc, burst --quick)', async () => {
-    const r = await execa('npx', ['tsx', 'harness/cli.ts', '--scenario', 'burst', '--quick', '--variants', 'tcmalloc', '--out', out],
+    const r = await execa(NODE, [...LAB, '--scenario', 'burst', '--quick', '--variants', 'tcmalloc', '--out', out],
       { cwd: ROOT, reject: false, timeout: 180_000, env: { FORCE_COLOR: '0' } });
     expect(r.exitCode, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('  burst tcmalloc trial 1/1: '));

@@ -8,12 +8,13 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
 import type { DetectResult } from '../../harness/detect/detect.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-detect-growth-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 async function detect(scenario: string): Promise<DetectResult> {
-  const r = await execa('npx', ['tsx', 'harness/cli.ts', 'detect', '--scenario', scenario, '--variant', 'jemalloc', '--tools', 'growth-profile', '--json', '--out', out],
+  const r = await execa(NODE, [...LAB, 'detect', '--scenario', scenario, '--variant', 'jemalloc', '--tools', 'growth-profile', '--json', '--out', out],
     { cwd: ROOT, reject: false, timeout: 240_000, env: { FORCE_COLOR: '0' } });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as DetectResult;

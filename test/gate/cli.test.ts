@@ -1,5 +1,5 @@
-// The gate, shards and merge as a user runs them: `npm run lab -- ...` (here: tsx
-// harness/cli.ts), real runs of burst --quick on two variants, real files.
+// The gate, shards and merge as a user runs them: `npm run lab -- ...` (its command
+// from package.json, test/lab-cli.ts), real runs of burst --quick on two variants, real files.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,12 +7,13 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
 import type { SummaryRow } from '../../harness/core/types.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-gate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function lab(args: string[], env: Record<string, string> = {}) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout: 180_000, env: { FORCE_COLOR: '0', GITHUB_STEP_SUMMARY: '', ...env } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout: 180_000, env: { FORCE_COLOR: '0', GITHUB_STEP_SUMMARY: '', ...env } });
 }
 
 function ceilingsFile(name: string, content: unknown): string {

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SANITIZE_BUILD_DIR, buildNative } from '../../harness/subject/build.js';
 import { ROOT } from '../../harness/core/paths.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'leaklab-sanitize-'));
 const logs = join(tmp, 'logs');  // the sanitizers write any report here (log_path), per process
@@ -38,7 +39,7 @@ describe('ASan + UBSan build', () => {
   });
 
   it('runs burst --quick on glibc with no sanitizer report', async () => {
-    const r = await execa('npx', ['tsx', 'harness/cli.ts', '--scenario', 'burst', '--quick', '--variants', 'glibc', '--out', out],
+    const r = await execa(NODE, [...LAB, '--scenario', 'burst', '--quick', '--variants', 'glibc', '--out', out],
       { cwd: ROOT, reject: false, timeout: 120_000, env });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(`${r.stdout}\n${r.stderr}`).not.toMatch(SANITIZER_REPORT);

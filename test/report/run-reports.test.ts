@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RAW_FILES = ['run.json', 'summary.json', 'trials.jsonl', 'samples.csv', 'events.jsonl'];
@@ -16,7 +17,7 @@ const out = mkdtempSync(join(tmpdir(), 'leaklab-reports-'));
 let dir = '';
 
 function lab(args: string[], timeout = 180_000) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0' } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0' } });
 }
 
 beforeAll(async () => {

@@ -8,12 +8,13 @@ import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
 import type { SummaryRow } from '../../harness/core/types.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-merge-growth-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function lab(args: string[]) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0' } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0' } });
 }
 const latest = (dir: string) => join(dir, readlinkSync(join(dir, 'latest')));
 const summaryOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryRow[];

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
 import type { SummaryRow } from '../../harness/core/types.js';
 import type { DumpEvent } from '../../harness/run/profile.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-profile-target-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -45,7 +46,7 @@ describe('lab --scenario <target in leak mode> --profile', () => {
   it('runs', async () => {
     const file = join(out, 'leaky-target.json');
     writeFileSync(file, JSON.stringify(scenario, null, 2));
-    const r = await execa('npx', ['tsx', 'harness/cli.ts', '--scenario', file, '--variants', 'jemalloc,tcmalloc,glibc', '--profile', '--out', dir],
+    const r = await execa(NODE, [...LAB, '--scenario', file, '--variants', 'jemalloc,tcmalloc,glibc', '--profile', '--out', dir],
       { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0' } });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/variant glibc is not profiled: glibc malloc has no heap profiler/);

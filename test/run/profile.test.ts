@@ -13,12 +13,13 @@ import { ROOT } from '../../harness/core/paths.js';
 import type { SummaryRow } from '../../harness/core/types.js';
 import type { DumpEvent } from '../../harness/run/profile.js';
 import { startLab } from '../../harness/run/relay-lab.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-profile-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 function lab(args: string[], env: Record<string, string> = {}) {
-  return execa('npx', ['tsx', 'harness/cli.ts', ...args], { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0', ...env } });
+  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0', ...env } });
 }
 const latest = (dir: string) => join(dir, readlinkSync(join(dir, 'latest')));
 const KEEPER = 'leaklab::Relay::PendingTable::Leak';

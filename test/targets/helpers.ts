@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT } from '../../harness/core/paths.js';
+import { LAB, NODE } from '../lab-cli.js';
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** `npm run lab -- ...args` (node + tsx in one process, so a signal reaches the harness). */
+/** `npm run lab -- ...args` (one node process, so a signal reaches the harness). */
 export function lab(args: string[], env: Record<string, string> = {}, timeout = 240_000) {
-  return execa(process.execPath, ['--import', 'tsx', 'harness/cli.ts', ...args], {
+  return execa(NODE, [...LAB, ...args], {
     cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0', ...env },
   });
 }
