@@ -151,6 +151,30 @@ it('a relay that dies after writing to stderr: the trial fails with its exit cod
   expect(trace.error).toMatch(/^relay-glibc exit code 70; last stderr:\n(.*\n)*  relay: simulated crash: out of cheese\n  relay: last words$/);
 });
 
+it('a sampler that dies mid-trial fails the trial: RSS after it is missing, not taken from its last sample', async () => {
+  const dir = mkdtempSync(join(out, 'sampler-'));
+  const { scenario } = await loadScenario(file(dir, 'crash.json', JSON.stringify(CRASH_SCENARIO)));
+  const killer = (async () => {
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const [pid] = await nativeChildren(process.pid, 'sampler');
+      if (pid) {
+        await new Promise((r) => setTimeout(r, 700));
+        process.kill(pid, 'SIGKILL');
+        return true;
+      }
+    }
+    return false;
+  })();
+  const { trace } = await runTrial({
+    scenario, variant: VARIANTS.find((v) => v.id === 'glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
+    onSample: () => {}, onEvent: () => {},
+  });
+  expect(await killer, 'the sampler was found and killed').toBe(true);
+  expect(trace.status).toBe('failed');
+  expect(trace.error).toBe('the sampler stopped before the trial ended (killed by SIGKILL): the RSS samples after it are missing');
+});
+
 it('burst --quick on tcmalloc, three trials: peak, retained and released RSS within 5% of their median (released: or 2% of the peak)', async () => {
   const dir = mkdtempSync(join(out, 'repro-'));
   const r = await lab(['--scenario', 'burst', '--quick', '--variants', 'tcmalloc', '--trials', '3', '--out', dir]);

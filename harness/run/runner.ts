@@ -273,7 +273,8 @@ export async function runTrial(o: TrialOptions): Promise<TrialResult> {
     const endMs = elapsed();
     phaseStarts.push({ tMs: endMs, name: 'end' });
     event({ type: 'end', tMs: endMs });
-    await sampler.stop();
+    const lost = await sampler.stop();
+    if (lost) fail('failed', lost);
     o.onProgress?.({ scenario: scenario.name, variant: variant.id, trial: o.trial, trials: o.trials, phase, elapsedMs: endMs, totalMs, rssBytes: sampler.lastRss });
     trace.vmHwmBytes = readVmHwm(subj.pid);
     trace.relayCpuMs = readCpuMs(subj.pid);

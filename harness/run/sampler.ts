@@ -19,7 +19,7 @@
 import { closeSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import type { AdminClient } from '../subject/client.js';
 import { binaryPath } from '../core/paths.js';
-import { type NativeProcess, spawnNative } from './procs.js';
+import { type NativeProcess, describeExit, spawnNative } from './procs.js';
 import type { Sample } from '../core/types.js';
 
 export const RSS_INTERVAL_MS = 10;
@@ -251,14 +251,22 @@ export class Sampler {
   /** CPU time the native sampler used (it is part of the harness's cost). */
   nativeCpuMs = 0;
 
-  /** Stops the native sampler, which prints what it still holds before it exits. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Stops the native sampler, which prints what it still holds before it exits. Resolves
+   * null when it did, else what was lost: a sampler that had already exited stopped
+   * sampling early, and one killed after the stop's grace period took its last batch
+   * (up to --batch-ms of samples) with it. */
+  async stop(): Promise<string | null> {
+    if (this.stopped) return null;
     this.stopped = true;
     if (this.statmFd !== undefined) closeSync(this.statmFd);
     this.statmFd = undefined;
-    if (this.native && !this.native.exit) this.nativeCpuMs = readThreadsCpuMs(this.native.pid) ?? 0;
-    await this.native?.stop();
+    if (!this.native) return null;
+    const early = this.native.exit;
+    if (!early) this.nativeCpuMs = readThreadsCpuMs(this.native.pid) ?? 0;
+    const e = await this.native.stop();
+    if (early) return `the sampler stopped before the trial ended (${describeExit(early)}): the RSS samples after it are missing`;
+    if (e.code !== 0) return `the sampler did not stop cleanly (${describeExit(e)}): its last batch of RSS samples is lost`;
+    return null;
   }
 }
 

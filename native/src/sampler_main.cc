@@ -26,12 +26,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -91,8 +93,15 @@ class SmapsReader {
   void Start() {
     thread_ = std::thread([this] { Run(); });
   }
+  // Wakes the thread at once: after a slow read it may be waiting seconds for the next one
+  // (kBudget), and a Stop() that waited for it held back the sampler's last batch until the
+  // harness's stop grace ran out and SIGKILL lost it.
   void Stop() {
-    stop_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
   // Appends the lines read since the last call to `out`.
@@ -106,11 +115,12 @@ class SmapsReader {
   void Run() {
     int64_t next = MonotonicUs() + interval_us_;
     std::vector<char> buf(8192);
-    while (!stop_ && !g_stop) {
-      const timespec ts = ToTimespec(next);
-      while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR && !stop_) {
+    while (!g_stop) {
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        const auto wait = std::chrono::microseconds(std::max<int64_t>(0, next - MonotonicUs()));
+        if (wake_.wait_for(lock, wait, [this] { return stop_; })) break;
       }
-      if (stop_) break;
       const int64_t t = MonotonicUs();
       const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) break;  // the target has exited
@@ -150,7 +160,8 @@ class SmapsReader {
   static constexpr int64_t kBudget = 500;  // <= 0.2% of a core
   const std::string path_;
   const int64_t interval_us_;
-  std::atomic<bool> stop_{false};
+  bool stop_ = false;  // guarded by mu_
+  std::condition_variable wake_;
   std::thread thread_;
   std::mutex mu_;
   std::string lines_;
