@@ -45,11 +45,16 @@ try {
 } finally {
   await stop();  // esbuild's service process would otherwise live, and ping, as long as the run
 }
-mkdirSync(outDir, { recursive: true });
 // Two runs starting at once each write their own file and rename it into place: a reader
 // never sees half a file.
 const tmp = `${outFile}.${process.pid}.tmp`;
-writeFileSync(tmp, result.outputFiles[0].contents);
-renameSync(tmp, outFile);
+try {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(tmp, result.outputFiles[0].contents);
+  renameSync(tmp, outFile);
+} catch (err) {
+  process.stderr.write(`error: cannot write ${outFile}: ${err.message} (the lab writes its compiled harness under build/; make that folder writable)\n`);
+  process.exit(3);  // an environment error (docs/architecture.md, exit codes)
+}
 process.argv.splice(2, 1);  // the entry sees its own arguments, as under tsx
 await import(pathToFileURL(outFile).href);
