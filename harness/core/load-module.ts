@@ -5,9 +5,9 @@
 // is bundled with esbuild (what it imports from the repository inlined, npm packages left
 // external) into build/js/loaded/ and imported from there.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { bundle, writeAtomically } from './bundle.mjs';
 import { ROOT } from './paths.js';
 
 export async function importModule(file: string): Promise<Record<string, unknown>> {
@@ -16,29 +16,9 @@ export async function importModule(file: string): Promise<Record<string, unknown
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw err;
   }
-  const { build, stop } = await import('esbuild');
-  let code: Uint8Array;
-  try {
-    const result = await build({
-      entryPoints: [file], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-      packages: 'external', write: false, logLevel: 'silent', outfile: 'module.mjs', absWorkingDir: dirname(file),
-    });
-    code = result.outputFiles[0]!.contents;
-  } catch (err) {
-    const first = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors?.[0];
-    if (!first) throw err;
-    const loc = first.location;
-    const at = loc ? `${loc.file === basename(file) ? '' : `${loc.file} `}line ${loc.line}, column ${loc.column + 1}: ` : '';
-    throw new Error(`${at}${first.text}`);
-  } finally {
-    await stop();  // its service process would otherwise live as long as the run
-  }
-  const dir = join(ROOT, 'build', 'js', 'loaded');
-  mkdirSync(dir, { recursive: true });
+  const code = await bundle(file);
   // Named by content: a file loaded twice (or by two runs at once) maps to one module.
-  const out = join(dir, `${basename(file).replace(/\.[^.]*$/, '')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, code);
-  renameSync(tmp, out);
+  const out = join(ROOT, 'build', 'js', 'loaded', `${basename(file).replace(/\.[^.]*$/, '')}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+  writeAtomically(out, code);
   return (await import(pathToFileURL(out).href)) as Record<string, unknown>;
 }
