@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../harness/cli/main.js';
+import { labInProcess } from './support/in-process.js';
 import { ROOT } from '../harness/core/paths.js';
 import { LAB, NODE } from './lab-cli.js';
 
@@ -15,10 +15,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'leaklab-bad-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function lab(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } });
-  return { code, stdout, stderr };
+  const r = await labInProcess(args);
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
 }
 
 function file(name: string, content: unknown): string {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
-import { SAMPLE_COLUMNS } from '../harness/run/store.js';
 import type { SummaryRow } from '../harness/core/types.js';
 import { LAB, NODE } from './lab-cli.js';
+import { sharedRun } from './support/shared-runs.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-cli-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -49,13 +49,13 @@ describe('lab list', () => {
   });
 });
 
-describe('lab --scenario burst --quick --variants glibc,tcmalloc', () => {
+describe('lab --scenario burst --quick on the four allocators (the suite\'s shared run)', () => {
   it('runs, writes every file, and shows the story', async () => {
-    const r = await lab(['--scenario', 'burst', '--quick', '--variants', 'glibc,tcmalloc', '--out', out]);
+    const r = await sharedRun('burst');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/results: /);
     expect(r.stdout).toContain('RSS over time');
-    const dir = join(out, readlinkSync(join(out, 'latest')));
+    const dir = r.dir;
     for (const f of ['run.json', 'samples.csv', 'events.jsonl', 'trials.jsonl', 'summary.json', 'summary.csv']) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
@@ -64,9 +64,13 @@ describe('lab --scenario burst --quick --variants glibc,tcmalloc', () => {
     expect(run.environment.allocators.tcmalloc.reported).toMatch(/\d/);
     expect(run.environment.kernel).toBeTruthy();
     const csv = readFileSync(join(dir, 'samples.csv'), 'utf8').split('\n');
-    expect(csv[0]).toBe(SAMPLE_COLUMNS.join(','));
+    // The columns docs/reports.md ("The run folder") documents, in that order.
+    expect(csv[0]).toBe('scenario,variant,trial,t_ms,phase,source,rss_bytes,smaps_rss_bytes,private_dirty_bytes,lazyfree_bytes,'
+      + 'live_request_bytes,live_request_count,live_response_bytes,live_response_count,alloc_allocated_bytes,alloc_free_bytes,'
+      + 'alloc_unmapped_bytes,leaked_request_bytes,live_log_bytes,policy_releases,stats_us');
     expect(csv.length).toBeGreaterThan(500);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryRow[];
+    expect(summary.map((s) => s.variant)).toEqual(['glibc', 'tcmalloc', 'jemalloc', 'mimalloc']);
     const tc = summary.find((s) => s.variant === 'tcmalloc')!;
     const gl = summary.find((s) => s.variant === 'glibc')!;
     console.log(JSON.stringify(summary.map((s) => ({ v: s.variant, ...Object.fromEntries(Object.entries(s.metrics).map(([k, m]) => [k, m.median])) }))));
@@ -82,10 +86,10 @@ describe('lab --scenario burst --quick --variants glibc,tcmalloc', () => {
   });
 
   it('--json prints summary.json and nothing else on stdout', async () => {
-    const r = await lab(['--scenario', 'burst', '--quick', '--variants', 'glibc', '--out', out, '--json']);
+    const r = await lab(['--scenario', join(ROOT, 'test', 'fixtures', 'scenarios', 'mini.json'), '--variants', 'glibc', '--out', out, '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const parsed = JSON.parse(r.stdout) as SummaryRow[];
     expect(parsed).toHaveLength(1);
-    expect(parsed[0]).toMatchObject({ scenario: 'burst', variant: 'glibc', allocator: 'glibc', trials: 1 });
+    expect(parsed[0]).toMatchObject({ scenario: 'mini', variant: 'glibc', allocator: 'glibc', trials: 1 });
   });
 });

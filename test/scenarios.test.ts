@@ -1,5 +1,6 @@
-// Every scenario's --quick form, run as a user would, yields the expected verdicts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Every scenario's --quick form, run as a user would, yields the expected verdicts. The leak
+// and the burst are the suite's shared runs (test/support/shared-runs.ts).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../harness/core/paths.js';
 import type { SummaryRow } from '../harness/core/types.js';
 import { LAB, NODE } from './lab-cli.js';
+import { sharedRun } from './support/shared-runs.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-scn-e2e-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -24,7 +26,10 @@ const median = (r: SummaryRow, m: string) => r.metrics[m]?.median ?? null;
 describe('scenario verdicts (--quick)', () => {
   let leakRps = 0;
   it('leak: leak on all four allocators, whatever they retain', async () => {
-    const rows = await quick('leak');
+    // Profiled where the allocator can be (jemalloc, tcmalloc), as test/run/profile reads it.
+    const shared = await sharedRun('leak');
+    expect(shared.exitCode, shared.stderr).toBe(0);
+    const rows = JSON.parse(readFileSync(join(shared.dir, 'summary.json'), 'utf8')) as SummaryRow[];
     expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak', 'leak/tcmalloc': 'leak', 'leak/jemalloc': 'leak', 'leak/mimalloc': 'leak' });
     for (const r of rows) {
       // 32,000 requests x 5% x 32 KiB = 50 MiB kept, whatever the machine's speed.
@@ -42,8 +47,8 @@ describe('scenario verdicts (--quick)', () => {
     const slow = { ...leak, quick: { ...leak.quick, phases: { ...leak.quick!.phases, steady: { duration: '60s', load: { rate: half, size: '32KiB', requests: 32_000 } } } } };
     const file = join(out, 'leak-half-rate.json');
     writeFileSync(file, JSON.stringify(slow));
-    const rows = await quick(file, 'glibc,tcmalloc');
-    expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak', 'leak/tcmalloc': 'leak' });
+    const rows = await quick(file, 'glibc');
+    expect(verdicts(rows)).toEqual({ 'leak/glibc': 'leak' });
     for (const r of rows) {
       expect(median(r, 'throughput.steady')!, r.variant).toBeLessThan(leakRps * 0.6);
       expect(r.verdict!.evidence.liveGrowth).toBeGreaterThan(48 * 1024 * 1024);
@@ -101,8 +106,11 @@ describe('scenario verdicts (--quick)', () => {
     // jemalloc-decay0 0.16, jemalloc-bg 1.00, glibc 0.53, glibc-trim 0.01. glibc-arenas2
     // ("keeps more") rests on a single run and mimalloc-eager's 4% is within mimalloc's own
     // spread, so neither has a direction to hold yet.
-    const rows = await quick('tuning', 'tcmalloc-rate0,tcmalloc-rate10,jemalloc,jemalloc-decay0,jemalloc-bg,glibc,glibc-trim');
-    const by = Object.fromEntries(rows.map((r) => [r.variant, r]));
+    // The defaults (jemalloc, glibc) from the shared burst: tuning is the burst under another name.
+    const rows = await quick('tuning', 'tcmalloc-rate0,tcmalloc-rate10,jemalloc-decay0,jemalloc-bg,glibc-trim');
+    const shared = await sharedRun('burst');
+    const defaults = JSON.parse(readFileSync(join(shared.dir, 'summary.json'), 'utf8')) as SummaryRow[];
+    const by = Object.fromEntries([...rows, ...defaults].map((r) => [r.variant, r]));
     const retention = (v: string) => median(by[v]!, 'retention')!;
     expect(by['tcmalloc-rate0']!.verdict!.kind).toBe('retention');
     expect(retention('tcmalloc-rate0')).toBeGreaterThan(0.9);  // 0 = never returns by itself

@@ -1,11 +1,17 @@
-// Verdicts: leak, held by the program, fragmentation, retention, healthy (or inconclusive), with a
-// severity, from one summary row's medians. Pure functions reading summary metrics only
-// (RSS levels, the allocator's in-use counter, the relay's own count where there is one),
-// so the same rules judge the built-in relay and any other subject. In the manner of
-// Redis' MEMORY DOCTOR, a rule fires only when an amount passes both an absolute floor
-// and a fraction of the peak's growth: at small sizes a ratio alone is noise, and on a
-// big heap a fixed floor alone is. The rules and the runs behind the numbers:
-// docs/metrics.md, "Verdicts".
+// Verdicts: leak, held by the program, fragmentation, retention, healthy, or inconclusive,
+// with a severity, from one summary row's medians. Pure functions reading summary metrics
+// only (RSS levels, the program's in-use bytes, the release's effect, growth per unit of
+// work), so the same rules judge the built-in relay and any other subject.
+//
+// The precedence (docs/metrics.md, "Verdicts"): first the inputs every rule needs (RSS
+// levels; a drained load); then where the RSS kept after the idle sits: in use by the
+// program (a leak, or memory the program holds on purpose: only this question needs
+// growth per unit of work), free but not returned by the release (fragmentation), or free
+// and returned by the release (retention). In the manner of Redis' MEMORY DOCTOR, a rule
+// fires only when an amount passes both an absolute floor and a fraction of the peak's
+// growth. When an input a rule needs is missing, the verdict is `inconclusive` and says
+// which input and how to get it; it never defaults to another kind. The evidence's `rule`
+// lists only the conditions that were evaluated, each with its value.
 import type { Allocator } from '../core/types.js';
 import type { Severity, SummaryRow, Verdict } from '../core/types.js';
 
@@ -15,29 +21,29 @@ const MiB = 1024 * 1024;
 
 /** The thresholds, named and documented in docs/metrics.md ("Verdicts"). */
 export const THRESHOLDS = {
-  /** Below this much memory above baseline, nothing is a problem worth a verdict. */
+  /** Below this much memory, nothing is a problem worth a verdict. */
   floorBytes: 32 * MiB,
-  /** Healthy means RSS came back near baseline by itself: what it kept after idle (beyond
-   * the program's own bytes) is under floorBytes or under this fraction of the peak's
-   * growth. At or over both: retention. */
+  /** Retention: what the allocator kept after the idle (beyond the program's bytes) is at
+   * least floorBytes and this fraction of the peak's growth. */
   keptMin: 0.1,
-  /** Retention (and fragmentation) is critical from this fraction of the peak's growth
-   * kept; a warning below it. */
+  /** Retention and fragmentation are critical from this fraction of the peak's growth. */
   criticalFraction: 0.5,
-  /** Leak: the program's bytes grew at least this much between the end of the baseline
-   * and the point before release (after drain and idle, when nothing is in flight)... */
+  /** Leak: the program's bytes grew at least this much... */
   leakFloorBytes: 32 * MiB,
-  /** ...by at least this many bytes per request served, still growing in the second half
-   * of the load (lateGrowthShare >= leakLateShareMin, where measured), and RSS after the
-   * release stays at least leakFloorBytes above baseline. */
+  /** ...by at least this many bytes per request served (where requests are counted)... */
   leakMinBytesPerRequest: 16,
+  /** ...and at least this share of the growth came late: in the second half of the load
+   * (built-in load), or after the first repetition of the scenario's work (load commands). */
   leakLateShareMin: 0.2,
-  /** Held by the program: its in-use bytes (allocator counter) grew at least floorBytes
-   * and account for at least this fraction of what RSS kept above baseline. */
+  /** Held by the program: its bytes grew at least floorBytes, levelled off, and account for
+   * at least this fraction of what RSS kept above baseline. */
   heldMin: 0.5,
-  /** Fragmentation: after release, RSS above baseline + the program's bytes, as a
-   * fraction of the peak's growth. */
+  /** Fragmentation: after release, RSS above baseline + the program's bytes, as a fraction
+   * of the peak's growth. */
   fragmentationMin: 0.25,
+  /** A release call that returned less than this fraction of what the allocator kept is not
+   * recommended as the remedy. */
+  releaseHelpsMin: 0.5,
 } as const;
 
 /** What each allocator's documentation says returns freed memory to the OS. Measured
@@ -54,12 +60,48 @@ export const RELEASE_ADVICE: Record<Allocator, string> = {
     + '(MIMALLOC_DECOMMIT_DELAY in 2.0, MIMALLOC_PURGE_DELAY from 2.1; 0 = at once)',
 };
 
-function fractionSeverity(fraction: number): Severity {
-  return fraction >= THRESHOLDS.criticalFraction ? 'critical' : 'warning';
-}
+/** What each allocator's documentation offers when its release call does not return the
+ * memory: the knobs that change where free memory sits, not the call itself. */
+export const OTHER_REMEDIES: Record<Allocator, string> = {
+  glibc: 'glibc\'s malloc_trim trims the top of the main heap but not the top chunk of a thread arena, which only free() trims, '
+    + 'past M_TRIM_THRESHOLD (a threshold that rises with large frees unless it is set): set M_TRIM_THRESHOLD (glibc.malloc.trim_threshold, which also '
+    + 'stops its rise), or fewer arenas with MALLOC_ARENA_MAX (glibc.malloc.arena_max)',
+  tcmalloc: 'memory in thread caches is bounded by TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES; the page heap is returned by ReleaseFreeMemory() '
+    + 'or TCMALLOC_RELEASE_RATE',
+  jemalloc: 'lower dirty_decay_ms and muzzy_decay_ms, use fewer arenas (narenas), or flush thread caches (thread.tcache.flush) on every thread',
+  mimalloc: 'mi_collect(true) reaches only the calling thread\'s heap and the heaps abandoned by exited threads: lower MIMALLOC_DECOMMIT_DELAY '
+    + '(MIMALLOC_PURGE_DELAY from 2.1) so that every thread returns pages itself',
+};
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/** One condition a rule evaluated: what, its value, and whether it held. */
+interface Condition {
+  text: string;
+  ok: boolean;
+}
+
+/** The conditions evaluated so far, in order; the rule text of a verdict lists them. */
+class Checks {
+  readonly list: Condition[] = [];
+  /** `name` (value shown by `show`) compared with `threshold`; records and returns the result. */
+  atLeast(name: string, value: number, threshold: number, show: (x: number) => string = mib): boolean {
+    const ok = value >= threshold;
+    this.list.push({ text: `${name} ${show(value)} ${ok ? '>=' : '<'} ${show(threshold)}`, ok });
+    return ok;
+  }
+  note(text: string, ok: boolean): boolean {
+    this.list.push({ text, ok });
+    return ok;
+  }
+  rule(): string {
+    return this.list.map((c) => c.text).join('; ');
+  }
+}
+
+const ratioText = (x: number) => x.toFixed(2);
+const bytesPerRequest = (x: number) => `${Math.round(x)} B/request`;
 
 /** The documented release advice for an allocator; a generic one for an allocator the lab
  * could not name (a target's `unknown`). */
@@ -68,95 +110,154 @@ function releaseAdvice(allocator: string): string {
     ?? 'call the allocator\'s release function when idle, or tune it to return freed pages sooner';
 }
 
-export function diagnose(row: SummaryRow): Verdict {
-  const m = (name: string): number | null => row.metrics[name]?.median ?? null;
-  const t = THRESHOLDS;
-  const baseline = m('baselineRss');
-  const peak = m('peakRss');
-  const retained = m('retainedRss');
-  const released = m('releasedRss');
-  const liveAfter = m('liveAfter');
-  const inUseGrowth = m('inUseGrowth');
-  const served = m('requestsServed');
-  const lateShare = m('lateGrowthShare');
-  // The program's own growth: the relay's count where there is one, else the allocator's.
-  const growth = m('liveGrowth') ?? inUseGrowth;
-  const slope = m('leakSlope') ?? (inUseGrowth !== null && served ? inUseGrowth / served : null);
-  // What the program itself holds after the load: its own count, else the allocator's
-  // in-use growth since the baseline.
-  const programBytes = liveAfter ?? (inUseGrowth === null ? 0 : Math.max(0, inUseGrowth));
-  const grown = peak !== null && baseline !== null ? peak - baseline : null;
-  const evidence: Verdict['evidence'] = {
-    baselineRss: baseline, peakRss: peak, retainedRss: retained, releasedRss: released,
-    liveAfter, liveGrowth: m('liveGrowth'), inFlightAfter: m('inFlightAfter'), inUseAfter: m('inUseAfter'), inUseGrowth, leakSlope: slope,
-    lateGrowthShare: lateShare, retention: m('retention'), releaseEfficiency: m('releaseEfficiency'),
-  };
-
-  // The load had not drained when the idle ended (a machine too slow for the scenario's
-  // times): whatever RSS shows then is load, and no rule below can be trusted.
-  const inFlight = m('inFlightAfter');
-  if (inFlight !== null && inFlight >= t.floorBytes) {
-    return {
-      kind: 'inconclusive', severity: 'warning',
-      evidence: { ...evidence, rule: `inFlightAfter >= ${t.floorBytes} B: the load had not drained before the release` },
-      remedy: `${mib(inFlight)} of requests were still in flight when the idle ended: this machine did not drain the load in the scenario's time, so no verdict is drawn. Run on a quieter machine, or lengthen the drain and idle phases`,
-    };
-  }
-  const stillGrowing = lateShare === null || lateShare >= t.leakLateShareMin;
-  // A target driven by load commands has no request count (requestsServed null): there the
-  // growth of the program's bytes decides alone.
-  const perRequest = slope !== null ? slope >= t.leakMinBytesPerRequest : served === null;
-  if (growth !== null && perRequest && growth >= t.leakFloorBytes && stillGrowing
-    && (released === null || baseline === null || released - baseline >= t.leakFloorBytes)) {
-    return {
-      kind: 'leak', severity: 'critical',
-      evidence: { ...evidence, rule: `program bytes grew >= ${t.leakFloorBytes} B at >= ${t.leakMinBytesPerRequest} B/request, still growing in the load's second half (lateGrowthShare >= ${t.leakLateShareMin}), and release does not bring RSS back` },
-      remedy: `the program's bytes grow ${slope === null ? `${mib(growth)} over the run` : `${Math.round(slope)} B per request served`} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`,
-    };
-  }
-  if (retained !== null && baseline !== null && inUseGrowth !== null) {
-    const kept = retained - baseline;
-    // Requests still in flight when the load was to have stopped are load, not a cache.
-    const held = inUseGrowth - (m('inFlightAfter') ?? 0);
-    if (held >= t.floorBytes && kept > 0 && held >= t.heldMin * kept) {
-      return {
-        kind: 'held-by-program', severity: 'warning',
-        evidence: { ...evidence, keptAfterIdle: kept, heldByProgram: held, heldFraction: held / kept, rule: `inUseGrowth - inFlightAfter >= ${t.floorBytes} B and >= ${t.heldMin} of retainedRss - baselineRss after the load stopped, not growing with requests` },
-        remedy: `the program itself still uses ${mib(held)} after the load stopped (${pct(held / kept)} of the ${mib(kept)} RSS kept), and it stopped growing with requests: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
-      };
-    }
-  }
-  if (released !== null && baseline !== null && grown !== null && grown > 0) {
-    const excess = released - baseline - programBytes;
-    if (excess >= t.floorBytes && excess / grown >= t.fragmentationMin) {
-      return {
-        kind: 'fragmentation', severity: fractionSeverity(excess / grown),
-        evidence: { ...evidence, excessAfterRelease: excess, excessFraction: excess / grown, rule: `releasedRss - baselineRss - program bytes >= ${t.floorBytes} B and >= ${t.fragmentationMin} of the peak's growth (critical from ${t.criticalFraction})` },
-        remedy: 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes',
-      };
-    }
-  }
-  if (retained !== null && baseline !== null && grown !== null && grown > 0) {
-    const kept = retained - baseline - programBytes;
-    const returned = released === null ? null : retained - released;
-    if (kept >= t.floorBytes && kept / grown >= t.keptMin) {
-      const byRelease = returned === null ? '' : ` The release call returned ${mib(returned)}.`;
-      return {
-        kind: 'retention', severity: fractionSeverity(kept / grown),
-        evidence: { ...evidence, keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned, rule: `retainedRss - baselineRss - program bytes >= ${t.floorBytes} B and >= ${t.keptMin} of the peak's growth (critical from ${t.criticalFraction})` },
-        remedy: `the allocator kept ${mib(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.${byRelease} ${capitalize(releaseAdvice(row.allocator))}`,
-      };
-    }
-  }
-  return {
-    kind: 'healthy', severity: 'ok',
-    evidence: { ...evidence, rule: `RSS came back to within ${t.floorBytes} B or ${t.keptMin} of the peak's growth of baseline by itself; no other rule matched` },
-    remedy: 'nothing to do',
-  };
+function otherRemedies(allocator: string): string {
+  return (OTHER_REMEDIES as Record<string, string | undefined>)[allocator]
+    ?? 'see the allocator\'s manual for the settings that return free memory sooner';
 }
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** The medians a diagnosis reads, null where a metric was not measured. */
+interface Inputs {
+  baseline: number | null;
+  peak: number | null;
+  retained: number | null;
+  released: number | null;
+  inFlight: number | null;
+  /** The program's growth kept after the load (its own count, else the allocator's in-use
+   * bytes), requests still in flight taken out; null when neither was measured. */
+  program: number | null;
+  served: number | null;
+  slope: number | null;
+  /** Share of the program's growth that came late: lateGrowthShare (built-in load), else
+   * repeatGrowthShare (repetitions of load commands); which one is in `lateSource`. */
+  late: number | null;
+  lateSource: 'lateGrowthShare' | 'repeatGrowthShare' | null;
+}
+
+function inputs(row: SummaryRow): { inp: Inputs; m: (name: string) => number | null } {
+  const m = (name: string): number | null => row.metrics[name]?.median ?? null;
+  const inFlight = m('inFlightAfter');
+  const growth = m('liveGrowth') ?? m('liveAfter') ?? m('inUseGrowth');
+  const lateBuiltIn = m('lateGrowthShare');
+  const lateRepeat = m('repeatGrowthShare');
+  const served = m('requestsServed');
+  const slope = m('leakSlope') ?? (growth !== null && served ? growth / served : null);
+  return {
+    m,
+    inp: {
+      baseline: m('baselineRss'), peak: m('peakRss'), retained: m('retainedRss'), released: m('releasedRss'),
+      inFlight, program: growth === null ? null : growth - (inFlight ?? 0), served, slope,
+      late: lateBuiltIn ?? lateRepeat,
+      lateSource: lateBuiltIn !== null ? 'lateGrowthShare' : lateRepeat !== null ? 'repeatGrowthShare' : null,
+    },
+  };
+}
+
+export function diagnose(row: SummaryRow): Verdict {
+  const { inp, m } = inputs(row);
+  const t = THRESHOLDS;
+  const checks = new Checks();
+  const evidence: Verdict['evidence'] = {
+    baselineRss: inp.baseline, peakRss: inp.peak, retainedRss: inp.retained, releasedRss: inp.released,
+    liveAfter: m('liveAfter'), liveGrowth: m('liveGrowth'), inFlightAfter: inp.inFlight, inUseAfter: m('inUseAfter'),
+    inUseGrowth: m('inUseGrowth'), leakSlope: inp.slope, lateGrowthShare: m('lateGrowthShare'),
+    repeatGrowthShare: m('repeatGrowthShare'), retention: m('retention'), releaseEfficiency: m('releaseEfficiency'),
+  };
+  const verdict = (kind: Verdict['kind'], severity: Severity, remedy: string, extra: Verdict['evidence'] = {}): Verdict =>
+    ({ kind, severity, evidence: { ...evidence, ...extra, rule: checks.rule() }, remedy });
+
+  // Every rule reads RSS levels: without them there is nothing to judge, and no kind is a default.
+  const missing = (['baselineRss', 'peakRss', 'retainedRss'] as const).filter((k) => m(k) === null);
+  if (missing.length || inp.baseline === null || inp.peak === null || inp.retained === null) {
+    checks.note(`${missing.join(', ')} not measured`, false);
+    return verdict('inconclusive', 'warning', `no RSS level was measured for ${missing.join(', ')} (the RSS samples of that point are missing: the sampler failed, or the trial ended before it), so no rule can be read. Run it again and look at the trial's errors`);
+  }
+  // The load had not drained when the idle ended: whatever RSS shows then is load.
+  if (inp.inFlight !== null && checks.atLeast('inFlightAfter', inp.inFlight, t.floorBytes)) {
+    return verdict('inconclusive', 'warning', `${mib(inp.inFlight)} of requests were still in flight when the idle ended: this machine did not drain the load in the scenario's time, so no verdict is drawn. Run on a quieter machine, or lengthen the drain and idle phases`);
+  }
+  const grown = inp.peak - inp.baseline;
+  const kept = inp.retained - inp.baseline;
+  if (inp.program !== null && checks.atLeast('program growth', inp.program, t.floorBytes)) {
+    const v = programVerdict(row, inp, kept, checks, verdict);
+    if (v) return v;
+  }
+  return allocatorVerdict(row, inp, grown, kept, checks, verdict);
+}
+
+type MakeVerdict = (kind: Verdict['kind'], severity: Severity, remedy: string, extra?: Verdict['evidence']) => Verdict;
+
+/** The program's bytes grew past the floor: a leak when the growth went on with the work,
+ * held by the program when it levelled off and holds most of the kept RSS; null when the
+ * allocator's share decides instead. Inconclusive when growth per unit of work is missing. */
+function programVerdict(row: SummaryRow, inp: Inputs, kept: number, checks: Checks, verdict: MakeVerdict): Verdict | null {
+  const t = THRESHOLDS;
+  const program = inp.program!;
+  if (inp.late === null || inp.lateSource === null) {
+    checks.note('growth per unit of work not measured (no lateGrowthShare, no repeatGrowthShare)', false);
+    return verdict('inconclusive', 'warning', `the program's in-use bytes grew ${mib(program)} and are still in use, but growth per unit of work was not measured, so a leak cannot be told from a cache or pool that filled once. Repeat the load so that growth per repetition can be measured, or drive the subject with the built-in load`, { programGrowth: program });
+  }
+  const late = checks.atLeast(inp.lateSource, inp.late, t.leakLateShareMin, ratioText);
+  const perRequest = inp.served === null || inp.slope === null || checks.atLeast('growth per request', inp.slope, t.leakMinBytesPerRequest, bytesPerRequest);
+  if (late && perRequest) {
+    const notReturned = inp.released === null || checks.atLeast('releasedRss - baselineRss', inp.released - inp.baseline!, t.leakFloorBytes);
+    if (notReturned) {
+      const rate = inp.served !== null && inp.slope !== null ? `${Math.round(inp.slope)} B per request served` : `${mib(program)} over the run, ${pct(inp.late)} of it after the first repetition`;
+      return verdict('leak', 'critical', `the program's bytes grow ${rate} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`, { programGrowth: program });
+    }
+    return null;
+  }
+  if (kept > 0 && checks.atLeast('program growth / (retainedRss - baselineRss)', program / kept, t.heldMin, ratioText)) {
+    return verdict('held-by-program', 'warning', `the program itself still uses ${mib(program)} after the load stopped (${pct(program / kept)} of the ${mib(kept)} RSS kept), and it stopped growing with the work: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
+      { programGrowth: program, keptAfterIdle: kept, heldByProgram: program, heldFraction: program / kept });
+  }
+  return null;
+}
+
+/** What the allocator kept beyond the program's bytes: pinned after the release
+ * (fragmentation), returned by it (retention), or nothing worth a verdict (healthy). */
+function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: number, checks: Checks, verdict: MakeVerdict): Verdict {
+  const t = THRESHOLDS;
+  const program = inp.program === null ? null : Math.max(0, inp.program);
+  const byAllocator = kept - (program ?? 0);
+  const severity = (fraction: number): Severity => (fraction >= t.criticalFraction ? 'critical' : 'warning');
+  const worth = grown > 0 && checks.atLeast('kept beyond the program', byAllocator, t.floorBytes)
+    && checks.atLeast('kept / peak growth', byAllocator / grown, t.keptMin, ratioText);
+  if (!worth) {
+    return verdict('healthy', 'ok', 'nothing to do', { keptAfterIdle: kept });
+  }
+  if (inp.released === null) {
+    checks.note('no release measured', false);
+    return verdict('inconclusive', 'warning', `RSS kept ${mib(byAllocator)} after the idle, but no release was measured, so memory the allocator could return cannot be told from memory pinned between live objects. Add a phase with actions: ['release'] after the idle`, { keptAfterIdle: byAllocator });
+  }
+  if (program === null) {
+    const returned = inp.retained! - inp.released;
+    if (checks.atLeast('returned by the release', returned, Math.max(t.floorBytes, t.releaseHelpsMin * kept))) {
+      return retention(row, inp, grown, kept, returned, severity, verdict);
+    }
+    checks.note('program in-use bytes not measured', false);
+    return verdict('inconclusive', 'warning', `RSS kept ${mib(kept)} after the idle and the release returned ${mib(returned)}, but the program's in-use bytes were not measured (${row.allocator} reports none here), so the rest cannot be split between the program and the allocator. Run with an allocator that counts its in-use bytes, or the probe's counting layer`, { keptAfterIdle: kept, returnedByRelease: returned });
+  }
+  const excess = inp.released - inp.baseline! - program;
+  if (checks.atLeast('releasedRss - baselineRss - program bytes', excess, t.floorBytes)
+    && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)) {
+    return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes',
+      { excessAfterRelease: excess, excessFraction: excess / grown });
+  }
+  return retention(row, inp, grown, byAllocator, inp.retained! - inp.released, severity, verdict);
+}
+
+function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, returned: number,
+  severity: (f: number) => Severity, verdict: MakeVerdict): Verdict {
+  const helps = returned >= THRESHOLDS.releaseHelpsMin * kept;
+  const said = `the allocator kept ${mib(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.`;
+  const remedy = helps
+    ? `${said} The release call returned ${mib(returned)}. ${capitalize(releaseAdvice(row.allocator))}`
+    : `${said} The release call returned only ${mib(Math.max(0, returned))} of it, so it is not the remedy here. ${capitalize(otherRemedies(row.allocator))}`;
+  return verdict('retention', severity(kept / grown), remedy, { keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned });
 }
 
 /** The row with its verdict attached (summary.json carries it); none when no trial

@@ -12,7 +12,7 @@ import { writeReports } from '../report/write.js';
 import { killAllNow } from '../run/procs.js';
 import { executeRun } from '../run/run.js';
 import { profilerFor, requireProfilerTool } from '../run/profile.js';
-import { applyQuick, expandArms, listScenarioNames, loadScenario } from '../scenario/scenario.js';
+import { type Scenario, applyQuick, expandArms, listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import { buildNative } from '../subject/build.js';
 import { AS_BUILT, AS_BUILT_VARIANT, VARIANTS, type Variant, variantStatus } from '../subject/variants.js';
 import { checkTarget, scenarioVariantIds } from '../run/target-check.js';
@@ -62,7 +62,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
     throw new LabError('badFlag', { flag: '--scenario', value: '', valid: `one of ${listScenarioNames().join(', ')} (or a scenario file)` });
   }
   // Everything the user typed is checked before anything starts.
-  const scenarios = [];
+  const scenarios: Array<{ scenario: Scenario; file: string }> = [];
   for (const name of flags.scenario) {
     const loaded = await loadScenario(name);
     for (const scenario of expandArms(flags.quick ? applyQuick(loaded.scenario) : loaded.scenario)) {
@@ -77,12 +77,20 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
   if (flags.rate !== undefined && flags.memoryLimit === undefined) {
     throw new LabError('badFlag', { flag: '--rate', value: String(flags.rate), valid: 'it together with --memory-limit SIZE (the forecast needs a limit)' });
   }
+  // A run of targets alone needs no relay binary: their programs and variants are checked
+  // before the build, so a typo costs no build; the probe, which the build makes, after it.
+  const targetsOnly = scenarios.every((s) => s.scenario.target);
+  const defaults = scenarios.map((s) => scenarioVariantIds(s.scenario));
+  const checkTargets = (variants: readonly Variant[], probe: boolean) => {
+    const targets: Record<string, BinaryInfo> = {};
+    for (const s of scenarios) if (s.scenario.target) targets[s.scenario.name] = checkTarget(s.scenario, s.file, variants, { probe });
+    return targets;
+  };
+  if (targetsOnly) checkTargets(resolveVariants(flags.variants, { stdout: io.stdout, stderr: { write: () => true } }, defaults, true), false);
   const build = await buildNative((l) => io.stderr.write(`${l}\n`));
   if (build.skipped.length) io.stderr.write(`${pc.yellow('warning')}: ${build.skipped.join('; ')}\n`);
-  const targetsOnly = scenarios.every((s) => s.scenario.target);
-  const variants = resolveVariants(flags.variants, io, scenarios.map((s) => scenarioVariantIds(s.scenario)), targetsOnly);
-  const targets: Record<string, BinaryInfo> = {};
-  for (const s of scenarios) if (s.scenario.target) targets[s.scenario.name] = checkTarget(s.scenario, s.file, variants);
+  const variants = resolveVariants(flags.variants, io, defaults, targetsOnly);
+  const targets = checkTargets(variants, true);
   if (flags.profile || scenarios.some((s) => s.scenario.profile)) await precheckProfilers(variants, io);
   if (flags.gate) await precheckGate(flags, scenarios.map((s) => s.scenario), variants.map((v) => v.id));
 

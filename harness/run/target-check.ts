@@ -48,7 +48,8 @@ export function checkPreload(info: BinaryInfo, v: Variant): void {
   allocatorLibrary(v.allocator);  // exit 3 naming the package when it is not installed
 }
 
-export function checkTarget(s: Scenario, file: string, variants: readonly Variant[]): BinaryInfo {
+/** `probe: false` skips the check that the probe is built (before the build has run). */
+export function checkTarget(s: Scenario, file: string, variants: readonly Variant[], o: { probe?: boolean } = {}): BinaryInfo {
   for (const p of programs(s)) {
     // Placeholders in a program path ({run_dir}/x) are checked once filled, at run time.
     if (/[{}]/.test(p.program) || (p.cwd && /[{}]/.test(p.cwd))) continue;
@@ -67,7 +68,7 @@ export function checkTarget(s: Scenario, file: string, variants: readonly Varian
     throw new LabError('badTarget', { file, field: 'target.release.method', reason: `'${t.release.method}' needs the probe or a debugger in a dynamically linked program, and ${path} is statically linked; use method 'command'` });
   }
   for (const v of variants) checkPreload(info, v);
-  if (!staticBinary) probeLibrary();  // exit 3 when the probe is not built
+  if (!staticBinary && o.probe !== false) probeLibrary();  // exit 3 when the probe is not built
   if (t.release.method === 'attach') {
     let gdb = false;
     try {

@@ -1,10 +1,17 @@
 // The story's facts, measured on the real relay per allocator: put >= 200 MiB of requests
-// in flight, drain, wait 1.5 s, release. Each allocator's behaviour is held to a ratio:
-// tcmalloc (gperftools) and jemalloc (no background thread) keep what was freed until
-// told, glibc and mimalloc give most of it back by themselves, and every release brings
-// RSS back near the baseline. Bounds are wide of the measured values (quiet machine,
-// 2026-11-26: retention glibc 0.06, tcmalloc 1.00, jemalloc 1.00, mimalloc 0.09; release
-// left 1-4% of the growth) so that only a change of behaviour fails them.
+// in flight, drain, wait 1.5 s, release. Each allocator is held to what it did on a quiet
+// machine, with bounds about 2x from the measurement (npx vitest run
+// test/native/physics.test.ts, 3 runs, 2026-12-02, load average 0.8-1.3):
+//
+// | allocator | retention (kept after idle / growth) | release efficiency | left after release |
+// |---|---|---|---|
+// | glibc    | 0.29-0.36 | 0.970-0.978 | 1.7-2.6 MiB |
+// | tcmalloc | 1.00      | 0.996       | 1.0 MiB     |
+// | jemalloc | 1.00      | 0.991       | 2.4 MiB     |
+// | mimalloc | 0.07-0.09 | 0.61-0.69   | 7.8-8.3 MiB |
+//
+// Retention says what the allocator does by itself; release efficiency and the MiB left say
+// what the release call does, and each would fail if the call returned nothing.
 import { afterAll, describe, expect, it } from 'vitest';
 import { readStatmRss } from '../../harness/run/sampler.js';
 import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
@@ -17,6 +24,19 @@ const schedule = {
     { name: 'fill', duration_ms: 2500, load: { mode: 'closed', concurrency: 512, size: { dist: 'fixed', bytes: 512 * 1024 } } },
     { name: 'drain', duration_ms: 2500, load: null },
   ],
+};
+
+/** Per allocator, from the measurements above. */
+const BOUNDS: Record<(typeof ALLOCATORS)[number], { retentionMin?: number; retentionMax?: number; releaseEfficiencyMin: number; leftAfterReleaseMiB: number }> = {
+  // glibc trims arena tops on free and unmaps its large chunks, but keeps a third of the
+  // growth in the thread arenas; malloc_trim(0) returns nearly all of it.
+  glibc: { retentionMax: 0.6, releaseEfficiencyMin: 0.9, leftAfterReleaseMiB: 6 },
+  // Keep everything through the idle; the release returns nearly all of it.
+  tcmalloc: { retentionMin: 0.95, releaseEfficiencyMin: 0.95, leftAfterReleaseMiB: 4 },
+  jemalloc: { retentionMin: 0.95, releaseEfficiencyMin: 0.95, leftAfterReleaseMiB: 6 },
+  // mimalloc resets pages as its owning threads collect; mi_collect(true) on the admin and
+  // main threads returns about two thirds of what is left (the workers' heaps are theirs).
+  mimalloc: { retentionMax: 0.2, releaseEfficiencyMin: 0.35, leftAfterReleaseMiB: 16 },
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,17 +85,10 @@ describe.each(ALLOCATORS)('memory physics of relay-%s', (allocator) => {
     console.log(JSON.stringify(facts));
     expect(peakLive).toBeGreaterThanOrEqual(200 * MiB);
     expect(grown).toBeGreaterThanOrEqual(200 * MiB);
-    expect(released).toBeLessThan(retained);
-    // The release brings RSS back near the baseline: at most 10% of the growth is left.
-    expect((released - baseline) / grown).toBeLessThanOrEqual(0.1);
-    if (allocator === 'tcmalloc' || allocator === 'jemalloc') {
-      // Keeps (nearly) all of it through the idle, and the release returns most of it.
-      expect(facts.retention).toBeGreaterThanOrEqual(0.8);
-      expect(facts.releaseEfficiency).toBeGreaterThanOrEqual(0.9);
-    } else {
-      // glibc trims arena tops on free and unmaps its large chunks; mimalloc resets pages as
-      // its owning threads collect: most of it is gone before any release.
-      expect(facts.retention).toBeLessThanOrEqual(0.5);
-    }
+    const bound = BOUNDS[allocator];
+    if (bound.retentionMin !== undefined) expect(facts.retention).toBeGreaterThanOrEqual(bound.retentionMin);
+    if (bound.retentionMax !== undefined) expect(facts.retention).toBeLessThanOrEqual(bound.retentionMax);
+    expect(facts.releaseEfficiency).toBeGreaterThanOrEqual(bound.releaseEfficiencyMin);
+    expect(released - baseline).toBeLessThanOrEqual(bound.leftAfterReleaseMiB * MiB);
   }, 30_000);
 });

@@ -1,4 +1,5 @@
-// The reports of a real run (`burst --quick` on glibc and tcmalloc), as a user gets them:
+// The reports of a real run (the suite's shared `burst --quick` on the four allocators,
+// test/support/shared-runs.ts), as a user gets them:
 // `lab report` reproduces them byte for byte from the raw files alone, `lab compare` of the
 // run with itself shows no change and against a smaller burst shows the drop, and
 // report.html works offline in headless Chromium.
@@ -10,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
 import { LAB, NODE } from '../lab-cli.js';
+import { sharedRun } from '../support/shared-runs.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RAW_FILES = ['run.json', 'summary.json', 'trials.jsonl', 'samples.csv', 'events.jsonl'];
@@ -20,10 +22,13 @@ function lab(args: string[], timeout = 180_000) {
   return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout, env: { FORCE_COLOR: '0' } });
 }
 
+let sharedOut = '';
+
 beforeAll(async () => {
-  const r = await lab(['--scenario', 'burst', '--quick', '--variants', 'glibc,tcmalloc', '--out', out]);
+  const r = await sharedRun('burst');
   expect(r.exitCode, r.stderr).toBe(0);
-  dir = join(out, readlinkSync(join(out, 'latest')));
+  dir = r.dir;
+  sharedOut = r.out;
   expect(r.stdout).toContain(`report: ${dir}/report.html`);
 }, 180_000);
 // LEAKLAB_KEEP_TMP=1 keeps the run and the screenshot (report.png) to look at.
@@ -38,7 +43,7 @@ describe('a run writes its reports', () => {
     expect(md).toMatch(/\| glibc \| 1 \| [\d.]+ \| [\d.]+ \|/);
     expect(md).toMatch(/\| tcmalloc \| 1 \|/);
     expect(md).toContain('xychart-beta');
-    expect(md).toContain(`npm run lab -- --scenario burst --quick --variants glibc,tcmalloc --out ${out}`);
+    expect(md).toContain(`npm run lab -- --scenario burst --quick --variants glibc,tcmalloc,jemalloc,mimalloc --out ${sharedOut}`);
   });
 
   it('lab report re-renders both byte for byte from the raw files alone', async () => {
@@ -86,7 +91,7 @@ describe('lab compare', () => {
     }
   });
 
-  it('of two different runs: a burst a quarter the size shows a lower peak, flagged, on both variants', async () => {
+  it('of two different runs: a burst a quarter the size shows a lower peak, flagged', async () => {
     // The same scenario name and variants, a smaller workload: 96 requests in flight
     // instead of 384 in the quick burst (about 42 MiB instead of 170 MiB).
     const { default: burst } = await import('../../scenarios/burst.js');
@@ -94,14 +99,14 @@ describe('lab compare', () => {
     const file = join(out, 'burst-small.json');
     writeFileSync(file, JSON.stringify(small));
     const headOut = join(out, 'head');
-    const run = await lab(['--scenario', file, '--quick', '--variants', 'glibc,tcmalloc', '--out', headOut]);
+    const run = await lab(['--scenario', file, '--quick', '--variants', 'glibc', '--out', headOut]);
     expect(run.exitCode, run.stderr).toBe(0);
     const head = join(headOut, readlinkSync(join(headOut, 'latest')));
     const md = join(out, 'compare-two.md');
     const r = await lab(['compare', dir, head, '--md', md]);
     expect(r.exitCode, r.stderr).toBe(0);
     const peakRows = readFileSync(md, 'utf8').split('\n').filter((l) => /^\| (glibc|tcmalloc) \| peakRss \|/.test(l));
-    expect(peakRows).toHaveLength(2);
+    expect(peakRows).toHaveLength(1);  // glibc: the one variant in both runs
     for (const row of peakRows) {
       const [base, headValue, delta, deltaPct, flag] = row.split('|').map((c) => c.trim()).slice(4, 9);
       expect(Number(headValue), row).toBeLessThan(Number(base) * 0.6);
@@ -137,7 +142,7 @@ describe('report.html in headless Chromium', () => {
       await page.waitForFunction(() => (window as unknown as { leakLab?: { charts: unknown[] } }).leakLab?.charts.length === 1);
 
       const shown = await page.evaluate(() => (window as unknown as { leakLab: { shown(i: number): string[] } }).leakLab.shown(0));
-      expect(shown).toEqual(['glibc RSS', 'tcmalloc RSS']);
+      expect(shown).toEqual(['glibc RSS', 'tcmalloc RSS', 'jemalloc RSS', 'mimalloc RSS']);
       // Each variant's line is on the canvas in its colour (the report's first two).
       const pixels = await page.evaluate(() => {
         const canvas = document.querySelector('#chart-0 canvas') as HTMLCanvasElement;
@@ -155,7 +160,7 @@ describe('report.html in headless Chromium', () => {
       // Counter series can be shown; the legend follows.
       await page.check('input[data-kind="live"]');
       expect(await page.evaluate(() => (window as unknown as { leakLab: { shown(i: number): string[] } }).leakLab.shown(0)))
-        .toEqual(['glibc RSS', 'tcmalloc RSS', 'glibc live bytes', 'tcmalloc live bytes']);
+        .toEqual(['glibc RSS', 'tcmalloc RSS', 'jemalloc RSS', 'mimalloc RSS', 'glibc live bytes', 'tcmalloc live bytes', 'jemalloc live bytes', 'mimalloc live bytes']);
 
       const shot = join(out, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });

@@ -1,38 +1,31 @@
-// `lab merge` keeps what --profile and --memory-limit add to summary.json: two real shards
-// of the leak scenario (jemalloc, profiled; glibc, which cannot be) merged, and the merged
-// rows carry the same profile status, growth table and forecast as the shards' own.
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// `lab merge` keeps what --profile and --memory-limit add to summary.json: the two real
+// shards of the suite's shared leak run (test/support/shared-runs.ts: jemalloc and tcmalloc
+// profiled, glibc and mimalloc, which cannot be) merged, and the merged rows carry the same
+// profile status, growth table and forecast as the shards' own.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../harness/core/paths.js';
+import { describe, expect, it } from 'vitest';
 import type { SummaryRow } from '../../harness/core/types.js';
-import { LAB, NODE } from '../lab-cli.js';
+import { sharedRun } from '../support/shared-runs.js';
 
-const out = mkdtempSync(join(tmpdir(), 'leaklab-merge-growth-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
-
-function lab(args: string[]) {
-  return execa(NODE, [...LAB, ...args], { cwd: ROOT, reject: false, timeout: 400_000, env: { FORCE_COLOR: '0' } });
-}
-const latest = (dir: string) => join(dir, readlinkSync(join(dir, 'latest')));
 const summaryOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryRow[];
 
 describe('lab merge of profiled shards', () => {
-  const shards = [join(out, 's1'), join(out, 's2')];
-  const merged = join(out, 'merged');
-  let shardRows: SummaryRow[] = [];
+  let merged = '';
+  const shardRows: SummaryRow[] = [];
   let mergedRows: SummaryRow[] = [];
   it('runs two shards and merges them', async () => {
-    for (const [i, dir] of shards.entries()) {
-      const r = await lab(['--scenario', 'leak', '--quick', '--variants', 'jemalloc,glibc', '--profile', '--memory-limit', '16GiB', '--rate', '2000', '--shard', `${i + 1}/2`, '--out', dir]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      shardRows.push(...summaryOf(latest(dir)));
+    const r = await sharedRun('leak');
+    expect(r.shards).toHaveLength(2);
+    for (const shard of r.shards) {
+      expect(shard.exitCode, shard.stderr).toBe(0);
+      expect(shard.args).toContain('--shard');
+      shardRows.push(...summaryOf(shard.dir));
     }
-    const m = await lab(['merge', ...shards.map(latest), '--out', merged]);
-    expect(m.exitCode, m.stderr).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(0);
+    merged = r.dir;
     mergedRows = summaryOf(merged);
+    expect(mergedRows.map((x) => x.variant)).toEqual(['glibc', 'tcmalloc', 'jemalloc', 'mimalloc']);
   }, 900_000);
 
   it('the profiled variant keeps its profile status, growth table and forecast', () => {
@@ -47,7 +40,9 @@ describe('lab merge of profiled shards', () => {
     expect(row.forecast).toEqual(shard.forecast);
     expect(row.verdict?.evidence).toEqual(shard.verdict?.evidence);
     // The dumps and diffs the profile status points at came along.
-    if (row.profile?.status === 'profiled') expect(existsSync(join(merged, row.profile.dir, 'jemalloc-1', 'collapsed.txt'))).toBe(true);
+    expect(row.profile?.status).toBe('profiled');
+    const profileDir = (row.profile as { dir: string }).dir;
+    expect(existsSync(join(merged, profileDir, 'jemalloc-1', 'collapsed.txt'))).toBe(true);
   });
 
   it('the variant that cannot profile is still reported as such', () => {

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROFILE_GROWTH_FLOOR } from '../../harness/analysis/profile-verdict.js';
 import { ROOT } from '../../harness/core/paths.js';
 import type { SummaryRow } from '../../harness/core/types.js';
 import type { DumpEvent } from '../../harness/run/profile.js';
 import { startLab } from '../../harness/run/relay-lab.js';
 import { LAB, NODE } from '../lab-cli.js';
+import { sharedRun } from '../support/shared-runs.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-profile-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -24,17 +24,19 @@ function lab(args: string[], env: Record<string, string> = {}) {
 const latest = (dir: string) => join(dir, readlinkSync(join(dir, 'latest')));
 const KEEPER = 'leaklab::Relay::PendingTable::Leak';
 
-describe('lab --scenario leak --quick --profile --memory-limit 16GiB', () => {
-  const dir = join(out, 'leak');
+describe('lab --scenario leak --quick --profile --memory-limit 16GiB (the suite\'s shared leak, two shards merged)', () => {
+  let dir = '';
   let stdout = '';
   let summary: SummaryRow[] = [];
   it('runs', async () => {
-    const r = await lab(['--scenario', 'leak', '--quick', '--variants', 'jemalloc,tcmalloc,glibc', '--profile', '--memory-limit', '16GiB', '--out', dir]);
+    const r = await sharedRun('leak');
+    for (const shard of r.shards) expect(shard.exitCode, shard.stderr).toBe(0);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/variant glibc is not profiled: glibc malloc has no heap profiler/);
-    stdout = r.stdout;
-    summary = JSON.parse(readFileSync(join(latest(dir), 'summary.json'), 'utf8')) as SummaryRow[];
-  }, 420_000);
+    expect(r.shards.map((x) => x.stderr).join('\n')).toMatch(/variant glibc is not profiled: glibc malloc has no heap profiler/);
+    stdout = r.shards.map((x) => x.stdout).join('\n');
+    dir = r.dir;
+    summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SummaryRow[];
+  }, 600_000);
 
   it.each(['jemalloc', 'tcmalloc'])('%s: the top growth site is the function that keeps the leaked requests, >= 50%%', (variant) => {
     const row = summary.find((r) => r.variant === variant)!;
@@ -44,7 +46,7 @@ describe('lab --scenario leak --quick --profile --memory-limit 16GiB', () => {
     expect(row.growth![0]!.objects).toBeGreaterThan(0);
     // The evidence: the verdict (leak, or a disagreement when RSS did not call it one) names the site.
     expect(String(row.verdict?.evidence.profile)).toContain(KEEPER);
-    const files = join(latest(dir), 'profiles', 'leak', `${variant}-1`);
+    const files = join(dir, 'profiles', 'leak', `${variant}-1`);
     for (const f of ['01-baseline.heap', 'diff.txt', 'collapsed.txt', 'collapsed-objects.txt']) expect(existsSync(join(files, f)), f).toBe(true);
     expect(readFileSync(join(files, 'collapsed.txt'), 'utf8')).toMatch(/PendingTable::Leak.* \d+$/m);
   });
@@ -56,14 +58,16 @@ describe('lab --scenario leak --quick --profile --memory-limit 16GiB', () => {
   });
 
   it('a leak verdict carries the forecast; the terminal and both reports show the site', () => {
-    for (const row of summary.filter((r) => r.verdict?.kind === 'leak')) {
+    // The leak scenario leaks on every allocator (test/scenarios.test.ts): three leak rows.
+    expect(summary.map((r) => [r.variant, r.verdict?.kind])).toEqual([['glibc', 'leak'], ['tcmalloc', 'leak'], ['jemalloc', 'leak'], ['mimalloc', 'leak']]);
+    for (const row of summary) {
       expect(row.forecast?.limitBytes).toBe(16 * 1024 ** 3);
       expect(row.forecast?.text).toMatch(/^[\d.]+ (B|KiB)\/request: at [\d,]+ req\/s the limit of 16 GiB is reached in /);
       expect(stdout).toContain(`forecast: ${row.forecast!.text}`);
     }
     expect(stdout).toContain(KEEPER);
-    expect(readFileSync(join(latest(dir), 'report.md'), 'utf8')).toContain(KEEPER);
-    expect(readFileSync(join(latest(dir), 'report.html'), 'utf8')).toContain(KEEPER);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(KEEPER);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain(KEEPER);
   });
 });
 
@@ -88,8 +92,10 @@ describe('lab --scenario burst --quick --profile: no false alarm', () => {
     expect(row.profile?.status, JSON.stringify(row.profile)).toBe('profiled');
     if (row.profile?.status !== 'profiled') return;
     expect(row.profile.inFlightAtDump).toBe(0);
-    expect(row.profile.grownBytes).toBeLessThan(PROFILE_GROWTH_FLOOR);
-    expect(row.verdict?.kind).not.toBe('leak');
+    // Below the profile's 8 MiB floor (docs/profiles.md): a burst frees everything it took.
+    expect(row.profile.grownBytes).toBeLessThan(8 * 1024 * 1024);
+    // burst --quick: tcmalloc and jemalloc keep what the burst freed until the release.
+    expect(row.verdict?.kind).toBe('retention');
     expect(row.verdict?.evidence.profileDisagrees).toBeUndefined();
     expect(String(row.verdict?.evidence.profile)).toMatch(/shows no growth in the program's live bytes/);
   });

@@ -98,8 +98,9 @@ describe('probe release with tcmalloc preloaded', () => {
     console.log(JSON.stringify({ baselineMiB: baseline / MiB, retainedMiB: retained / MiB, releasedMiB: released / MiB, releaseMs: release.release_ms }));
     expect(release.rss_after_bytes).toBeLessThan(release.rss_before_bytes);
     // Per-thread caches of the relay's workers are out of the probe's reach (the relay's
-    // own admin release empties them on each worker); the rest goes. Measured: 0.82.
-    expect((retained - released) / (retained - baseline)).toBeGreaterThanOrEqual(0.6);
+    // own admin release empties them on each worker); the rest goes. Measured 0.76-0.78
+    // (3 runs, 2026-12-02, load average 1.1): the workers' caches keep 15-17 MiB.
+    expect((retained - released) / (retained - baseline)).toBeGreaterThanOrEqual(0.65);
   });
 });
 

@@ -1,10 +1,13 @@
 // Bad input for targets: exit 2 naming the field (program not found or not executable, bad
 // placeholders, unknown release method, a missing release or load command, a preload
 // variant for a static binary or for a binary linking its own allocator), exit 3 naming
-// the package (allocator library, gdb), all before anything starts.
+// the package (allocator library, gdb), all before anything starts. The lab's main() in
+// process (as harness/cli.ts calls it), so each case costs milliseconds; the two cases that
+// need another PATH start it as a process.
 import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { labInProcess as inProcess } from '../support/in-process.js';
 import { lab, relayTarget, shortPhases, tempDir, writeScenario } from './helpers.js';
 
 const dir = tempDir('leaklab-target-bad-');
@@ -34,7 +37,7 @@ describe('exit 2 naming the field', () => {
     ['as-built without a target', { name: 'bad', variants: ['as-built'], phases: [{ name: 'a', duration: '1s' }] }, /variants\[0\]: unknown variant 'as-built'.*only with a target/],
   ])('%s', async (_what, scenario, message) => {
     const file = writeScenario(dir, 'bad', scenario);
-    const r = await lab(['--scenario', file, '--out', dir]);
+    const r = await inProcess(['--scenario', file, '--out', dir]);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toContain(file);
     expect(r.exitCode).toBe(2);
@@ -43,21 +46,21 @@ describe('exit 2 naming the field', () => {
   it('a preload variant for a static binary is refused in one line', async () => {
     // /sbin/ldconfig is static-pie in Debian: no interpreter, so nothing reads LD_PRELOAD.
     const file = writeScenario(dir, 'static', { name: 'static', target: { command: ['/sbin/ldconfig', '{port}'], release: { method: 'command', command: ['true'] } }, phases: [{ name: 'a', duration: '1s' }] });
-    const r = await lab(['--scenario', file, '--variants', 'tcmalloc', '--out', dir]);
+    const r = await inProcess(['--scenario', file, '--variants', 'tcmalloc', '--out', dir]);
     expect(r.stderr).toMatch(/variant 'tcmalloc' refused for \/(usr\/)?s?bin\/ldconfig: it is statically linked, so LD_PRELOAD cannot replace its allocator; run it with --variants as-built/);
     expect(r.exitCode).toBe(2);
   });
 
   it('the probe release on a static binary is refused naming target.release.method', async () => {
     const file = writeScenario(dir, 'static2', { name: 'static2', target: { command: ['/sbin/ldconfig', '{port}'] }, phases: [{ name: 'a', duration: '1s' }] });
-    const r = await lab(['--scenario', file, '--out', dir]);
+    const r = await inProcess(['--scenario', file, '--out', dir]);
     expect(r.stderr).toMatch(/target\.release\.method: 'probe' needs the probe or a debugger .* statically linked/);
     expect(r.exitCode).toBe(2);
   });
 
   it("a preload variant for Redis (it links its own jemalloc) is refused: the label would lie", async () => {
     const file = writeScenario(dir, 'redis', { name: 'redis', target: { command: ['redis-server', '--port', '{port}'] }, phases: [{ name: 'a', duration: '1s' }] });
-    const r = await lab(['--scenario', file, '--variants', 'tcmalloc', '--out', dir]);
+    const r = await inProcess(['--scenario', file, '--variants', 'tcmalloc', '--out', dir]);
     expect(r.stderr).toMatch(/variant 'tcmalloc' refused for \/usr\/bin\/redis-server: it links its own allocator \(libjemalloc\)/);
     expect(r.exitCode).toBe(2);
   });

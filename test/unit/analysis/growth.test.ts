@@ -1,0 +1,94 @@
+// Growth profiles, the pure part: parsing real jeprof / google-pprof output (fixtures from a
+// `lab run --scenario leak --quick --profile` of this relay), finding the site of a stack,
+// the growth table, the medians over trials, and the forecast arithmetic.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  forecast, formatBinary, formatDuration, frameName, growthFromStacks, medianGrowth, parseCollapsed, parseProfileText, siteOf,
+} from '../../../harness/analysis/growth.js';
+import { ROOT } from '../../../harness/core/paths.js';
+
+const fixture = (name: string) => readFileSync(join(ROOT, 'test', 'fixtures', 'profiles', name), 'utf8');
+
+describe('parseProfileText', () => {
+  it('reads the total and every row of a --text --show_bytes diff, negative rows included', () => {
+    const p = parseProfileText(fixture('tcmalloc-leak-diff.txt'));
+    expect(p.unit).toBe('bytes');
+    expect(p.total).toBe(32450559);
+    expect(p.lines[0]).toEqual({ site: 'leaklab::Relay::PendingTable::Leak (inline)', flat: 33532244, cum: 33532244 });
+    expect(p.lines.some((l) => l.flat < 0)).toBe(true);
+  });
+  it('throws, quoting the output, on text that is not a profile', () => {
+    expect(() => parseProfileText('Usage: jeprof <options>')).toThrow(/no "Total:" line.*Usage: jeprof/);
+  });
+  it('reads a net change of exactly 0, which the tools print without a "Total:" line', () => {
+    // jeprof on a drained burst's pair (a real diff): growth and shrinkage cancel, the rows' percentages are nan/inf.
+    const p = parseProfileText(fixture('jemalloc-burst-net0-diff.txt'));
+    expect(p.total).toBe(0);
+    expect(p.lines.find((l) => l.site === 'leaklab::Connection::Enqueue')).toEqual({ site: 'leaklab::Connection::Enqueue', flat: 0, cum: 524544 });
+    // Identical sampled contents: the tools print nothing at all.
+    expect(parseProfileText('')).toEqual({ total: 0, unit: 'bytes', lines: [] });
+    expect(() => parseProfileText('       0    nan    nan  -524544   -inf f\nSomething else')).toThrow(/no "Total:" line/);
+  });
+});
+
+describe('frameName and siteOf', () => {
+  it('strips the address, [inline], arguments, templates and the return type', () => {
+    expect(frameName('leaklab::Relay::OnClientFrame(leaklab::Relay::Worker&, unsigned long, char*)<0000000000011570>')).toBe('leaklab::Relay::OnClientFrame');
+    expect(frameName('std::pair<std::__detail::_Node_iterator<int>, bool> std::unordered_map<unsigned long, int>::emplace<unsigned long&>(unsigned long&)[inline]')).toBe('std::unordered_map::emplace');
+    expect(frameName('std::error_code::default_error_condition() const@@GLIBCXX_3.4.11<00000000000d4470>')).toBe('std::error_code::default_error_condition');
+  });
+  it('skips the allocator and std:: plumbing to the program\'s own frame', () => {
+    expect(siteOf(['main<0000000000001000>', 'leaklab::Relay::OnClientFrame(int)<0000000000011570>', 'std::unordered_map<int>::emplace(int)[inline]', 'std::__new_allocator<int>::allocate(unsigned long)[inline]', 'malloc_usable_size<0000000000031b30>'])).toBe('leaklab::Relay::OnClientFrame');
+    expect(siteOf(['malloc<0000000000031b30>'])).toBe('malloc');
+  });
+});
+
+describe('growthFromStacks on real diffs of the leak scenario', () => {
+  it.each(['jemalloc', 'tcmalloc'])('%s: PendingTable::Leak holds most of the growth', (allocator) => {
+    const g = growthFromStacks(parseCollapsed(fixture(`${allocator}-leak-collapsed.txt`)), null);
+    expect(g.sites[0]!.site).toBe('leaklab::Relay::PendingTable::Leak');
+    expect(g.sites[0]!.share).toBeGreaterThan(0.9);
+    expect(g.sites.reduce((a, s) => a + s.share, 0)).toBeCloseTo(1, 6);
+    expect(g.grownBytes).toBeGreaterThan(16 * 1024 * 1024);
+  });
+  it('counts objects from the objects diff and ignores sites that shrank', () => {
+    const bytes = parseCollapsed('a;f 100\na;g 300\na;h -50\n');
+    const objects = parseCollapsed('a;f 2\na;g 3\n');
+    expect(growthFromStacks(bytes, objects)).toEqual({
+      grownBytes: 400,
+      sites: [{ site: 'g', bytes: 300, share: 0.75, objects: 3 }, { site: 'f', bytes: 100, share: 0.25, objects: 2 }],
+    });
+  });
+});
+
+describe('medianGrowth', () => {
+  it('takes each site\'s median over trials (absent = 0) and re-takes the shares', () => {
+    const t = (f: number, g: number) => [{ site: 'f', bytes: f, share: 0, objects: 1 }, { site: 'g', bytes: g, share: 0, objects: null }];
+    const m = medianGrowth([t(100, 10), t(300, 30), [{ site: 'f', bytes: 200, share: 1, objects: 3 }]]);
+    expect(m).toEqual([{ site: 'f', bytes: 200, share: 200 / 210, objects: 1 }, { site: 'g', bytes: 10, share: 10 / 210, objects: null }]);
+  });
+});
+
+describe('forecast', () => {
+  it('(limit - start) / (bytes per request x rate)', () => {
+    const f = forecast({ bytesPerRequest: 1.6 * 1024, rateRps: 2000, limitBytes: 16 * 1024 ** 3, startBytes: 0 });
+    expect(f.secondsToLimit).toBeCloseTo((16 * 1024 ** 3) / (1.6 * 1024 * 2000), 6);  // 5242.88 s
+    expect(f.text).toBe('1.6 KiB/request: at 2,000 req/s the limit of 16 GiB is reached in 1 h 27 min');
+  });
+  it('counts from the start bytes, and says so when there is no growth or no room', () => {
+    expect(forecast({ bytesPerRequest: 1024, rateRps: 1, limitBytes: 2048 + 1024 * 90, startBytes: 2048 }).text).toBe('1 KiB/request: at 1 req/s the limit of 92 KiB is reached in 1 min 30 s');
+    const none = forecast({ bytesPerRequest: 0, rateRps: 100, limitBytes: 1024, startBytes: 0 });
+    expect(none.secondsToLimit).toBeNull();
+    expect(none.text).toMatch(/is never reached$/);
+    expect(forecast({ bytesPerRequest: 1, rateRps: 1, limitBytes: 10, startBytes: 20 }).secondsToLimit).toBe(0);
+  });
+  it('formats durations and sizes', () => {
+    expect(formatDuration(45)).toBe('45 s');
+    expect(formatDuration(3 * 86400 + 2 * 3600 + 59)).toBe('3 d 2 h');
+    expect(formatDuration(3600)).toBe('1 h');
+    expect(formatBinary(16 * 1024 ** 3)).toBe('16 GiB');
+    expect(formatBinary(1638)).toBe('1.6 KiB');
+  });
+});

@@ -1,0 +1,149 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LabError } from '../../../harness/core/errors.js';
+import { applyQuick, expandArms, listScenarioNames, loadScenario, parseScenario } from '../../../harness/scenario/scenario.js';
+import { relayArgs, scheduledMs, toSchedule, upstreamArgs } from '../../../harness/scenario/schedule.js';
+
+const minimal = {
+  name: 'tiny',
+  phases: [{ name: 'load', duration: '1s', load: { closed: 4, size: '4KiB' } }],
+};
+
+function issuesOf(raw: unknown): string {
+  try {
+    parseScenario(raw, 'scenarios/x.ts');
+  } catch (err) {
+    expect(err).toBeInstanceOf(LabError);
+    expect((err as LabError).exitCode).toBe(2);
+    return (err as Error).message;
+  }
+  throw new Error('expected the scenario to be rejected');
+}
+
+describe('scenario schema', () => {
+  it('fills defaults and converts units', () => {
+    const s = parseScenario(minimal, 'x');
+    expect(s.relay).toEqual({ threads: 8, maxFrame: 16 * 1024 * 1024, highWater: 8 * 1024 * 1024, leakRate: 0 });
+    expect(s.trials).toBe(1);
+    expect(s.phases[0]).toEqual({ name: 'load', duration: 1000, actions: [], load: { mode: 'closed', concurrency: 4, size: { dist: 'fixed', bytes: 4096 }, reconnectEvery: 0 } });
+  });
+
+  it('accepts every size distribution and the open-loop form', () => {
+    const s = parseScenario({
+      name: 'dists',
+      phases: [
+        { name: 'a', duration: '1s', load: { rate: 100, size: { uniform: ['1KiB', '2KiB'] } } },
+        { name: 'b', duration: '1s', load: { closed: 2, size: { lognormal: { median: '64KiB', sigma: 1, max: '1MiB' } } } },
+        { name: 'c', duration: '1s', load: { closed: 2, size: { fixed: 10 } } },
+        { name: 'd', duration: '1s', actions: ['release'] },
+      ],
+    }, 'x');
+    expect(s.phases.map((p) => (p.load && p.load.mode !== 'command' ? p.load.size.dist : undefined))).toEqual(['uniform', 'lognormal', 'fixed', undefined]);
+    expect(s.phases[0]!.load).toMatchObject({ mode: 'open', rate: 100, maxInFlight: 100000 });
+  });
+
+  it.each([
+    [{ ...minimal, phases: [{ name: 'load', duration: '3 sec' }] }, 'phases[0].duration', 'not a duration'],
+    [{ ...minimal, phases: [{ name: 'load', duration: '1s', load: { closed: 4, size: '4 parsecs' } }] }, 'phases[0].load', 'expected'],
+    [{ ...minimal, phases: [] }, 'phases', 'at least 1'],
+    [{ ...minimal, relay: { threads: 0 } }, 'relay.threads', 'greater than or equal to 1'],
+    [{ ...minimal, relay: { thread: 2 } }, 'relay', "'thread'"],
+    [{ ...minimal, name: 'Has Spaces' }, 'name', 'lower-case'],
+    [{ ...minimal, phases: [{ name: 'load', duration: '1s', actions: ['purge'] }] }, 'phases[0].actions[0]', "'release'"],
+    [{ ...minimal, phases: [minimal.phases[0], minimal.phases[0]] }, 'phases[1].name', 'duplicate'],
+    [{ ...minimal, quick: { phases: { nope: { duration: '1s' } } } }, 'quick.phases.nope', "no phase named 'nope'"],
+    [{ ...minimal, variants: ['glibc', 'hoard'] }, 'variants[1]', "unknown variant 'hoard'; valid: glibc"],
+    [{ ...minimal, relay: { leakRate: 2 } }, 'relay.leakRate', 'less than or equal to 1'],
+    [{ ...minimal, relay: { releasePolicy: { every: 'often' } } }, 'relay.releasePolicy.every', 'not a duration'],
+    [{ ...minimal, arms: [{ name: 'a' }, { name: 'a' }] }, 'arms[1].name', "duplicate arm name 'a'"],
+    [{ ...minimal, phases: [{ name: 'load', duration: '1s', load: { closed: 1, size: '32MiB' } }] }, 'phases[0].load.size', 'exceeds relay.maxFrame'],
+    [{ ...minimal, phases: [{ name: 'l', duration: '1s', load: { closed: 1, size: { uniform: ['2KiB', '1KiB'] } } }] }, 'phases[0].load', 'expected'],
+  ])('rejects %j naming the field', (raw, field, words) => {
+    const message = issuesOf(raw);
+    expect(message).toContain('scenarios/x.ts');
+    expect(message).toContain(field);
+    expect(message).toContain(words);
+  });
+
+  it('applies the quick overrides by phase name', () => {
+    const s = parseScenario({ ...minimal, upstream: { delay: '1s' }, quick: { upstream: { delay: '100ms' }, phases: { load: { duration: '200ms' } } } }, 'x');
+    const q = applyQuick(s);
+    expect(q.phases[0]!.duration).toBe(200);
+    expect(q.phases[0]!.load).toEqual(s.phases[0]!.load);
+    expect(q.upstream.delay).toBe(100);
+    expect(s.phases[0]!.duration).toBe(1000);
+  });
+});
+
+describe('scenario files', () => {
+  it('loads burst by name, with at least 400 MiB in flight (150 MiB quick)', async () => {
+    const { scenario } = await loadScenario('burst');
+    const inFlight = (s: typeof scenario) => {
+      const burst = s.phases.find((p) => p.name === 'burst')!.load!;
+      if (burst.mode === 'command') return 0;
+      const mean = burst.size.dist === 'uniform' ? (burst.size.min + burst.size.max) / 2 : 0;
+      return burst.mode === 'closed' ? burst.concurrency * mean : 0;
+    };
+    expect(inFlight(scenario)).toBeGreaterThanOrEqual(400 * 1024 * 1024);
+    expect(inFlight(applyQuick(scenario))).toBeGreaterThanOrEqual(150 * 1024 * 1024);
+    expect(scenario.phases.find((p) => p.name === 'idle')!.duration).toBeGreaterThanOrEqual(3000);
+    expect(scenario.phases.at(-1)!.actions).toEqual(['release']);
+    expect(scenario.phases.at(-1)!.duration).toBeGreaterThanOrEqual(1000);
+    expect(listScenarioNames()).toContain('burst');
+  });
+
+  it('names unknown scenarios and lists the valid ones', async () => {
+    await expect(loadScenario('nope')).rejects.toThrow(/unknown scenario 'nope'; valid: .*burst/);
+  });
+
+  it('loads a JSON scenario by path and reports a bad one with its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaklab-scn-'));
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify(minimal));
+    expect((await loadScenario(good)).scenario.name).toBe('tiny');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ ...minimal, trials: 0 }));
+    await expect(loadScenario(bad)).rejects.toThrow(new RegExp(`${bad}[\\s\\S]*trials`));
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{ not json');
+    await expect(loadScenario(broken)).rejects.toThrow(/cannot load scenario .*broken.json/);
+  });
+});
+
+describe('arms', () => {
+  it('expands into one scenario per arm with its relay settings', () => {
+    const s = parseScenario({ ...minimal, relay: { threads: 4 }, arms: [{ name: 'none' }, { name: 'idle', relay: { releasePolicy: { idle: '500ms' } } }] }, 'x');
+    const [none, idle] = expandArms(s);
+    expect(none!.name).toBe('tiny-none');
+    expect(idle!.name).toBe('tiny-idle');
+    expect(idle!.relay).toMatchObject({ threads: 4, releasePolicy: { idle: 500 } });
+    expect(relayArgs(idle!, 9)).toEqual(expect.arrayContaining(['--release-idle-ms', '500']));
+    expect(relayArgs(none!, 9)).not.toContain('--release-idle-ms');
+    expect(expandArms(parseScenario(minimal, 'x'))).toHaveLength(1);
+  });
+  it('passes relay behaviours only when set', () => {
+    const s = parseScenario({ ...minimal, relay: { leakRate: 0.05, logRecord: { bytes: '512', retention: '2s' }, threadChurn: '250ms' } }, 'x');
+    expect(relayArgs(s, 7)).toEqual(['--upstream-port', '7', '--threads', '8', '--max-frame', '16777216', '--high-water', '8388608',
+      '--leak-rate', '0.05', '--log-record-bytes', '512', '--log-record-every', '1', '--log-retention-ms', '2000', '--thread-churn-ms', '250']);
+  });
+});
+
+describe('schedule', () => {
+  it('turns phases into the load generator schedule', () => {
+    const s = parseScenario({ ...minimal, connections: 8, upstream: { delay: { min: '1ms', max: '5ms' }, response: { ratio: 0.5 } },
+      phases: [...minimal.phases, { name: 'idle', duration: '250ms' }, { name: 'open', duration: '1s', load: { rate: 50, maxInFlight: 10, size: { uniform: [1, 2] }, reconnectEvery: 100 } }] }, 'x');
+    expect(toSchedule(s, 7)).toEqual({
+      seed: 7,
+      connections: 8,
+      phases: [
+        { name: 'load', duration_ms: 1000, load: { mode: 'closed', concurrency: 4, size: { dist: 'fixed', bytes: 4096 } } },
+        { name: 'idle', duration_ms: 250, load: null },
+        { name: 'open', duration_ms: 1000, load: { mode: 'open', rate: 50, max_in_flight: 10, size: { dist: 'uniform', min: 1, max: 2 }, reconnect_every: 100 } },
+      ],
+    });
+    expect(scheduledMs(s)).toBe(2250);
+    expect(upstreamArgs(s, 7)).toEqual(['--delay-ms-min', '1', '--delay-ms-max', '5', '--response-ratio', '0.5', '--seed', '7', '--max-frame', String(16 * 1024 * 1024)]);
+  });
+});
