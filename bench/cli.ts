@@ -1,6 +1,6 @@
 // npm run bench -- <name> [flags]: a thin entry over the
 // command table (program.ts); docs/benches.md describes each bench.
-import { stopAll } from '../harness/run/procs.js';
+import { stopAll } from '../harness/core/procs.js';
 import { buildBenchProgram } from './program.js';
 
 // A reader that goes away (`... | head`) ends the output, not the bench (harness/cli.ts).

@@ -1,7 +1,7 @@
 // npm run bench -- fuzz [--seconds N]: the libFuzzer target frame_fuzz (frame codec +
 // admin command parser, ASan + UBSan) for N seconds from the seed corpus: executions,
 // exec/s and coverage (cov: edges, ft: features) from libFuzzer's final line.
-import { runFuzzer } from '../harness/subject/fuzz.js';
+import { runFuzzer } from '../harness/tooling/fuzz.js';
 import { table, writeBench } from './report.js';
 
 export async function benchFuzz(seconds: number): Promise<void> {

@@ -6,15 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Bench } from 'tinybench';
-import { buildNative } from '../harness/subject/build.js';
+import { buildNative } from '../harness/tooling/build.js';
 import { binaryPath } from '../harness/core/paths.js';
-import { executeRun } from '../harness/run/run.js';
-import { readSmapsRollup, readStatmRss, RSS_INTERVAL_MS } from '../harness/run/sampler.js';
+import { executeRun, planScenario } from '../harness/run/run.js';
+import { RSS_INTERVAL_MS } from '../harness/trial/sampler.js';
+import { readSmapsRollup, readStatmRss } from '../harness/core/proc.js';
 import { type Scenario, applyQuick, loadScenario } from '../harness/scenario/scenario.js';
 import { scheduledMs } from '../harness/scenario/schedule.js';
 import { median, quantile } from '../harness/analysis/stats.js';
-import { VARIANTS, type Variant } from '../harness/subject/variants.js';
-import { startLab } from '../harness/run/relay-lab.js';
+import { VARIANTS, type Variant } from '../harness/allocators/variants.js';
+import { startLab } from '../test/support/relay-lab.js';
 import { table, writeBench } from './report.js';
 
 /** One run of burst --quick on every default variant, with the harness's own CPU. */
@@ -28,7 +29,7 @@ async function harnessRound(quick: Scenario, file: string, variants: Variant[]) 
   const steady = new Map<string, { c0: number; w0: number; c1: number; w1: number }>();
   try {
     const outcome = await executeRun({
-      scenarios: [{ scenario: quick, file }], variants, trials: 1, seed: undefined, quick: true, outDir: out, argv: ['bench', 'harness'],
+      scenarios: [planScenario({ scenario: quick, file }, variants)], variants, trials: 1, seed: undefined, quick: true, outDir: out, argv: ['bench', 'harness'],
     }, new AbortController().signal, {
       onProgress: (p) => {
         if (p.phase === 'end') return;

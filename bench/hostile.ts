@@ -4,11 +4,11 @@
 // measures. Any build can be measured: LEAKLAB_BUILD_DIR=<dir> (nothing is built then),
 // so the same command gives the figures before and after a change of the relay.
 import type { Socket } from 'node:net';
-import { buildNative } from '../harness/subject/build.js';
-import { FrameClient } from '../harness/subject/client.js';
-import { FrameType, HEADER_SIZE, decodeFrame, encodeFrame } from '../harness/subject/codec.js';
-import { closedWithin, cpuShare, header, openFds, procStatus, rawConnect, setLimit, streamUntilAnswered } from '../harness/run/hostile.js';
-import { type Lab, startLab } from '../harness/run/relay-lab.js';
+import { buildNative } from '../harness/tooling/build.js';
+import { FrameClient } from '../harness/subjects/protocol/client.js';
+import { FrameType, HEADER_SIZE, decodeFrame, encodeFrame } from '../harness/subjects/protocol/codec.js';
+import { closedWithin, cpuShare, header, openFds, procStatus, rawConnect, setLimit, streamUntilAnswered } from '../test/support/hostile.js';
+import { type Lab, startLab } from '../test/support/relay-lab.js';
 import { BUILD_DIR } from '../harness/core/paths.js';
 import { median } from '../harness/analysis/stats.js';
 import { table, writeBench } from './report.js';

@@ -8,10 +8,10 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNative } from '../harness/subject/build.js';
-import { executeRun } from '../harness/run/run.js';
+import { buildNative } from '../harness/tooling/build.js';
+import { executeRun, planScenario } from '../harness/run/run.js';
 import { loadScenario } from '../harness/scenario/scenario.js';
-import { VARIANTS } from '../harness/subject/variants.js';
+import { VARIANTS } from '../harness/allocators/variants.js';
 import { table, writeBench } from './report.js';
 
 const GOAL_BYTES = 150 * 2 ** 20;
@@ -47,7 +47,7 @@ export async function benchMemory(minutes: number): Promise<void> {
   let outcome;
   try {
     outcome = await executeRun({
-      scenarios: [{ scenario: long, file }], variants, trials: 1, seed: undefined, quick: false, outDir: out, argv: ['bench', 'memory'],
+      scenarios: [planScenario({ scenario: long, file }, variants)], variants, trials: 1, seed: undefined, quick: false, outDir: out, argv: ['bench', 'memory'],
     }, new AbortController().signal);
     samplesBytes = statSync(join(outcome.store.dir, 'samples.csv')).size;
   } finally {

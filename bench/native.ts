@@ -1,17 +1,17 @@
 // npm run bench -- native: requests/s of each relay for 1 KiB requests over 64
 // connections with zero upstream delay; the load generator's own ceiling (driving the
 // upstream directly); and HAProxy (mode tcp) in the relay's place, all in one run.
-import { freePorts } from '../harness/run/target-procs.js';
+import { freePorts } from '../harness/subjects/target/procs.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { binaryPath } from '../harness/core/paths.js';
-import { spawnNative, type NativeProcess } from '../harness/run/procs.js';
-import { startUpstream } from '../harness/run/relay-lab.js';
+import { spawnNative, type NativeProcess } from '../harness/core/procs.js';
+import { startUpstream } from '../test/support/relay-lab.js';
 import { median } from '../harness/analysis/stats.js';
-import { ALLOCATORS } from '../harness/subject/variants.js';
+import { ALLOCATORS } from '../harness/allocators/variants.js';
 import { table, writeBench } from './report.js';
 
 const CONNECTIONS = 64;

@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNative } from '../harness/subject/build.js';
-import { executeRun } from '../harness/run/run.js';
+import { buildNative } from '../harness/tooling/build.js';
+import { executeRun, planScenario } from '../harness/run/run.js';
 import { applyQuick, loadScenario } from '../harness/scenario/scenario.js';
 import { max, median, min } from '../harness/analysis/stats.js';
-import { VARIANTS } from '../harness/subject/variants.js';
+import { VARIANTS } from '../harness/allocators/variants.js';
 import { table, writeBench } from './report.js';
 
 // retention (kept growth / peak growth) is retainedRss with the peak's trial-to-trial
@@ -46,14 +46,14 @@ export async function benchObserver(rounds: number, quick: boolean): Promise<voi
       const order = round % 2 ? MODES : [...MODES].reverse();
       for (const mode of order) {
         const outcome = await executeRun({
-          scenarios: [{ scenario, file: loaded.file }], variants, trials: 1, seed: undefined, quick, outDir: out,
+          scenarios: [planScenario({ scenario, file: loaded.file }, variants)], variants, trials: 1, seed: undefined, quick, outDir: out,
           argv: ['bench', 'observer'], statsPolling: mode === 'on',
         }, new AbortController().signal, {
           onTrialDone: (trace, metrics) => {
             process.stderr.write(`round ${round}/${rounds} polling ${mode}: ${trace.variant}: ${trace.status}\n`);
             if (trace.status !== 'complete') return;
             const v = values.get(trace.variant) ?? { on: {}, off: {} };
-            for (const m of [...METRICS, 'peakRss']) if (typeof metrics[m] === 'number') (v[mode][m] ??= []).push(metrics[m]);
+            for (const m of [...METRICS, 'peakRss'] as const) if (typeof metrics[m] === 'number') (v[mode][m] ??= []).push(metrics[m]);
             values.set(trace.variant, v);
           },
         });

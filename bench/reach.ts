@@ -5,11 +5,11 @@
 // with the acceptor's step left out (LEAKLAB_TEST_RELEASE_SKIP_ACCEPTOR): the acceptor is
 // the process's main thread, the only one where mi_collect(true) reclaims abandoned heaps.
 import { readFileSync, readdirSync } from 'node:fs';
-import { buildNative } from '../harness/subject/build.js';
-import { type Lab, startLab } from '../harness/run/relay-lab.js';
+import { buildNative } from '../harness/tooling/build.js';
+import { type Lab, startLab } from '../test/support/relay-lab.js';
 import { binaryPath } from '../harness/core/paths.js';
 import { median } from '../harness/analysis/stats.js';
-import { ALLOCATORS, type Allocator } from '../harness/subject/variants.js';
+import { ALLOCATORS, type Allocator } from '../harness/allocators/variants.js';
 import { execa } from 'execa';
 import { table, writeBench } from './report.js';
 

@@ -10,10 +10,9 @@ import { collectEnvironment } from '../harness/run/environment.js';
 import { withVerdict } from '../harness/analysis/diagnosis.js';
 import { summarizeTrials } from '../harness/analysis/metrics.js';
 import { writeReports } from '../harness/report/write.js';
-import type { RunInfo } from '../harness/run/run.js';
-import { SAMPLE_COLUMNS, sampleRow } from '../harness/run/store.js';
 import type { Sample } from '../harness/core/types.js';
 import { table, writeBench } from './report.js';
+import { type RunInfo, SAMPLE_COLUMNS, sampleRow } from '../harness/results/schema.js';
 
 const MiB = 1024 * 1024;
 const VARIANTS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;

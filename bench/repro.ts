@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildNative } from '../harness/subject/build.js';
-import { executeRun } from '../harness/run/run.js';
+import { buildNative } from '../harness/tooling/build.js';
+import { executeRun, planScenario } from '../harness/run/run.js';
 import { applyQuick, loadScenario } from '../harness/scenario/scenario.js';
 import { cv, max, median, min } from '../harness/analysis/stats.js';
-import { VARIANTS } from '../harness/subject/variants.js';
+import { VARIANTS } from '../harness/allocators/variants.js';
 import { table, writeBench } from './report.js';
 
 const METRICS = ['peakRss', 'retainedRss', 'releasedRss'] as const;
@@ -23,7 +23,7 @@ export async function benchRepro(trials: number): Promise<void> {
   let outcome;
   try {
     outcome = await executeRun({
-      scenarios: [{ scenario: applyQuick(scenario), file }], variants, trials, seed: undefined, quick: true, outDir: out, argv: ['bench', 'repro'],
+      scenarios: [planScenario({ scenario: applyQuick(scenario), file }, variants)], variants, trials, seed: undefined, quick: true, outDir: out, argv: ['bench', 'repro'],
     }, new AbortController().signal, {
       onTrialDone: (trace, metrics) => {
         process.stderr.write(`${trace.variant} trial ${trace.trial}/${trials}: ${trace.status}\n`);

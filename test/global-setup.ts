@@ -5,7 +5,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ROOT } from '../harness/core/paths.js';
-import { buildNative } from '../harness/subject/build.js';
+import { buildNative } from '../harness/tooling/build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -4,8 +4,10 @@
 // closes every connection that sends it a 32 KiB request.
 import { describe, expect, it } from 'vitest';
 import { parseScenario } from '../harness/scenario/scenario.js';
-import { loadFailure, runTrial } from '../harness/run/runner.js';
-import { findVariant } from '../harness/subject/variants.js';
+import { runTrial } from '../harness/trial/runner.js';
+import { loadFailure } from '../harness/trial/loadgen.js';
+import { checkedSubject } from '../harness/subjects/index.js';
+import { findVariant } from '../harness/allocators/variants.js';
 import type { PhaseLoad } from '../harness/core/types.js';
 
 const scenario = parseScenario({
@@ -21,8 +23,8 @@ const scenario = parseScenario({
 
 async function trial(extraArgs: string[]) {
   const { trace } = await runTrial({
-    scenario, variant: findVariant('glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
-    onSample: () => {}, onEvent: () => {}, relayLaunch: { extraArgs },
+    scenario, ...checkedSubject(scenario, 'load-errors.test.ts'), variant: findVariant('glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
+    onSample: () => {}, onEvent: () => {}, launch: { extraArgs },
   });
   return trace;
 }

@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, expect, it } from 'vitest';
 import { BUILD_DIR, ROOT } from '../harness/core/paths.js';
-import { runTrial } from '../harness/run/runner.js';
+import { runTrial } from '../harness/trial/runner.js';
+import { checkedSubject } from '../harness/subjects/index.js';
 import { loadScenario } from '../harness/scenario/scenario.js';
 import { median } from '../harness/analysis/stats.js';
 import type { TrialMetrics } from '../harness/core/types.js';
-import { VARIANTS } from '../harness/subject/variants.js';
+import { VARIANTS } from '../harness/allocators/variants.js';
 import { LAB, NODE } from './lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-rel-'));
@@ -144,8 +145,8 @@ it('a relay that dies after writing to stderr: the trial fails with its exit cod
   ].join('\n'));
   const { scenario } = await loadScenario(file(dir, 'crash.json', JSON.stringify(CRASH_SCENARIO)));
   const { trace } = await runTrial({
-    scenario, variant: VARIANTS.find((v) => v.id === 'glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
-    onSample: () => {}, onEvent: () => {}, relayLaunch: { wrapper: { command: process.execPath, args: [wrapper] } },
+    scenario, ...checkedSubject(scenario, 'crash.json'), variant: VARIANTS.find((v) => v.id === 'glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
+    onSample: () => {}, onEvent: () => {}, launch: { wrapper: { command: process.execPath, args: [wrapper] } },
   });
   expect(trace.status).toBe('failed');
   expect(trace.error).toMatch(/^relay-glibc exit code 70; last stderr:\n(.*\n)*  relay: simulated crash: out of cheese\n  relay: last words$/);
@@ -167,7 +168,7 @@ it('a sampler that dies mid-trial fails the trial: RSS after it is missing, not 
     return false;
   })();
   const { trace } = await runTrial({
-    scenario, variant: VARIANTS.find((v) => v.id === 'glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
+    scenario, ...checkedSubject(scenario, 'crash.json'), variant: VARIANTS.find((v) => v.id === 'glibc')!, trial: 1, trials: 1, seed: 1, signal: new AbortController().signal,
     onSample: () => {}, onEvent: () => {},
   });
   expect(await killer, 'the sampler was found and killed').toBe(true);

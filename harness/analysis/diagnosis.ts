@@ -12,7 +12,7 @@
 // growth. When an input a rule needs is missing, the verdict is `inconclusive` and says
 // which input and how to get it; it never defaults to another kind. The evidence's `rule`
 // lists only the conditions that were evaluated, each with its value.
-import type { Allocator } from '../core/types.js';
+import { allocatorRow } from '../allocators/registry.js';
 import type { Severity, SummaryRow, Verdict } from '../core/types.js';
 
 export type { Severity, Verdict, VerdictKind } from '../core/types.js';
@@ -45,33 +45,6 @@ export const THRESHOLDS = {
    * recommended as the remedy. */
   releaseHelpsMin: 0.5,
 } as const;
-
-/** What each allocator's documentation says returns freed memory to the OS. Measured
- * effects of tuning (which knob kept more or less on this lab's workloads) are findings,
- * not guarantees: they live in docs/findings.md with the commands that reproduce them. */
-export const RELEASE_ADVICE: Record<Allocator, string> = {
-  glibc: 'call malloc_trim(0) when idle (since glibc 2.8 it frees memory in all arenas and in every chunk with whole free pages), '
-    + 'or lower M_TRIM_THRESHOLD (glibc.malloc.trim_threshold), the free space at the top of the heap above which free() trims it',
-  tcmalloc: 'call MallocExtension::instance()->ReleaseFreeMemory() (releases as much free memory as possible to the OS) when idle or periodically; '
-    + 'TCMALLOC_RELEASE_RATE sets the rate at which unused memory is released (0 = never, higher = faster; documented range 0-10)',
-  jemalloc: 'purge with mallctl("arena.<MALLCTL_ARENAS_ALL>.purge") when idle, or lower dirty_decay_ms/muzzy_decay_ms '
-    + '(the approximate time before unused pages are purged; 0 = at once); background_thread:true hands purging to background threads',
-  mimalloc: 'call mi_collect(true) (returns memory to the OS aggressively) when idle, or lower the delay after which unused pages are returned '
-    + '(MIMALLOC_DECOMMIT_DELAY in 2.0, MIMALLOC_PURGE_DELAY from 2.1; 0 = at once)',
-};
-
-/** What each allocator's documentation offers when its release call does not return the
- * memory: the knobs that change where free memory sits, not the call itself. */
-export const OTHER_REMEDIES: Record<Allocator, string> = {
-  glibc: 'glibc\'s malloc_trim trims the top of the main heap but not the top chunk of a thread arena, which only free() trims, '
-    + 'past M_TRIM_THRESHOLD (a threshold that rises with large frees unless it is set): set M_TRIM_THRESHOLD (glibc.malloc.trim_threshold, which also '
-    + 'stops its rise), or fewer arenas with MALLOC_ARENA_MAX (glibc.malloc.arena_max)',
-  tcmalloc: 'memory in thread caches is bounded by TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES; the page heap is returned by ReleaseFreeMemory() '
-    + 'or TCMALLOC_RELEASE_RATE',
-  jemalloc: 'lower dirty_decay_ms and muzzy_decay_ms, use fewer arenas (narenas), or flush thread caches (thread.tcache.flush) on every thread',
-  mimalloc: 'mi_collect(true) reaches only the calling thread\'s heap and the heaps abandoned by exited threads: lower MIMALLOC_DECOMMIT_DELAY '
-    + '(MIMALLOC_PURGE_DELAY from 2.1) so that every thread returns pages itself',
-};
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -106,12 +79,12 @@ const bytesPerRequest = (x: number) => `${Math.round(x)} B/request`;
 /** The documented release advice for an allocator; a generic one for an allocator the lab
  * could not name (a target's `unknown`). */
 function releaseAdvice(allocator: string): string {
-  return (RELEASE_ADVICE as Record<string, string | undefined>)[allocator]
+  return allocatorRow(allocator)?.releaseAdvice
     ?? 'call the allocator\'s release function when idle, or tune it to return freed pages sooner';
 }
 
 function otherRemedies(allocator: string): string {
-  return (OTHER_REMEDIES as Record<string, string | undefined>)[allocator]
+  return allocatorRow(allocator)?.otherRemedies
     ?? 'see the allocator\'s manual for the settings that return free memory sooner';
 }
 

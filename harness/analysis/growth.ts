@@ -2,7 +2,9 @@
 // call sites whose live bytes grew between two heap dumps, the median of those tables over
 // trials, and the leak forecast (when a growth rate reaches a memory limit). No I/O here:
 // harness/run/profile.ts runs the tools and hands their text in.
-import type { GrowthSite } from '../core/types.js';
+import { join, relative } from 'node:path';
+import { profilerFor } from '../allocators/registry.js';
+import type { GrowthSite, ProfileStatus, Quiet, SummaryRow } from '../core/types.js';
 
 export type { GrowthSite } from '../core/types.js';
 
@@ -214,4 +216,37 @@ export function formatDuration(seconds: number): string {
   const parts: Array<[number, string]> = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'min'], [s % 60, 's']];
   const first = parts.findIndex(([n]) => n > 0);
   return parts.slice(first, first + 2).filter(([n]) => n > 0).map(([n, u]) => `${n} ${u}`).join(' ');
+}
+
+export interface TrialGrowth {
+  growth: GrowthSite[];
+  grownBytes: number;
+  /** The net change between the dumps (can be negative). */
+  netBytes: number;
+  files: { text: string; collapsed: string; objects: string };
+  symbolizeMs: number;
+  /** What was in flight at the end dump (set by the caller from its DumpEvent). */
+  quiet?: Quiet | null;
+}
+
+/** The row with its profile status and its growth table (median over the profiled trials).
+ * `g` holds the trials' growth and the errors of those that have none. */
+export function withGrowthProfile(row: SummaryRow, g: { trials: Array<Omit<TrialGrowth, 'files'>>; errors: string[] } | undefined, runDir: string, scenario: string): SummaryRow {
+  const p = profilerFor(row.allocator);
+  let profile: ProfileStatus;
+  if (!('tool' in p)) profile = { status: 'unsupported', reason: p.unsupported };
+  else if (!g || g.trials.length === 0) profile = { status: 'failed', reason: g?.errors.join('; ') || 'no complete trial' };
+  else {
+    const grown = [...g.trials.map((x) => x.grownBytes)].sort((a, b) => a - b);
+    profile = { status: 'profiled', tool: p.tool, trials: g.trials.length, grownBytes: grown[grown.length >> 1]!, dir: relative(runDir, join(runDir, 'profiles', scenario)), ...quietOf(g.trials) };
+  }
+  return { ...row, profile, ...(profile.status === 'profiled' ? { growth: medianGrowth(g!.trials.map((x) => x.growth)) } : {}) };
+}
+
+/** The worst pre-release dump over the trials: the most requests still in flight (null when
+ * the subject does not count them) and the longest wait for quiet. */
+function quietOf(trials: Array<{ quiet?: Quiet | null }>): { inFlightAtDump: number | null; quietWaitMs: number | null } {
+  const q = trials.map((t) => t.quiet).filter((x): x is Quiet => Boolean(x));
+  const counted = q.map((x) => x.inFlight).filter((x): x is number => x !== null);
+  return { inFlightAtDump: counted.length ? Math.max(...counted) : null, quietWaitMs: q.length ? Math.max(...q.map((x) => x.waitedMs)) : null };
 }

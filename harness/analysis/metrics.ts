@@ -1,44 +1,22 @@
 // Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
-import type { Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import type { Sample, SummaryRow, Trace } from '../core/types.js';
+import { METRICS, type TrialMetrics } from '../core/metric-names.js';
 import { type RssPoints, pointsOf } from '../core/rss-series.js';
 
 /** RSS levels are the median of the statm samples in the last WINDOW_MS of a span, so one
  * noisy 10 ms sample cannot move a metric. */
 export const WINDOW_MS = 200;
 
-/** Scalar metric names, in report order. Per-phase metrics are added as
- * `rssEnd.<phase>` (the RSS level at the end of each phase), and for phases with load
- * `throughput.<phase>`, `p50.<phase>`, `p99.<phase>`. */
-export const METRICS = [
-  'baselineRss', 'peakRss', 'vmHwm', 'peakLive', 'peakAllocated', 'retainedRss', 'releasedRss',
-  'releaseMs', 'retention', 'releaseEfficiency', 'liveAfter', 'liveGrowth', 'requestsServed',
-  'leakSlope', 'inFlightAfter', 'inUseAfter', 'inUseGrowth', 'lateGrowthShare', 'policyReleases', 'relayCpuMs',
-] as const;
+export { METRICS, METRIC_TABLE, type MetricName, type MetricUnit, metricUnit } from '../core/metric-names.js';
 
-export type MetricUnit = 'bytes' | 'ms' | 'ratio' | 'rps' | 'count' | 'bytes/request';
-
-export const METRIC_UNITS: Record<string, MetricUnit> = {
-  baselineRss: 'bytes', peakRss: 'bytes', vmHwm: 'bytes', peakLive: 'bytes', peakAllocated: 'bytes',
-  retainedRss: 'bytes', releasedRss: 'bytes', releaseMs: 'ms', retention: 'ratio', releaseEfficiency: 'ratio',
-  liveAfter: 'bytes', liveGrowth: 'bytes', requestsServed: 'count', leakSlope: 'bytes/request',
-  inFlightAfter: 'bytes', inUseAfter: 'bytes', inUseGrowth: 'bytes', lateGrowthShare: 'ratio', policyReleases: 'count', relayCpuMs: 'ms',
-};
-
-export function metricUnit(name: string): MetricUnit {
-  if (name.startsWith('throughput.')) return 'rps';
-  if (name.startsWith('rssEnd.')) return 'bytes';
-  if (name.startsWith('p50.') || name.startsWith('p99.')) return 'ms';
-  return METRIC_UNITS[name] ?? 'ratio';
-}
-
-interface Span {
+export interface Span {
   start: number;
   end: number;
 }
 
 /** Start and end (ms) of each phase, from the phase events; the last ends with the trace. */
-export function phaseSpans(trace: Trace): Map<string, Span> {
+export function phaseSpans(trace: Pick<Trace, 'events' | 'samples' | 'rss'>): Map<string, Span> {
   const phases = trace.events.filter((e) => e.type === 'phase');
   const rss = statm(trace);
   const lastT = Math.max(
@@ -53,7 +31,7 @@ export function phaseSpans(trace: Trace): Map<string, Span> {
 
 /** The statm samples: the columns of a trace being run, or the statm rows of one read
  * back or built by hand. */
-function statm(trace: Trace): RssPoints {
+function statm(trace: Pick<Trace, 'samples' | 'rss'>): RssPoints {
   return trace.rss ?? pointsOf(trace.samples.filter((s) => s.source === 'statm'));
 }
 
@@ -69,10 +47,13 @@ function firstAtOrAfter(points: RssPoints, t: number): number {
   return lo;
 }
 
-/** Median RSS of the statm samples in [end - WINDOW_MS, end); else the last one before. */
-export function rssAt(samples: readonly Sample[] | RssPoints, end: number, windowMs = WINDOW_MS): number | null {
+/** Median RSS of the statm samples in [end - WINDOW_MS, end), never before `notBefore` (a
+ * phase's level is read within that phase); else the last sample before `end` (the
+ * sampler writes a row every 50 ms while RSS holds still, so a phase without one of its
+ * own kept the level of the last). */
+export function rssAt(samples: readonly Sample[] | RssPoints, end: number, windowMs = WINDOW_MS, notBefore = -Infinity): number | null {
   const points = Array.isArray(samples) ? pointsOf(samples as readonly Sample[]) : samples as RssPoints;
-  const from = firstAtOrAfter(points, end - windowMs);
+  const from = firstAtOrAfter(points, Math.max(end - windowMs, notBefore));
   const to = firstAtOrAfter(points, end);
   if (to > from) {
     const inWindow: number[] = [];
@@ -151,84 +132,122 @@ function ratio(num: number | null, den: number | null): number | null {
   return num / den;
 }
 
-export function trialMetrics(trace: Trace): TrialMetrics {
+/** The points of a trace the metrics read: the phases' spans, the baseline's, the release
+ * and the phase it happened in, and where the idle ended (the release, else the end). */
+interface Points {
+  rss: RssPoints;
+  stats: Sample[];
+  spans: Map<string, Span>;
+  baseline: Span | undefined;
+  release: Extract<Trace['events'][number], { type: 'release' }> | undefined;
+  /** The span of the phase a successful release happened in (released RSS is read at its end). */
+  releaseSpan: Span | undefined;
+  /** Where "after the load and the idle" is read: the release, else the trace's end. */
+  retainedAt: number;
+}
+
+function pointsOfTrace(trace: Trace): Points {
   const rss = statm(trace);
-  const stats = trace.samples.filter((s) => s.source === 'stats');
   const spans = phaseSpans(trace);
   const baselineName = trace.schedule.find((p) => p.name === 'baseline')?.name ?? trace.schedule[0]?.name;
-  const baselineSpan = baselineName ? spans.get(baselineName) : undefined;
   const release = trace.events.find((e) => e.type === 'release');
-  // The phase a release happened in: the last one that started at or before it. A release
-  // that failed (an allocator call reported an error, or no answer) still ends the idle
-  // window (retainedRss), but nothing is computed from what followed it.
-  const releasePhase = release?.ok
-    ? [...spans.entries()].filter(([, s]) => s.start <= release.tMs).at(-1)
-    : undefined;
   const lastT = rss.length ? rss.tAt(rss.length - 1) : 0;
+  return {
+    rss, spans, stats: trace.samples.filter((s) => s.source === 'stats'),
+    baseline: baselineName ? spans.get(baselineName) : undefined,
+    release,
+    // The phase a release happened in: the last one that started at or before it. A release
+    // that failed (an allocator call reported an error, or no answer) still ends the idle
+    // window (retainedRss), but nothing is computed from what followed it.
+    releaseSpan: release?.ok ? [...spans.values()].filter((s) => s.start <= release.tMs).at(-1) : undefined,
+    retainedAt: release ? release.tMs : lastT + 1,
+  };
+}
 
-  const baselineRss = baselineSpan ? rssAt(rss, baselineSpan.end) : null;
-  const peakRss = maxRss(rss);
-  const retainedRss = rssAt(rss, release ? release.tMs : lastT + 1);
-  const releasedRss = releasePhase ? rssAt(rss, releasePhase[1].end + 1) : null;
-  const live = stats.flatMap((s) => {
-    const h = heldBytes(s);
-    return h === null ? [] : [h];
-  });
-  const allocated = stats.flatMap((s) => (s.allocAllocatedBytes === null ? [] : [s.allocAllocatedBytes]));
+/** RSS levels: baseline, peak, retained after the idle, released; and their ratios. */
+function rssMetrics(p: Points, trace: Trace) {
+  const baselineRss = p.baseline ? rssAt(p.rss, p.baseline.end, WINDOW_MS, p.baseline.start) : null;
+  const peakRss = maxRss(p.rss);
+  const retainedRss = rssAt(p.rss, p.retainedAt);
+  const releasedRss = p.releaseSpan ? rssAt(p.rss, p.releaseSpan.end + 1, WINDOW_MS, p.release!.tMs) : null;
   const grown = (x: number | null) => (x === null || baselineRss === null ? null : x - baselineRss);
-  const retainedAt = release ? release.tMs : lastT + 1;
-  const liveAfter = heldAt(stats, retainedAt);
-  const liveBefore = baselineSpan ? heldAt(stats, baselineSpan.end + 1) : null;
-  const liveGrowth = liveAfter === null || liveBefore === null ? null : liveAfter - liveBefore;
-  const servedEnd = completedAt(trace, retainedAt);
-  const servedStart = baselineSpan ? completedAt(trace, baselineSpan.end) ?? 0 : 0;
-  const requestsServed = servedEnd === null ? null : servedEnd - servedStart;
-  const inUseAfter = allocatedAt(stats, retainedAt);
-  const inUseBefore = baselineSpan ? allocatedAt(stats, baselineSpan.end + 1) : null;
-  // The load: from the end of the baseline to the end of the last phase that sent requests.
-  const lastLoaded = trace.phases.filter((p) => p.sent > 0).at(-1);
-  const loadEnd = lastLoaded ? spans.get(lastLoaded.name)?.end : undefined;
-  const policy = stats.flatMap((s) => (s.policyReleases === null ? [] : [s.policyReleases]));
-
-  const m: TrialMetrics = {
-    baselineRss,
-    peakRss,
-    vmHwm: trace.vmHwmBytes,
-    peakLive: max(live),
-    peakAllocated: max(allocated),
-    retainedRss,
-    releasedRss,
-    releaseMs: release?.type === 'release' && release.ok ? release.releaseMs : null,
+  return {
+    baselineRss, peakRss, vmHwm: trace.vmHwmBytes, retainedRss, releasedRss,
+    releaseMs: p.release?.ok ? p.release.releaseMs : null,
     retention: ratio(grown(retainedRss), grown(peakRss)),
     releaseEfficiency: retainedRss === null || releasedRss === null ? null : ratio(retainedRss - releasedRss, grown(retainedRss)),
-    liveAfter,
-    liveGrowth,
-    requestsServed,
+  };
+}
+
+/** What the program holds: its own count (the relay's) and the allocator's in-use bytes,
+ * at their peaks, after the idle, and their growth since the baseline; requests served. */
+function programMetrics(p: Points, trace: Trace) {
+  const values = (f: (s: Sample) => number | null) => p.stats.flatMap((s) => { const v = f(s); return v === null ? [] : [v]; });
+  const liveAfter = heldAt(p.stats, p.retainedAt);
+  const liveBefore = p.baseline ? heldAt(p.stats, p.baseline.end + 1) : null;
+  const liveGrowth = liveAfter === null || liveBefore === null ? null : liveAfter - liveBefore;
+  const servedEnd = completedAt(trace, p.retainedAt);
+  const requestsServed = servedEnd === null ? null : servedEnd - (p.baseline ? completedAt(trace, p.baseline.end) ?? 0 : 0);
+  const inUseAfter = allocatedAt(p.stats, p.retainedAt);
+  const inUseBefore = p.baseline ? allocatedAt(p.stats, p.baseline.end + 1) : null;
+  // The built-in load: from the end of the baseline to the end of the last phase that sent requests.
+  const lastLoaded = trace.phases.filter((x) => x.sent > 0).at(-1);
+  const loadEnd = lastLoaded ? p.spans.get(lastLoaded.name)?.end : undefined;
+  return {
+    peakLive: max(values(heldBytes)), peakAllocated: max(values((s) => s.allocAllocatedBytes)),
+    liveAfter, liveGrowth, requestsServed,
     leakSlope: liveGrowth === null || !requestsServed ? null : liveGrowth / requestsServed,
-    inFlightAfter: inFlightAt(stats, retainedAt),
-    inUseAfter,
-    inUseGrowth: inUseAfter === null || inUseBefore === null ? null : inUseAfter - inUseBefore,
-    lateGrowthShare: baselineSpan && loadEnd !== undefined && loadEnd > baselineSpan.end ? lateGrowthShare(stats, baselineSpan.end, loadEnd) : null,
-    policyReleases: max(policy),
+    inFlightAfter: inFlightAt(p.stats, p.retainedAt),
+    inUseAfter, inUseGrowth: inUseAfter === null || inUseBefore === null ? null : inUseAfter - inUseBefore,
+    lateGrowthShare: p.baseline && loadEnd !== undefined && loadEnd > p.baseline.end ? lateGrowthShare(p.stats, p.baseline.end, loadEnd) : null,
+    policyReleases: max(values((s) => s.policyReleases)),
     relayCpuMs: trace.relayCpuMs ?? null,
   };
-  for (const [name, span] of spans) m[`rssEnd.${name}`] = rssAt(rss, span.end + 1);
-  for (const p of trace.phases) {
-    if (p.sent === 0 && p.completed === 0) continue;
-    m[`throughput.${p.name}`] = p.throughputRps;
-    m[`p50.${p.name}`] = p.p50Us === null ? null : p.p50Us / 1000;
-    m[`p99.${p.name}`] = p.p99Us === null ? null : p.p99Us / 1000;
+}
+
+/** Growth per repetition of the scenario's repeated phases (load commands): the program's
+ * bytes at the end of each repetition (inUseEnd.<k>), and the share of their growth since
+ * the baseline made after the first repetition: about (k-1)/k for a leak over k
+ * repetitions, near 0 for a cache or pool that filled once. Null without two repetitions. */
+export function repetitionMetrics(trace: Trace, stats: readonly Sample[], baseline: Span | undefined): {
+  repetitions: number | null; repeatGrowthShare: number | null; ends: Record<string, number | null>;
+} {
+  const ends = new Map<number, number>();
+  const spans = phaseSpans(trace);
+  for (const p of trace.schedule) if (p.repetition !== undefined) ends.set(p.repetition, Math.max(ends.get(p.repetition) ?? 0, spans.get(p.name)?.end ?? 0));
+  const count = ends.size;
+  const at = (t: number) => heldAt(stats, t + 1);
+  const levels = Object.fromEntries([...ends].map(([k, t]) => [`inUseEnd.${k}`, at(t)]));
+  if (count < 2 || !baseline) return { repetitions: count || null, repeatGrowthShare: null, ends: levels };
+  const p0 = at(baseline.end);
+  const p1 = levels['inUseEnd.1'] ?? null;
+  const pn = levels[`inUseEnd.${count}`] ?? null;
+  if (p0 === null || p1 === null || pn === null) return { repetitions: count, repeatGrowthShare: null, ends: levels };
+  return { repetitions: count, repeatGrowthShare: pn - p0 <= 0 ? 0 : Math.max(0, pn - p1) / (pn - p0), ends: levels };
+}
+
+export function trialMetrics(trace: Trace): TrialMetrics {
+  const p = pointsOfTrace(trace);
+  const reps = repetitionMetrics(trace, p.stats, p.baseline);
+  const m: TrialMetrics = { ...rssMetrics(p, trace), ...programMetrics(p, trace), repetitions: reps.repetitions, repeatGrowthShare: reps.repeatGrowthShare };
+  Object.assign(m, reps.ends);
+  for (const [name, span] of p.spans) m[`rssEnd.${name}`] = rssAt(p.rss, span.end + 1, WINDOW_MS, span.start);
+  for (const ph of trace.phases) {
+    if (ph.sent === 0 && ph.completed === 0) continue;
+    m[`throughput.${ph.name}`] = ph.throughputRps;
+    m[`p50.${ph.name}`] = ph.p50Us === null ? null : ph.p50Us / 1000;
+    m[`p99.${ph.name}`] = ph.p99Us === null ? null : ph.p99Us / 1000;
   }
   return m;
 }
 
 /** What summarizing needs of one trial: a trials.jsonl line has it (so `lab merge` can
  * recompute a summary from shards without the traces). */
-export type TrialRecord = Pick<Trace, 'scenario' | 'variant' | 'allocator' | 'status'> & { metrics: TrialMetrics };
+export type TrialRecord = Pick<Trace, 'scenario' | 'variant' | 'allocator' | 'status'> & { metrics: Readonly<Record<string, number | null | undefined>> };
 
 /** Median, min and max of each metric across the trials of one scenario x variant. */
-export function summarize(traces: readonly Trace[], perTrial: readonly TrialMetrics[]): SummaryRow {
-  return summarizeTrials(traces.map((t, i) => ({ ...t, metrics: perTrial[i] ?? {} })));
+export function summarize(traces: readonly Trace[], perTrial: ReadonlyArray<TrialRecord['metrics']>): SummaryRow {
+  return summarizeTrials(traces.map((t, i) => ({ ...t, metrics: perTrial[i]! })));
 }
 
 /** summarize() over trial records (all of one scenario x variant). */
@@ -244,7 +263,7 @@ export function summarizeTrials(trials: readonly TrialRecord[]): SummaryRow {
   names.sort((a, b) => order(a) - order(b));
   const metrics: SummaryRow['metrics'] = {};
   for (const name of names) {
-    const values = ok.flatMap((m) => (m[name] === null || m[name] === undefined ? [] : [m[name]!]));
+    const values = ok.flatMap((m) => { const v = (m as Record<string, number | null | undefined>)[name]; return v === null || v === undefined ? [] : [v]; });
     metrics[name] = { median: median(values), min: min(values), max: max(values) };
   }
   return {

@@ -1,7 +1,7 @@
 // `lab admin <port> <command...>`: one admin command to a relay started by hand; prints its
 // JSON answer.
 import { ExitCode, LabError } from '../core/errors.js';
-import { AdminClient } from '../subject/client.js';
+import { AdminClient } from '../subjects/protocol/client.js';
 import type { Io } from './io.js';
 
 export async function adminCommand(port: number, command: string, io: Io): Promise<number> {

@@ -1,7 +1,7 @@
 // `lab build`: configure and build native/ (or its sanitizer build), incrementally.
 import { ExitCode } from '../core/errors.js';
 import { BUILD_DIR } from '../core/paths.js';
-import { SANITIZE_BUILD_DIR, buildNative } from '../subject/build.js';
+import { SANITIZE_BUILD_DIR, buildNative } from '../tooling/build.js';
 import type { Io } from './io.js';
 
 export async function buildCommand(flags: { sanitize?: boolean }, io: Io): Promise<number> {

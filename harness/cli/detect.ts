@@ -3,15 +3,15 @@
 import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pc from 'picocolors';
-import { buildNative } from '../subject/build.js';
+import { buildNative } from '../tooling/build.js';
 import { type DetectResult, TOOLS, type ToolId, prepareTools, runDetect } from '../detect/detect.js';
 import { detectMarkdown, detectTerminal } from '../detect/table.js';
 import { ExitCode, LabError } from '../core/errors.js';
 import { RESULTS_DIR } from '../core/paths.js';
-import { killAllNow } from '../run/procs.js';
+import { killAllNow } from '../core/procs.js';
 import { loadScenario } from '../scenario/scenario.js';
-import { makeRunId } from '../run/store.js';
-import { VARIANTS, variantStatus } from '../subject/variants.js';
+import { makeRunId } from '../results/store.js';
+import { VARIANTS, variantStatus } from '../allocators/variants.js';
 import type { Io } from './io.js';
 
 export interface DetectFlags {

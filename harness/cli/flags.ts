@@ -2,7 +2,7 @@
 // naming the flag and what would be valid.
 import { LabError } from '../core/errors.js';
 import { parseRegression } from '../gate/gate.js';
-import { type Shard, parseShard } from '../run/shard.js';
+import { type Shard, parseShard } from '../results/shard.js';
 import { SIZE_HELP, parseSize } from '../core/units.js';
 
 export interface RunFlags {

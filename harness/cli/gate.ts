@@ -3,10 +3,11 @@
 import { resolve } from 'node:path';
 import pc from 'picocolors';
 import { ExitCode } from '../core/errors.js';
-import { gateRunFolder, writeGateFiles, type GateOptions } from '../gate/apply.js';
+import { gateRunFolder, type GateOptions } from '../gate/apply.js';
 import { gateText } from '../report/gate.js';
 import type { GateFlags } from './flags.js';
 import type { Io } from './io.js';
+import { writeGateFiles } from '../report/gate-files.js';
 
 export function gateOptions(flags: GateFlags): GateOptions {
   return { ceilings: flags.ceilings, baseline: flags.baseline, maxRegression: flags.maxRegression ?? 0.1 };

@@ -3,7 +3,7 @@
 import { CommanderError } from 'commander';
 import pc from 'picocolors';
 import { ExitCode, LabError } from '../core/errors.js';
-import { stopAll } from '../run/procs.js';
+import { stopAll } from '../core/procs.js';
 import { adminCommand } from './admin.js';
 import { buildCommand } from './build.js';
 import { detectCommand } from './detect.js';

@@ -1,7 +1,7 @@
 // `lab merge`: shard run folders joined into one, with its reports and summary table.
 import pc from 'picocolors';
 import { ExitCode } from '../core/errors.js';
-import { describeMerge, mergeRuns } from '../run/merge.js';
+import { describeMerge, mergeRuns } from '../results/merge.js';
 import { summaryTable } from '../report/terminal.js';
 import { writeReports } from '../report/write.js';
 import type { Io } from './io.js';

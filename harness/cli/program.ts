@@ -7,7 +7,8 @@ import type { DetectFlags } from './detect.js';
 import { type GateFlags, type RunFlags, collect, intFlag, regressionFlag, shardFlag, sizeFlag, rateFlag } from './flags.js';
 import type { Io } from './io.js';
 
-export function buildProgram(io: Io, actions: {
+/** Each command's work, passed in by main.ts. */
+export interface Actions {
   run: (flags: RunFlags) => Promise<number>;
   build: (flags: { sanitize?: boolean }) => Promise<number>;
   list: (flags: { json?: boolean; scenario?: string }) => Promise<number>;
@@ -17,14 +18,12 @@ export function buildProgram(io: Io, actions: {
   report?: (dir: string) => Promise<number>;
   compare?: (base: string, head: string, flags: { md?: string; all?: boolean }) => Promise<number>;
   detect?: (flags: DetectFlags) => Promise<number>;
-}): { program: Command; result: () => number } {
-  let code: number = ExitCode.ok;
-  const program = new Command('lab')
-    .description('leak-lab: how much memory does each allocator keep, and what does a release give back?')
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+}
 
+/** Adds one command to the program; `done` records its exit code. */
+type AddCommand = (program: Command, actions: Actions, done: (code: number) => void) => void;
+
+const addRun: AddCommand = (program, actions, done) => {
   program.command('run', { isDefault: true })
     .description('run scenarios on variants and write results/<run-id>/ (the default command)')
     .addOption(new Option('--scenario <name|path>', 'scenario name (scenarios/<name>.ts) or file; repeatable').argParser(collect))
@@ -44,28 +43,36 @@ export function buildProgram(io: Io, actions: {
     .addOption(new Option('--memory-limit <size>', 'a leak verdict forecasts when RSS reaches this limit, e.g. 16GiB').argParser(sizeFlag('--memory-limit')))
     .addOption(new Option('--rate <rps>', 'with --memory-limit: the production request rate (default: the rate measured in the run)').argParser(rateFlag))
     .exitOverride()
-    .action(async (flags: RunFlags) => { code = await actions.run(flags); });
+    .action(async (flags: RunFlags) => { done(await actions.run(flags)); });
+};
 
+const addBuild: AddCommand = (program, actions, done) => {
   program.command('build')
     .description('configure and build native/ into build/native (incremental)')
     .option('--sanitize', 'build with clang, ASan and UBSan into build/native-sanitize instead (run on it with LEAKLAB_BUILD_DIR=build/native-sanitize)')
     .exitOverride()
-    .action(async (flags: { sanitize?: boolean }) => { code = await actions.build(flags); });
+    .action(async (flags: { sanitize?: boolean }) => { done(await actions.build(flags)); });
+};
 
+const addList: AddCommand = (program, actions, done) => {
   program.command('list')
     .description('list variants: available or not, why not, and the allocator library version')
     .option('--scenario <name|path>', 'the variants this scenario runs without --variants (a target: as-built and the preload variants it takes), then the others')
     .option('--json', 'print a JSON array of { id, allocator, available, version, reason } (with --scenario: { scenario, target, variants } and `runs` per variant)')
     .exitOverride()
-    .action(async (flags: { json?: boolean; scenario?: string }) => { code = await actions.list(flags); });
+    .action(async (flags: { json?: boolean; scenario?: string }) => { done(await actions.list(flags)); });
+};
 
+const addAdmin: AddCommand = (program, actions, done) => {
   program.command('admin')
     .description('send one admin command to a relay started by hand, print its JSON answer')
     .argument('<port>', 'the relay\'s admin_port (from its ready line)', intFlag('<port>', 1))
     .argument('<command...>', 'ping | stats | stats-counters | release | config | set <key> <value> | profile-dump <absolute path>')
     .exitOverride()
-    .action(async (port: number, command: string[]) => { code = await actions.admin(port, command.join(' ')); });
+    .action(async (port: number, command: string[]) => { done(await actions.admin(port, command.join(' '))); });
+};
 
+const addGate: AddCommand = (program, actions, done) => {
   program.command('gate')
     .description('check a run folder against the ceilings (and optionally a baseline run); exit 1 when one is exceeded')
     .argument('<run-dir>', 'a run folder, e.g. results/latest')
@@ -74,21 +81,27 @@ export function buildProgram(io: Io, actions: {
     .addOption(new Option('--max-regression <pct>', 'how much worse than --baseline a metric may be').default(0.1, '10%').argParser(regressionFlag))
     .option('--json', 'print the checks as JSON on stdout')
     .exitOverride()
-    .action(async (dir: string, flags: GateFlags) => { code = await actions.gate!(dir, flags); });
+    .action(async (dir: string, flags: GateFlags) => { done(await actions.gate!(dir, flags)); });
+};
 
+const addMerge: AddCommand = (program, actions, done) => {
   program.command('merge')
     .description('join shard run folders (--shard i/n) into one run folder with a recomputed summary')
     .argument('<run-dir...>', 'the shard run folders')
     .requiredOption('--out <dir>', 'the merged run folder to create (new or empty)')
     .exitOverride()
-    .action(async (dirs: string[], flags: { out: string }) => { code = await actions.merge!(dirs, flags); });
+    .action(async (dirs: string[], flags: { out: string }) => { done(await actions.merge!(dirs, flags)); });
+};
 
+const addReport: AddCommand = (program, actions, done) => {
   program.command('report')
     .description('re-render report.md and report.html of a run folder from its raw files (byte-identical to the run\'s)')
     .argument('<run-dir>', 'a run folder, e.g. results/latest')
     .exitOverride()
-    .action(async (dir: string) => { code = await actions.report!(dir); });
+    .action(async (dir: string) => { done(await actions.report!(dir)); });
+};
 
+const addCompare: AddCommand = (program, actions, done) => {
   program.command('compare')
     .description('compare two runs: a headline per variant (verdict, peak, retained, released RSS), then the flagged metrics; ! = beyond noise (trial ranges, or the noise floor with 1 trial)')
     .argument('<base-run>', 'the run folder to compare against')
@@ -96,8 +109,10 @@ export function buildProgram(io: Io, actions: {
     .option('--md <file>', 'also write the comparison as Markdown to this file (headline, then every metric under <details>)')
     .option('--all', 'in the terminal, show every metric, not only the flagged ones')
     .exitOverride()
-    .action(async (base: string, head: string, flags: { md?: string; all?: boolean }) => { code = await actions.compare!(base, head, flags); });
+    .action(async (base: string, head: string, flags: { md?: string; all?: boolean }) => { done(await actions.compare!(base, head, flags)); });
+};
 
+const addDetect: AddCommand = (program, actions, done) => {
   program.command('detect')
     .description('run a small version of a scenario under valgrind memcheck, gperftools\' heap checker (normal, draconian) and LeakSanitizer, and natively for the lab\'s verdict; tabulate what each reports')
     .option('--scenario <name|path>', 'scenario name (leak, burst, ...) or file')
@@ -107,7 +122,18 @@ export function buildProgram(io: Io, actions: {
     .addOption(new Option('--out <dir>', 'folder under which the run folder is created').default(RESULTS_DIR, 'results/'))
     .option('--json', 'print detect.json to stdout and nothing else there')
     .exitOverride()
-    .action(async (flags: DetectFlags) => { code = await actions.detect!(flags); });
+    .action(async (flags: DetectFlags) => { done(await actions.detect!(flags)); });
+};
 
+const COMMANDS: readonly AddCommand[] = [addRun, addBuild, addList, addAdmin, addGate, addMerge, addReport, addCompare, addDetect];
+
+export function buildProgram(io: Io, actions: Actions): { program: Command; result: () => number } {
+  let code: number = ExitCode.ok;
+  const program = new Command('lab')
+    .description('leak-lab: how much memory does each allocator keep, and what does a release give back?')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const add of COMMANDS) add(program, actions, (c) => { code = c; });
   return { program, result: () => code };
 }

@@ -1,7 +1,7 @@
 // Progress on stderr while a run goes: a bar on a terminal, otherwise one line per phase
 // at its end, with the RSS at the phase's start and end.
 import cliProgress from 'cli-progress';
-import type { Progress } from '../run/runner.js';
+import type { Progress } from '../trial/runner.js';
 import { formatMiB } from '../core/units.js';
 
 export interface ProgressView {
@@ -10,46 +10,54 @@ export interface ProgressView {
   stop(): void;
 }
 
-export function progressView(stream: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean }): ProgressView {
-  if ('isTTY' in stream && stream.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      stream: stream as NodeJS.WriteStream,
-      format: '{scenario} {variant} trial {trial}/{trials} [{bar}] {phase} {elapsed}/{total} s  RSS {rss} MiB',
-      barsize: 24,
-      // Redraws twice a second (the default is 10): the figures change about once a second,
-      // and every redraw is a wake-up of the harness (docs/benches.md, harness).
-      fps: 2,
-      hideCursor: true,
-      clearOnComplete: true,
-    }, cliProgress.Presets.shades_classic);
-    let started = false;
-    return {
-      update(p) {
-        const payload = {
-          scenario: p.scenario, variant: p.variant, trial: p.trial, trials: p.trials, phase: p.phase,
-          elapsed: (p.elapsedMs / 1000).toFixed(1), total: (p.totalMs / 1000).toFixed(1), rss: formatMiB(p.rssBytes),
-        };
-        if (!started) {
-          bar.start(p.totalMs, 0, payload);
-          started = true;
-        }
-        bar.setTotal(p.totalMs);
-        bar.update(Math.min(p.elapsedMs, p.totalMs), payload);
-      },
-      line(text) {
-        if (started) bar.stop();
-        started = false;
-        stream.write(text + '\n');
-      },
-      stop() {
-        if (started) bar.stop();
-        started = false;
-      },
-    };
-  }
-  // Not a terminal: one line per phase, written when the phase ends, with the RSS at its
-  // start (the previous phase's last reading) and at its end. A line written when a phase
-  // starts would show the RSS before the phase's action (a release) had acted.
+type Stream = NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean };
+
+export function progressView(stream: Stream): ProgressView {
+  return 'isTTY' in stream && stream.isTTY ? barView(stream as NodeJS.WriteStream) : lineView(stream);
+}
+
+/** A terminal: one bar, redrawn. */
+function barView(stream: NodeJS.WriteStream): ProgressView {
+  const bar = new cliProgress.SingleBar({
+    stream,
+    format: '{scenario} {variant} trial {trial}/{trials} [{bar}] {phase} {elapsed}/{total} s  RSS {rss} MiB',
+    barsize: 24,
+    // Redraws twice a second (the default is 10): the figures change about once a second,
+    // and every redraw is a wake-up of the harness (docs/benches.md, harness).
+    fps: 2,
+    hideCursor: true,
+    clearOnComplete: true,
+  }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    update(p) {
+      const payload = {
+        scenario: p.scenario, variant: p.variant, trial: p.trial, trials: p.trials, phase: p.phase,
+        elapsed: (p.elapsedMs / 1000).toFixed(1), total: (p.totalMs / 1000).toFixed(1), rss: formatMiB(p.rssBytes),
+      };
+      if (!started) {
+        bar.start(p.totalMs, 0, payload);
+        started = true;
+      }
+      bar.setTotal(p.totalMs);
+      bar.update(Math.min(p.elapsedMs, p.totalMs), payload);
+    },
+    line(text) {
+      if (started) bar.stop();
+      started = false;
+      stream.write(text + '\n');
+    },
+    stop() {
+      if (started) bar.stop();
+      started = false;
+    },
+  };
+}
+
+/** Not a terminal: one line per phase, written when the phase ends, with the RSS at its
+ * start (the previous phase's last reading) and at its end. A line written when a phase
+ * starts would show the RSS before the phase's action (a release) had acted. */
+function lineView(stream: Stream): ProgressView {
   let open: { trial: string; startMs: number; startRss: number; last: Progress } | null = null;
   const flush = () => {
     if (!open) return;

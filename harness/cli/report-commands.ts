@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compareRuns } from '../analysis/compare.js';
 import { ExitCode, LabError } from '../core/errors.js';
-import { loadSummary } from '../run/load-run.js';
+import { loadSummary } from '../results/reader.js';
 import { compareMarkdown, compareTerminal } from '../report/compare.js';
 import { writeReports } from '../report/write.js';
 import type { Io } from './io.js';

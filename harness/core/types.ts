@@ -57,6 +57,19 @@ export type TraceEvent =
   }
   | { type: 'end'; tMs: number };
 
+/** A heap dump taken at a phase end (--profile). */
+export type DumpEvent = Extract<TraceEvent, { type: 'profile' }>;
+
+/** What the subject had in flight when the pre-release dump was taken. */
+export interface Quiet {
+  /** Requests and responses the subject still held at the dump (the relay's
+   * live_request_count + live_response_count); null when it does not count them (a target). */
+  inFlight: number | null;
+  waitedMs: number;
+  /** The wait ended at QUIET_TIMEOUT_MS with requests still in flight. */
+  timedOut: boolean;
+}
+
 /** A release as it was recorded (the relay's, a probe's, a command's or an attach's). */
 export type ReleaseEvent = Extract<TraceEvent, { type: 'release' }>;
 
@@ -116,12 +129,12 @@ export interface Trace {
   descendants?: { processes: number; rssBytes: number };
   /** CPU time (user + system) the relay used over the whole trial. */
   relayCpuMs?: number | null;
-  /** Phase names in scenario order, with their scripted start offsets. */
-  schedule: Array<{ name: string; durationMs: number; actions: string[] }>;
+  /** Phase names in scenario order, with their scripted durations, and for a phase of a
+   * repeated group the repetition it belongs to (1-based). */
+  schedule: Array<{ name: string; durationMs: number; actions: string[]; repetition?: number }>;
 }
 
-/** Scalar metrics of one trial; null where the trace does not allow the metric. */
-export type TrialMetrics = Record<string, number | null>;
+export type { TrialMetrics } from './metric-names.js';
 
 export interface Spread {
   median: number | null;

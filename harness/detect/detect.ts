@@ -4,22 +4,25 @@
 // much it slowed the relay down.
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { buildAsanRelay } from '../subject/build.js';
+import { buildAsanRelay } from '../tooling/build.js';
 import { type Verdict, diagnose } from '../analysis/diagnosis.js';
 import { LabError } from '../core/errors.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
-import type { NativeProcess } from '../run/procs.js';
-import { type RelayLaunch, runTrial } from '../run/runner.js';
+import type { NativeProcess } from '../core/procs.js';
+import { runTrial } from '../trial/runner.js';
+import type { Launch } from '../subjects/subject.js';
+import { checkedSubject } from '../subjects/index.js';
 import { type Scenario, applyQuick } from '../scenario/scenario.js';
-import type { Trace } from '../core/types.js';
-import { type Variant, findVariant } from '../subject/variants.js';
+import { type DumpEvent, type Trace } from '../core/types.js';
+import { type Variant, findVariant } from '../allocators/variants.js';
 import { type ToolReport, parseHeapCheck, parseLsan, parseMemcheck } from './parse.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILE_GROWTH_FLOOR } from '../analysis/profile-verdict.js';
 import { formatBinary } from '../analysis/growth.js';
-import { type DumpEvent, type Profiler, growthPair, profilerFor, requireProfilerTool, symbolizeGrowth } from '../run/profile.js';
-import { relayBinary } from '../subject/variants.js';
+import { growthPair, requireProfilerTool, symbolizeGrowth } from '../run/profile.js';
+import { profileHook } from '../trial/profile-dump.js';
+import { type Profiler, profilerFor } from '../allocators/registry.js';
 
 export const TOOLS = ['native', 'memcheck', 'heapcheck-normal', 'heapcheck-draconian', 'lsan', 'growth-profile'] as const;
 export type ToolId = (typeof TOOLS)[number];
@@ -115,7 +118,7 @@ export interface DetectResult {
 
 interface ToolSpec {
   variant: Variant;
-  launch: RelayLaunch;
+  launch: Launch;
   how: string;
   parse: ((text: string, exitedNormally: boolean) => ToolReport) | null;
   /** growth-profile: the trial runs with heap dumps, symbolized after it by this profiler. */
@@ -209,46 +212,7 @@ export async function runDetect(o: DetectOptions): Promise<DetectResult> {
   const rows: DetectRow[] = [];
   for (const tool of tools) {
     if (o.signal.aborted) break;
-    const spec = toolSpec(tool, o.variant, { asanRelay: o.asanRelay, dumpDir: o.dumpDir });
-    if (tool === 'lsan' && (!o.asanRelay || !existsSync(o.asanRelay))) throw new LabError('missingTool', { tool: 'the ASan relay', install: 'npm run lab -- detect (builds it) or sudo apt-get install clang libclang-rt-dev' });
-    o.onStart?.(tool, spec.how);
-    const stderr: string[] = [];
-    let spawnedAt = 0;
-    let readyAt: number | null = null;
-    let exitedAt: number | null = null;
-    let relayProc: NativeProcess | undefined;
-    const profileDir = join(o.dumpDir, 'growth-profile');
-    if (spec.profiler) mkdirSync(profileDir, { recursive: true });
-    const { trace } = await runTrial({
-      scenario: scaled, variant: spec.variant, trial: 1, trials: 1, seed, signal: o.signal,
-      ...(spec.profiler ? { profile: { dir: profileDir, env: spec.profiler.env(profileDir, spec.variant.env) } } : {}),
-      onSample: () => {}, onEvent: () => {},
-      relayLaunch: {
-        ...spec.launch,
-        extraArgs: o.relayExtraArgs,
-        onSpawn: (p) => {
-          relayProc = p;
-          spawnedAt = performance.now();
-          p.onStderr((l) => stderr.push(l));
-          p.onJson((l) => { if (l.event === 'ready') readyAt ??= performance.now(); });
-          void p.exited.then(() => { exitedAt = performance.now(); });
-        },
-      },
-    });
-    const exit = relayProc?.exit ?? null;
-    let text = stderr.join('\n') + '\n';
-    let growth: ToolReport | null = null;
-    if (spec.profiler && trace.status === 'complete') {
-      const g = await profileReport(spec.profiler, relayBinary(spec.variant), trace, profileDir);
-      growth = g.report;
-      text = g.text;
-    }
-    const logFile = `${tool}.log`;
-    o.writeLog(logFile, text);
-    const row = makeRow(tool, { ...spec, ...(spec.profiler ? { parse: () => growth ?? { reported: false, definitelyLost: null, indirectlyLost: null, possiblyLost: null, stillReachable: null, leaked: null, headline: 'no growth profile (the run did not complete)' } } : {}) }, trace, text, exit, {
-      startMs: readyAt === null ? null : readyAt - spawnedAt,
-      wallMs: exitedAt === null ? null : exitedAt - spawnedAt,
-    }, logFile);
+    const row = await runTool(o, tool, scaled, seed);
     rows.push(row);
     o.onDone?.(row);
   }
@@ -261,6 +225,50 @@ export async function runDetect(o: DetectOptions): Promise<DetectResult> {
     scenario: o.scenario.name, file: o.file, variant: o.variant.id, seed, scale: DETECT_SCALE, scaled,
     rows, startedAt, endedAt: new Date().toISOString(),
   };
+}
+
+/** One tool's trial: the subject started under it, its output kept in the run folder, its row. */
+async function runTool(o: DetectOptions, tool: ToolId, scaled: Scenario, seed: number): Promise<DetectRow> {
+  const spec = toolSpec(tool, o.variant, { asanRelay: o.asanRelay, dumpDir: o.dumpDir });
+  if (tool === 'lsan' && (!o.asanRelay || !existsSync(o.asanRelay))) throw new LabError('missingTool', { tool: 'the ASan relay', install: 'npm run lab -- detect (builds it) or sudo apt-get install clang libclang-rt-dev' });
+  o.onStart?.(tool, spec.how);
+  const stderr: string[] = [];
+  const times = { spawnedAt: 0, readyAt: null as number | null, exitedAt: null as number | null };
+  let relayProc: NativeProcess | undefined;
+  const profileDir = join(o.dumpDir, 'growth-profile');
+  if (spec.profiler) mkdirSync(profileDir, { recursive: true });
+  const { subject, facts } = checkedSubject(scaled, o.file, [spec.variant]);
+  const { trace } = await runTrial({
+    scenario: scaled, subject, facts, variant: spec.variant, trial: 1, trials: 1, seed, signal: o.signal,
+    ...(spec.profiler ? { hooks: [profileHook(profileDir)] } : {}),
+    onSample: () => {}, onEvent: () => {},
+    launch: {
+      ...spec.launch,
+      env: { ...spec.launch.env, ...(spec.profiler ? spec.profiler.env(profileDir, spec.variant.env) : {}) },
+      extraArgs: o.relayExtraArgs,
+      onSpawn: (p) => {
+        relayProc = p;
+        times.spawnedAt = performance.now();
+        p.onStderr((l) => stderr.push(l));
+        p.onJson((l) => { if (l.event === 'ready') times.readyAt ??= performance.now(); });
+        void p.exited.then(() => { times.exitedAt = performance.now(); });
+      },
+    },
+  });
+  let text = stderr.join('\n') + '\n';
+  let growth: ToolReport | null = null;
+  if (spec.profiler && trace.status === 'complete') {
+    const g = await profileReport(spec.profiler, subject.programFor(spec.variant, facts) ?? '', trace, profileDir);
+    growth = g.report;
+    text = g.text;
+  }
+  const logFile = `${tool}.log`;
+  o.writeLog(logFile, text);
+  const noProfile = { reported: false, definitelyLost: null, indirectlyLost: null, possiblyLost: null, stillReachable: null, leaked: null, headline: 'no growth profile (the run did not complete)' };
+  return makeRow(tool, { ...spec, ...(spec.profiler ? { parse: () => growth ?? noProfile } : {}) }, trace, text, relayProc?.exit ?? null, {
+    startMs: times.readyAt === null ? null : times.readyAt - times.spawnedAt,
+    wallMs: times.exitedAt === null ? null : times.exitedAt - times.spawnedAt,
+  }, logFile);
 }
 
 function makeRow(tool: ToolId, spec: ToolSpec, trace: Trace, text: string, exit: { code: number | null; signal: string | null } | null,

@@ -1,19 +1,16 @@
-// The gate's I/O: load and validate the ceilings file against what exists, read the run
-// folder (and the baseline's), and write junit.xml, the gate section of report.md and
-// GITHUB_STEP_SUMMARY. The checking itself is gate.ts (pure).
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+// The gate's input: load and validate the ceilings file against what exists, and read the
+// run folder (and the baseline's). The checking itself is gate.ts (pure); what a gate
+// writes (junit.xml, report.md's gate section, GITHUB_STEP_SUMMARY) is report/gate-files.ts.
 import { join, relative } from 'node:path';
 import { LabError } from '../core/errors.js';
-import { loadSummary } from '../run/load-run.js';
+import { loadSummary } from '../results/reader.js';
 import { ROOT, SCENARIOS_DIR } from '../core/paths.js';
-import { gateMarkdown } from '../report/gate.js';
-import { junitXml } from '../report/junit.js';
-import type { RunInfo } from '../run/run.js';
 import { listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import type { SummaryRow } from '../core/types.js';
-import { AS_BUILT, VARIANTS } from '../subject/variants.js';
+import { variantIds } from '../allocators/variants.js';
 import { parseCeilings, readCeilingsFile, type Ceilings } from './ceilings.js';
 import { runGate, type GateResult, type GateRun } from './gate.js';
+import { type RunInfo } from '../results/schema.js';
 
 export const DEFAULT_CEILINGS = join(SCENARIOS_DIR, 'ceilings.ts');
 
@@ -33,7 +30,7 @@ export async function loadCeilings(path: string | undefined, extra: ReadonlyArra
   const shown = relative(ROOT, file).startsWith('..') ? file : relative(ROOT, file);
   return parseCeilings(raw, shown, {
     scenarios: [...new Set([...listScenarioNames(), ...extra.map((s) => s.name)])],
-    variants: [...VARIANTS.map((v) => v.id), AS_BUILT],  // as-built: a target as it is built
+    variants: variantIds(),
     phases,
   });
 }
@@ -70,37 +67,4 @@ export function checkBaselineFolder(dir: string, quick: boolean): void {
   if (info.quick !== quick) {
     throw new LabError('baselineMismatch', { dir, reason: `it is a ${info.quick ? '--quick' : 'full-size'} run and this one is ${quick ? '--quick' : 'full-size'}` });
   }
-}
-
-const BEGIN = '<!-- leak-lab gate -->';
-const END = '<!-- /leak-lab gate -->';
-
-/** Writes junit.xml into the run folder, puts the gate table into its report.md (replacing
- * an earlier gate section) when there is one, and appends report.md (or the gate table
- * alone) to $GITHUB_STEP_SUMMARY when that is set. Returns the paths written. */
-export function writeGateFiles(dir: string, result: GateResult, env: NodeJS.ProcessEnv = process.env): string[] {
-  const written: string[] = [];
-  const junit = join(dir, 'junit.xml');
-  writeFileSync(junit, junitXml(result));
-  written.push(junit);
-  const table = gateMarkdown(result);
-  const reportMd = join(dir, 'report.md');
-  let markdown = table;
-  if (existsSync(reportMd)) {
-    const text = readFileSync(reportMd, 'utf8');
-    const section = `${BEGIN}\n${table}${END}\n`;
-    const start = text.indexOf(BEGIN);
-    const end = text.indexOf(END);
-    markdown = start >= 0 && end > start
-      ? text.slice(0, start) + section + text.slice(end + END.length + 1)
-      : `${text.trimEnd()}\n\n${section}`;
-    writeFileSync(reportMd, markdown);
-    written.push(reportMd);
-  }
-  const stepSummary = env.GITHUB_STEP_SUMMARY;
-  if (stepSummary) {
-    appendFileSync(stepSummary, `${markdown}\n`);
-    written.push(stepSummary);
-  }
-  return written;
 }

@@ -1,9 +1,9 @@
 // What the Markdown and HTML reports both say about a run, as plain data: phases in
 // words, the environment as rows, the command that reproduces the run.
-import type { ChartTrace, RunData } from '../run/load-run.js';
-import type { RunInfo } from '../run/run.js';
+import type { ChartTrace, RunData } from '../results/reader.js';
 import { formatBytes } from '../core/units.js';
 import { shellJoin } from './columns.js';
+import { type RunInfo } from '../results/schema.js';
 
 type RunScenario = RunInfo['scenarios'][number];
 

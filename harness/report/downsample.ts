@@ -1,15 +1,9 @@
 // Downsampling for charts: a million samples become a few thousand points without losing
 // the peak (nor the trough). Pure functions, one linear pass each.
 
-/** A series of values over time (ms), in time order. */
-export interface Series {
-  t: number[];
-  v: number[];
-}
+import { type Series, emptySeries } from '../core/series.js';
 
-export function emptySeries(): Series {
-  return { t: [], v: [] };
-}
+export type { Series } from '../core/series.js';
 
 /** The bucket of time `t` among `buckets` equal buckets over [t0, t1]. */
 function bucketOf(t: number, t0: number, t1: number, buckets: number): number {

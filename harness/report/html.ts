@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ROOT } from '../core/paths.js';
-import type { ChartTrace, RunData } from '../run/load-run.js';
+import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { growthHtml } from './growth.js';
 import { MiB } from '../core/units.js';
@@ -15,7 +15,8 @@ import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } fr
 import {
   chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
 } from './common.js';
-import { type Series, gridMinMax, gridTimes } from './downsample.js';
+import { gridMinMax, gridTimes } from './downsample.js';
+import { type Series } from '../core/series.js';
 
 /** Values embedded across all charts of a page; the grid is sized to stay within it
  * (about 6 bytes each: report.html stays well under 2 MiB whatever the run's length). */

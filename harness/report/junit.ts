@@ -6,7 +6,6 @@ import { checkMessage, checkResult } from './gate.js';
 /** Escapes text for XML attributes and content; drops characters XML 1.0 cannot hold. */
 export function escapeXml(s: string): string {
   return s
-    // eslint-disable-next-line no-control-regex
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')

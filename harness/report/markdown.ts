@@ -1,7 +1,7 @@
 // report.md: GitHub-flavoured Markdown for a pull request or an issue. Per scenario: the
 // summary table (with each variant's verdict), an RSS-over-time chart as a Mermaid
 // xychart, then the environment and the command that reproduces the run.
-import type { ChartTrace, RunData } from '../run/load-run.js';
+import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';

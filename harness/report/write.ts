@@ -4,12 +4,14 @@
 // is byte-identical.
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadRun, type RunData } from '../run/load-run.js';
+import { loadRun, type RunData } from '../results/reader.js';
+import { summaryCsv } from './csv.js';
 import { htmlReport } from './html.js';
 import { markdownReport } from './markdown.js';
 
 /** Every report, one file per format, each `(run: RunData) => string`. */
 export const REPORTS: ReadonlyArray<{ file: string; render: (run: RunData) => string }> = [
+  { file: 'summary.csv', render: (run) => summaryCsv(run.summary) },
   { file: 'report.md', render: markdownReport },
   { file: 'report.html', render: htmlReport },
 ];

@@ -4,7 +4,9 @@ import { cpus, release } from 'node:os';
 import { execaSync } from 'execa';
 import { relative } from 'node:path';
 import { BUILD_DIR, ROOT } from '../core/paths.js';
-import { ALLOCATOR_PACKAGES, ALLOCATORS, debianVersion } from '../subject/variants.js';
+import { ALLOCATOR, ALLOCATORS } from '../allocators/registry.js';
+import { debianVersion } from '../allocators/variants.js';
+import type { Environment } from '../results/schema.js';
 
 function firstLine(cmd: string, args: string[]): string | null {
   try {
@@ -23,21 +25,6 @@ function readOr(path: string): string | null {
   }
 }
 
-export interface Environment {
-  kernel: string;
-  glibc: string | null;
-  cpuModel: string | null;
-  cores: number;
-  memTotalBytes: number | null;
-  thp: string | null;
-  node: string;
-  compiler: string | null;
-  cmake: string | null;
-  allocators: Record<string, { debian: string | null; reported: string | null }>;
-  git: { commit: string | null; dirty: boolean | null };
-  /** The native build the run used (build/native, or build/native-sanitize: ASan's allocator). */
-  buildDir?: string;
-}
 
 export function collectEnvironment(): Environment {
   const cpuinfo = readOr('/proc/cpuinfo') ?? '';
@@ -45,7 +32,7 @@ export function collectEnvironment(): Environment {
   const thpRaw = readOr('/sys/kernel/mm/transparent_hugepage/enabled');
   const status = firstLine('git', ['status', '--porcelain']);
   const allocators: Environment['allocators'] = {};
-  for (const a of ALLOCATORS) allocators[a] = { debian: debianVersion(ALLOCATOR_PACKAGES[a].runtime), reported: null };
+  for (const a of ALLOCATORS) allocators[a] = { debian: debianVersion(ALLOCATOR[a].packages.runtime), reported: null };
   return {
     kernel: release(),
     glibc: firstLine('getconf', ['GNU_LIBC_VERSION']),

@@ -1,27 +1,47 @@
-// A whole run: every scenario x trial x variant in turn, streamed into a RunStore, then
-// summarized. The order interleaves variants within each trial, so slow drift of the
-// machine spreads over all variants instead of biasing one.
-import type { RssPoints } from '../core/rss-series.js';
-import { collectEnvironment, type Environment } from './environment.js';
-import { withVerdict } from '../analysis/diagnosis.js';
-import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
-import { type DumpEvent, type TrialGrowth, growthPair, profilerFor, symbolizeGrowth, withGrowthProfile, writeTrialGrowth } from './profile.js';
+// A whole run: every scenario x trial x variant in turn, streamed into the run folder
+// (results/store.ts), then summarized with verdicts. The order interleaves variants within
+// each trial, so slow drift of the machine spreads over all variants instead of biasing
+// one. Growth profiles are a trial hook plus the symbolizer after the trial.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { relayBinary } from '../subject/variants.js';
+import { profilerFor } from '../allocators/registry.js';
+import type { Variant } from '../allocators/variants.js';
+import { withVerdict } from '../analysis/diagnosis.js';
+import { type TrialGrowth, withGrowthProfile } from '../analysis/growth.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
-import { type Progress, runTrial } from './runner.js';
-import { readTrialBack } from './trial-back.js';
+import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
+import type { RssPoints } from '../core/rss-series.js';
+import type { DumpEvent, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import { writeTrialGrowth } from '../results/growth-files.js';
+import type { RunInfo, TargetInfo } from '../results/schema.js';
+import { type Shard, cellKey, runMatrix, shardMatrix } from '../results/shard.js';
+import type { TrialKey } from '../results/schema.js';
+import { RunStore, makeRunId } from '../results/store.js';
+import { readTrialBack } from '../results/trial-back.js';
 import type { Scenario } from '../scenario/scenario.js';
-import { type Shard, cellKey, runMatrix, shardMatrix } from './shard.js';
-import { RunStore, makeRunId } from './store.js';
-import type { RunStatus, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
-import type { Variant } from '../subject/variants.js';
-import type { BinaryInfo } from '../subject/binary.js';
-import { variantApplies } from './target-check.js';
+import { subjectFor } from '../subjects/index.js';
+import type { SubjectFacts, SubjectKind, SubjectReady } from '../subjects/subject.js';
+import { profileHook } from '../trial/profile-dump.js';
+import { type Progress, type TrialOptions, runTrial } from '../trial/runner.js';
+import { collectEnvironment } from './environment.js';
+import { growthPair, symbolizeGrowth } from './profile.js';
+
+/** A scenario of the run, with the kind of subject it names and what that kind's check found. */
+export interface PlannedScenario {
+  scenario: Scenario;
+  file: string;
+  subject: SubjectKind;
+  facts: SubjectFacts;
+}
+
+/** A loaded scenario planned for a run: its kind of subject, checked for `variants`. */
+export function planScenario(loaded: { scenario: Scenario; file: string }, variants: readonly Variant[]): PlannedScenario {
+  const subject = subjectFor(loaded.scenario, loaded.file);
+  return { ...loaded, subject, facts: subject.check(variants, { probe: true }) };
+}
 
 export interface RunPlan {
-  scenarios: Array<{ scenario: Scenario; file: string }>;
+  scenarios: PlannedScenario[];
   variants: Variant[];
   trials: number | undefined;  // undefined: each scenario's own default
   seed: number | undefined;
@@ -30,50 +50,12 @@ export interface RunPlan {
   argv: string[];
   /** Run only this slice of the scenario x trial x variant matrix (--shard i/n). */
   shard?: Shard;
-  /** Poll the relay's counters every 100 ms (default true; --no-stats-poll). */
+  /** Poll the subject's counters every 100 ms (default true; --no-stats-poll). */
   statsPolling?: boolean;
   /** --profile: growth profiles on the variants that can (a scenario's `profile: true` too). */
   profile?: boolean;
   /** --memory-limit / --rate: a leak verdict's forecast. */
   forecast?: ForecastOptions;
-  /** The target's program of each target scenario (by scenario name), checked beforehand. */
-  targets?: Record<string, BinaryInfo>;
-}
-
-/** A target scenario's provenance in run.json: its program, and per variant what really
- * served malloc (the probe's report and the allocator libraries mapped). */
-export interface TargetInfo {
-  command: string[];
-  binary: BinaryInfo;
-  variants: Record<string, { allocator: string; version: string | null; mapped: string[] }>;
-}
-
-export interface RunInfo {
-  runId: string;
-  command: string[];
-  status: RunStatus;
-  quick: boolean;
-  /** `seed` is the base: trial i runs with seed + i - 1 (listed in `seeds`, and per trial
-   * in trials.jsonl), so the spread over trials includes the workload's variance. */
-  scenarios: Array<{ name: string; file: string; trials: number; seed: number; seeds?: number[]; scenario: Scenario }>;
-  variants: Array<{ id: string; allocator: string; env: Record<string, string> }>;
-  /** Target scenarios (by name): program, build id or checksum, package, what ran. */
-  targets?: Record<string, TargetInfo>;
-  startedAt: string;
-  endedAt: string | null;
-  environment: Environment;
-  errors: string[];
-  /** What the results do not cover, said once per trial (a target's child processes). */
-  warnings?: string[];
-  /** The slice this run covers (--shard), or null for the whole matrix. */
-  shard: Shard | null;
-  /** Whether the relay's counters were polled every 100 ms (false: --no-stats-poll). */
-  statsPolling?: boolean;
-  /** --profile and --memory-limit / --rate as given (what `lab merge` re-applies). */
-  profile?: boolean;
-  forecast?: ForecastOptions;
-  /** Set by `lab merge`: the shard run folders this run was joined from. */
-  mergedFrom?: Array<{ runId: string; dir: string; shard: Shard | null; status: RunStatus }>;
 }
 
 export interface RunOutcome {
@@ -92,11 +74,163 @@ export interface RunHooks {
 }
 
 export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunHooks = {}): Promise<RunOutcome> {
-  const startedAt = new Date();
-  const shardSuffix = plan.shard ? `-shard${plan.shard.index}of${plan.shard.count}` : '';
-  const store = new RunStore(plan.outDir, makeRunId(startedAt, plan.scenarios.map((s) => s.scenario.name)) + shardSuffix);
-  const info: RunInfo = {
-    runId: store.runId,
+  const run = new Run(plan, signal, hooks);
+  for (const s of plan.scenarios) {
+    if (signal.aborted) break;
+    await run.scenario(s);
+  }
+  return run.close();
+}
+
+/** One scenario x variant's trials as they finish, and their growth profiles. */
+interface Cell {
+  traces: Trace[];
+  metrics: TrialMetrics[];
+  growth: { trials: TrialGrowth[]; errors: string[] };
+}
+
+class Run {
+  readonly store: RunStore;
+  readonly info: RunInfo;
+  private readonly selected: Set<string>;
+  private readonly summary: SummaryRow[] = [];
+  private readonly curves: RunOutcome['curves'] = [];
+  private readonly samplerIntervals: number[] = [];
+  private samplerCpuMs = 0;
+
+  constructor(private readonly plan: RunPlan, private readonly signal: AbortSignal, private readonly hooks: RunHooks) {
+    const startedAt = new Date();
+    const shardSuffix = plan.shard ? `-shard${plan.shard.index}of${plan.shard.count}` : '';
+    this.store = new RunStore(plan.outDir, makeRunId(startedAt, plan.scenarios.map((s) => s.scenario.name)) + shardSuffix);
+    this.info = runInfo(plan, this.store.runId, startedAt);
+    const kinds = new Map(plan.scenarios.map((s) => [s.scenario.name, s.subject]));
+    const cells = runMatrix(this.info.scenarios, plan.variants.map((v) => v.id)).filter((c) => kinds.get(c.scenario)!.variantApplies(c.variant));
+    this.selected = new Set(shardMatrix(cells, plan.shard).map(cellKey));
+    this.store.writeJson('run.json', this.info);
+    this.store.markLatest();
+  }
+
+  /** Every selected trial of one scenario, then its summary rows. */
+  async scenario(p: PlannedScenario): Promise<void> {
+    const s = this.info.scenarios.find((x) => x.name === p.scenario.name)!;
+    const cells = new Map<string, Cell>();
+    for (let trial = 1; trial <= s.trials; trial++) {
+      for (const variant of this.plan.variants) {
+        if (this.signal.aborted) return this.summarize(p, cells);
+        if (!this.selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
+        const cell = cells.get(variant.id) ?? { traces: [], metrics: [], growth: { trials: [], errors: [] } };
+        cells.set(variant.id, cell);
+        await this.trial(p, { scenario: s.name, variant: variant.id, trial }, variant, trialSeed(s.seed, trial), s.trials, cell);
+      }
+    }
+    this.summarize(p, cells);
+  }
+
+  /** One trial, read back from the run folder, its metrics and growth kept. */
+  private async trial(p: PlannedScenario, key: TrialKey, variant: Variant, seed: number, trials: number, cell: Cell): Promise<void> {
+    const profileDir = join(this.store.dir, 'profiles', key.scenario, `${variant.id}-${key.trial}`);
+    const profiler = this.profiling(p) ? profilerFor(variant.allocator) : undefined;
+    const profiled = profiler && 'tool' in profiler ? profiler : undefined;
+    const written = this.store.offsets();
+    const options: TrialOptions = {
+      scenario: p.scenario, subject: p.subject, facts: p.facts, variant, trial: key.trial, trials, seed, signal: this.signal,
+      statsPolling: this.plan.statsPolling, retain: false,
+      onSample: (sample: Sample) => this.store.sample(key, sample),
+      onEvent: (e) => this.store.event(key, e),
+      onProgress: this.hooks.onProgress,
+      onReady: (r) => this.ready(key, variant, r),
+      onProcess: (r) => this.store.process(key, r),
+      workDir: join(this.store.dir, 'trials', `${key.scenario}.${variant.id}.${key.trial}`),
+      ...(profiled ? { launch: { env: profiled.env(profileDir, variant.env) }, hooks: [profileHook(mkdirp(profileDir))] } : {}),
+    };
+    const { trace, samplerIntervals, samplerCpuMs } = await runTrial(options);
+    Object.assign(trace, await readTrialBack(this.store, written, key));
+    this.samplerIntervals.push(...samplerIntervals);
+    this.samplerCpuMs += samplerCpuMs;
+    if (profiled && trace.status === 'complete') await this.growth(p, trace, variant, profileDir, cell);
+    this.keep(key, trace, cell);
+  }
+
+  private profiling(p: PlannedScenario): boolean {
+    return Boolean(this.plan.profile || p.scenario.profile);
+  }
+
+  /** What the subject said of itself: the allocator version it reports, and a target's
+   * preload as it took (run.json). */
+  private ready(key: TrialKey, variant: Variant, r: SubjectReady): void {
+    const a = variant.allocator ? this.info.environment.allocators[variant.allocator] : undefined;
+    if (a) a.reported = r.version ?? '';
+    const t = this.info.targets?.[key.scenario];
+    if (t) t.variants[variant.id] = { allocator: r.allocator, version: r.version, mapped: r.mapped ?? [] };
+    this.store.writeJson('run.json', this.info);
+  }
+
+  /** The trial's growth profile: its two heap dumps symbolized against the program that
+   * wrote them, kept in its profile folder (growth.json). */
+  private async growth(p: PlannedScenario, trace: Trace, variant: Variant, dir: string, cell: Cell): Promise<void> {
+    const profiler = profilerFor(variant.allocator);
+    if (!('tool' in profiler)) return;
+    const program = p.subject.programFor(variant, p.facts);
+    const pair = growthPair(trace.events.filter((e): e is DumpEvent => e.type === 'profile'));
+    const result = 'error' in pair ? { error: pair.error }
+      : !program ? { error: 'the subject\'s program was not resolved (no binary to symbolize against)' }
+      : await symbolizeGrowth(profiler, program, pair.base.path, pair.end.path, dir)
+        .then((x) => ({ ...x, quiet: pair.end.quiet ?? null }), (err: Error) => ({ error: err.message }));
+    writeTrialGrowth(dir, result);
+    if ('error' in result) cell.growth.errors.push(`trial ${trace.trial}: ${result.error}`);
+    else cell.growth.trials.push(result);
+  }
+
+  /** The trial's line in trials.jsonl, its errors and warnings in run.json, its curve. */
+  private keep(key: TrialKey, trace: Trace, cell: Cell): void {
+    const metrics = trialMetrics(trace);
+    this.store.trial(trace, metrics);
+    this.hooks.onTrialDone?.(trace, metrics);
+    const where = `${key.scenario} / ${key.variant} / trial ${key.trial}`;
+    if (trace.error) this.info.errors.push(`${where}: ${trace.error}`);
+    const outside = unmeasuredWarning(trace, metrics);
+    if (outside) (this.info.warnings ??= []).push(`${where}: ${outside}`);
+    cell.traces.push(trace);
+    cell.metrics.push(metrics);
+    if (trace.status === 'complete' && !this.curves.some((c) => c.scenario === key.scenario && c.variant === key.variant)) {
+      const release = trace.events.find((e) => e.type === 'release');
+      this.curves.push({ scenario: key.scenario, variant: key.variant, points: maxPerBucket(trace.rss!, CURVE_POINTS), releaseAt: release ? release.tMs : null });
+    }
+    // On disk already: the next trial starts from nothing.
+    trace.samples = [];
+    trace.events = trace.events.filter((e) => e.type !== 'load');
+    delete trace.rss;
+  }
+
+  private summarize(p: PlannedScenario, cells: Map<string, Cell>): void {
+    for (const cell of cells.values()) {
+      if (cell.traces.length === 0) continue;
+      let row = withVerdict(summarize(cell.traces, cell.metrics));
+      if (this.profiling(p)) row = withProfileEvidence(withGrowthProfile(row, cell.growth, this.store.dir, p.scenario.name));
+      if (this.plan.forecast) row = withForecast(row, this.plan.forecast);
+      this.summary.push(row);
+    }
+    this.store.writeJson('summary.json', this.summary);
+  }
+
+  async close(): Promise<RunOutcome> {
+    this.info.status = this.signal.aborted ? 'interrupted' : this.info.errors.length ? 'failed' : 'complete';
+    this.info.endedAt = new Date().toISOString();
+    this.store.writeJson('summary.json', this.summary);
+    await this.store.close();
+    this.store.writeJson('run.json', this.info);
+    return { store: this.store, info: this.info, summary: this.summary, curves: this.curves, samplerIntervals: this.samplerIntervals, samplerCpuMs: this.samplerCpuMs };
+  }
+}
+
+/** run.json as the run starts. */
+function runInfo(plan: RunPlan, runId: string, startedAt: Date): RunInfo {
+  const targets: Record<string, TargetInfo> = {};
+  for (const p of plan.scenarios) {
+    if (p.subject.command && p.facts.binary) targets[p.scenario.name] = { command: [...p.subject.command], binary: p.facts.binary, variants: {} };
+  }
+  return {
+    runId,
     command: plan.argv,
     status: 'running',
     quick: plan.quick,
@@ -106,6 +240,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
       return { name: scenario.name, file, trials, seed, seeds: Array.from({ length: trials }, (_, i) => trialSeed(seed, i + 1)), scenario };
     }),
     variants: plan.variants.map((v) => ({ id: v.id, allocator: v.allocator ?? v.id, env: v.env })),
+    ...(Object.keys(targets).length ? { targets } : {}),
     startedAt: startedAt.toISOString(),
     endedAt: null,
     environment: collectEnvironment(),
@@ -115,114 +250,6 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
     ...(plan.profile ? { profile: true } : {}),
     ...(plan.forecast ? { forecast: plan.forecast } : {}),
   };
-  const targets: Record<string, TargetInfo> = {};
-  for (const s of info.scenarios) {
-    const binary = plan.targets?.[s.name];
-    if (s.scenario.target && binary) targets[s.name] = { command: s.scenario.target.command, binary, variants: {} };
-  }
-  if (Object.keys(targets).length) info.targets = targets;
-  const applies = (c: { scenario: string; variant: string }) => variantApplies(info.scenarios.find((s) => s.name === c.scenario)!.scenario, c.variant);
-  const cells = runMatrix(info.scenarios, plan.variants.map((v) => v.id)).filter(applies);
-  const selected = new Set(shardMatrix(cells, plan.shard).map(cellKey));
-  store.writeJson('run.json', info);
-  store.markLatest();
-
-  const summary: SummaryRow[] = [];
-  const curves: RunOutcome['curves'] = [];
-  const samplerIntervals: number[] = [];
-  let samplerCpuMs = 0;
-  const writeSummary = () => {
-    store.writeJson('summary.json', summary);
-  };
-
-  outer: for (const s of info.scenarios) {
-    const traces = new Map<string, { traces: Trace[]; metrics: TrialMetrics[] }>();
-    const profiling = Boolean(plan.profile || s.scenario.profile);
-    const growths = new Map<string, { trials: TrialGrowth[]; errors: string[] }>();
-    for (let trial = 1; trial <= s.trials; trial++) {
-      for (const variant of plan.variants) {
-        if (signal.aborted) break outer;
-        if (!selected.has(cellKey({ scenario: s.name, trial, variant: variant.id }))) continue;
-        const key = { scenario: s.name, variant: variant.id, trial };
-        // Growth profiles symbolize against the program that wrote the dumps: the relay's
-        // binary, or the target's own (recorded in run.json); a target's probe takes the dumps.
-        const profiler = profiling ? profilerFor(variant.allocator) : undefined;
-        const profiledBinary = s.scenario.target ? plan.targets?.[s.name]?.path : relayBinary(variant);
-        const profileDir = join(store.dir, 'profiles', s.name, `${variant.id}-${trial}`);
-        const written = store.offsets();
-        const { trace, samplerIntervals: iv, samplerCpuMs: sc } = await runTrial({
-          scenario: s.scenario, variant, trial, trials: s.trials, seed: trialSeed(s.seed, trial), signal, statsPolling: plan.statsPolling, retain: false,
-          ...(profiler && 'tool' in profiler ? { profile: { dir: mkdirp(profileDir), env: profiler.env(profileDir, variant.env) } } : {}),
-          onSample: (sample: Sample) => store.sample(key, sample),
-          onEvent: (e) => store.event(key, e),
-          onProgress: hooks.onProgress,
-          onRelayReady: (ready) => {
-            const a = variant.allocator ? info.environment.allocators[variant.allocator] : undefined;
-            if (a) a.reported = String(ready.version ?? '');
-          },
-          workDir: join(store.dir, 'trials', `${s.name}.${variant.id}.${trial}`),
-          onProcess: (r) => store.process(key, r),
-          staticTarget: plan.targets?.[s.name]?.elf?.static === true,
-          onSubjectReady: (r) => {
-            const t = info.targets?.[s.name];
-            if (t) t.variants[variant.id] = { allocator: String(r.allocator), version: r.version === null ? null : String(r.version), mapped: (r.mapped as string[]) ?? [] };
-            store.writeJson('run.json', info);
-          },
-        });
-        Object.assign(trace, await readTrialBack(store, written, key));
-        samplerIntervals.push(...iv);
-        samplerCpuMs += sc;
-        if (profiler && 'tool' in profiler && trace.status === 'complete') {
-          const g = growths.get(variant.id) ?? { trials: [], errors: [] };
-          growths.set(variant.id, g);
-          const pair = growthPair(trace.events.filter((e): e is DumpEvent => e.type === 'profile'));
-          const result = 'error' in pair ? { error: pair.error }
-            : !profiledBinary ? { error: 'the target\'s program was not resolved (no binary to symbolize against)' }
-            : await symbolizeGrowth(profiler, profiledBinary, pair.base.path, pair.end.path, profileDir)
-              .then((x) => ({ ...x, quiet: pair.end.quiet ?? null }), (err: Error) => ({ error: err.message }));
-          writeTrialGrowth(profileDir, result);
-          if ('error' in result) g.errors.push(`trial ${trial}: ${result.error}`);
-          else g.trials.push(result);
-        }
-        const metrics = trialMetrics(trace);
-        store.trial(trace, metrics);
-        hooks.onTrialDone?.(trace, metrics);
-        if (trace.error) info.errors.push(`${s.name} / ${variant.id} / trial ${trial}: ${trace.error}`);
-        const outside = unmeasuredWarning(trace, metrics);
-        if (outside) (info.warnings ??= []).push(`${s.name} / ${variant.id} / trial ${trial}: ${outside}`);
-        const entry = traces.get(variant.id) ?? { traces: [], metrics: [] };
-        entry.traces.push(trace);
-        entry.metrics.push(metrics);
-        traces.set(variant.id, entry);
-        if (trace.status === 'complete' && !curves.some((c) => c.scenario === s.name && c.variant === variant.id)) {
-          const release = trace.events.find((e) => e.type === 'release');
-          curves.push({
-            scenario: s.name, variant: variant.id,
-            points: maxPerBucket(trace.rss!, CURVE_POINTS),
-            releaseAt: release ? release.tMs : null,
-          });
-        }
-        // On disk already: the next trial starts from nothing.
-        trace.samples = [];
-        trace.events = trace.events.filter((e) => e.type !== 'load');
-        delete trace.rss;
-      }
-    }
-    for (const [variantId, { traces: t, metrics }] of traces) {
-      let row = withVerdict(summarize(t, metrics));
-      if (profiling) row = withProfileEvidence(withGrowthProfile(row, growths.get(variantId), store.dir, s.name));
-      if (plan.forecast) row = withForecast(row, plan.forecast);
-      summary.push(row);
-    }
-    writeSummary();
-  }
-
-  info.status = signal.aborted ? 'interrupted' : info.errors.length ? 'failed' : 'complete';
-  info.endedAt = new Date().toISOString();
-  writeSummary();
-  await store.close();
-  store.writeJson('run.json', info);
-  return { store, info, summary, curves, samplerIntervals, samplerCpuMs };
 }
 
 /** A target's child processes held memory the lab did not measure: at least 8 MiB and 10%

@@ -6,7 +6,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { LabError } from '../core/errors.js';
 import { SCENARIOS_DIR } from '../core/paths.js';
-import { AS_BUILT, VARIANTS } from '../subject/variants.js';
+import { AS_BUILT, VARIANTS } from '../allocators/variants.js';
 import { duration, name as phaseName, size } from './fields.js';
 import { checkTarget, commandLoad, isCommandLoadInput, quickTarget, target } from './target.js';
 import { importModule } from '../core/load-module.js';
@@ -54,6 +54,30 @@ const phase = z.object({
   actions: z.array(z.enum(ACTIONS)).default([]),
 }).strict();
 
+/** A group of phases run `repeat` times in a row (fill then clear, three times, say): each
+ * phase becomes `<name>-<k>` with its repetition k, so growth per repetition can be measured
+ * (docs/scenarios.md, "Repeated phases"; docs/metrics.md, repeatGrowthShare). */
+const group = z.object({
+  repeat: z.number().int().min(2).max(1000),
+  phases: z.array(phase).min(1),
+}).strict();
+
+type PlainPhase = z.output<typeof phase>;
+/** A phase as a run sees it: from a repeated group, its repetition and its name in the file. */
+type ExpandedPhase = PlainPhase & { repetition?: number; base?: string };
+
+const phaseOrGroup = z.unknown().transform((v, ctx): ExpandedPhase[] => {
+  const isGroup = typeof v === 'object' && v !== null && 'repeat' in v;
+  const r = (isGroup ? group : phase).safeParse(v);
+  if (!r.success) {
+    for (const i of r.error.issues) ctx.addIssue({ ...i, path: i.path });
+    return z.NEVER;
+  }
+  if (!isGroup) return [r.data as PlainPhase];
+  const g = r.data as z.output<typeof group>;
+  return Array.from({ length: g.repeat }, (_, k) => g.phases.map((p) => ({ ...p, name: `${p.name}-${k + 1}`, repetition: k + 1, base: p.name }))).flat();
+});
+
 const relay = z.object({
   threads: z.number().int().min(1).max(256).default(8),
   maxFrame: size.default(16 * 1024 * 1024),
@@ -94,7 +118,7 @@ export const scenarioSchema = z.object({
   connections: z.number().int().min(1).max(4096).default(64),
   trials: z.number().int().min(1).max(1000).default(1),
   seed: z.number().int().nonnegative().default(1),
-  phases: z.array(phase).min(1),
+  phases: z.array(phaseOrGroup).min(1).transform((ps) => ps.flat()),
   quick: quick.optional(),
   /** Variant ids to run when --variants is not given (default: the default variants). */
   variants: z.array(z.string()).min(1).optional(),
@@ -125,8 +149,9 @@ export const scenarioSchema = z.object({
     if (arms.has(a.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arms', i, 'name'], message: `duplicate arm name '${a.name}'` });
     arms.add(a.name);
   });
+  const bases = new Set(s.phases.flatMap((p) => (p.base ? [p.base] : [])));
   for (const name of Object.keys(s.quick?.phases ?? {})) {
-    if (!seen.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['quick', 'phases', name], message: `no phase named '${name}'; phases are ${[...seen].join(', ')}` });
+    if (!seen.has(name) && !bases.has(name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['quick', 'phases', name], message: `no phase named '${name}'; phases are ${[...bases, ...seen].join(', ')}` });
   }
 });
 
@@ -178,7 +203,7 @@ export function applyQuick(s: Scenario): Scenario {
     relay: { ...s.relay, ...q.relay },
     upstream: { ...s.upstream, ...q.upstream },
     connections: q.connections ?? s.connections,
-    phases: s.phases.map((p) => ({ ...p, ...q.phases[p.name] })),
+    phases: s.phases.map((p) => ({ ...p, ...(p.base ? q.phases[p.base] : undefined), ...q.phases[p.name] })),
     target: s.target && q.target ? { ...s.target, ...q.target } : s.target,
   };
 }

@@ -8,7 +8,7 @@ import { argv, duration, env, name } from './fields.js';
 /** Placeholders: {port} and any {port<suffix>} ({port2}, {port_admin}) get a free loopback
  * port each (the same value everywhere in one trial); {run_dir} is the trial's folder;
  * {pid} the target's pid (load and release commands only). `{{` and `}}` are literal braces. */
-export const PLACEHOLDER_HELP = "{port}, {port<suffix>} (e.g. {port2}, {port_admin}), {run_dir}, {lab_build} (the lab's native build folder), and in load and release commands {pid}; '{{' and '}}' for literal braces";
+export const PLACEHOLDER_HELP = "{port}, {port<suffix>} (e.g. {port2}, {port_admin}), {run_dir}, {lab_build} (the lab's native build folder), in load and release commands {pid}, and {repetition} (a phase's repetition in a repeated group, 0 outside one); '{{' and '}}' for literal braces";
 const PORT_NAME = /^port[a-z0-9_]*$/;
 const TOKEN = /\{\{|\}\}|\{([^{}]*)\}/g;
 
@@ -23,7 +23,7 @@ export function placeholdersIn(text: string, allowPid: boolean): { names: string
   for (const m of text.matchAll(TOKEN)) {
     if (m[1] === undefined) continue;
     const n = m[1];
-    if (PORT_NAME.test(n) || n === 'run_dir' || n === 'lab_build' || (n === 'pid' && allowPid)) names.push(n);
+    if (PORT_NAME.test(n) || n === 'run_dir' || n === 'lab_build' || ((n === 'pid' || n === 'repetition') && allowPid)) names.push(n);
     else bad.push(`{${n}}`);
   }
   // A lone brace that is not part of a token or an escape.

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { buildNative, skippedRelays } from '../../harness/subject/build.js';
+import { buildNative, skippedRelays } from '../../harness/tooling/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leaklab-build-'));
 const noPackages = mkdtempSync(join(tmpdir(), 'leaklab-no-pc-'));

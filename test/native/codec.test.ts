@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { decodeFrame, encodeFrame, FrameType } from '../../harness/subject/codec.js';
+import { decodeFrame, encodeFrame, FrameType } from '../../harness/subjects/protocol/codec.js';
 import { binaryPath } from '../../harness/core/paths.js';
 
 describe('frame codec (TypeScript side)', () => {

@@ -1,8 +1,8 @@
 // The libFuzzer target frame_fuzz (native/fuzz/frame_fuzz.cc: frame codec + admin command
 // parser, with ASan + UBSan) for a bounded number of runs from the seed corpus.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildFuzzer } from '../../harness/subject/build.js';
-import { parseFuzzOutput, runFuzzer } from '../../harness/subject/fuzz.js';
+import { buildFuzzer } from '../../harness/tooling/build.js';
+import { parseFuzzOutput, runFuzzer } from '../../harness/tooling/fuzz.js';
 
 describe('frame_fuzz', () => {
   beforeAll(async () => { await buildFuzzer(); }, 180_000);

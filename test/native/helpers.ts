@@ -2,8 +2,8 @@
 // real sockets on 127.0.0.1).
 import { execa } from 'execa';
 import { binaryPath } from '../../harness/core/paths.js';
-export { type Lab, startLab, startUpstream } from '../../harness/run/relay-lab.js';
-import { ALLOCATORS, VARIANTS, variantStatus } from '../../harness/subject/variants.js';
+export { type Lab, startLab, startUpstream } from '../support/relay-lab.js';
+import { ALLOCATORS, VARIANTS, variantStatus } from '../../harness/allocators/variants.js';
 
 /** Every allocator must be built here: CI installs them all, so a missing one is a failure, not a skip. */
 export function requireAllAllocators(): void {

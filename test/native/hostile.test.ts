@@ -3,9 +3,9 @@
 // well-behaved client keeps getting correct answers throughout.
 import { type Socket, connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, FrameClient } from '../../harness/subject/client.js';
-import { FrameType, decodeFrame, encodeFrame } from '../../harness/subject/codec.js';
-import { closedWithin, cpuShare, header, procStatus, rawConnect, setLimit, streamUntilAnswered } from '../../harness/run/hostile.js';
+import { AdminClient, FrameClient } from '../../harness/subjects/protocol/client.js';
+import { FrameType, decodeFrame, encodeFrame } from '../../harness/subjects/protocol/codec.js';
+import { closedWithin, cpuShare, header, procStatus, rawConnect, setLimit, streamUntilAnswered } from '../support/hostile.js';
 import { type Lab, startLab } from './helpers.js';
 
 const MAX_FRAME = 1024 * 1024;

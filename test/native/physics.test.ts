@@ -13,7 +13,7 @@
 // Retention says what the allocator does by itself; release efficiency and the MiB left say
 // what the release call does, and each would fail if the call returned nothing.
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStatmRss } from '../../harness/run/sampler.js';
+import { readStatmRss } from '../../harness/core/proc.js';
 import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
 
 const MiB = 1024 * 1024;

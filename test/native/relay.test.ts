@@ -1,7 +1,7 @@
 // The relay, black box, per allocator: real upstream, real relay, real sockets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FrameClient } from '../../harness/subject/client.js';
-import { FrameType, encodeFrame } from '../../harness/subject/codec.js';
+import { FrameClient } from '../../harness/subjects/protocol/client.js';
+import { FrameType, encodeFrame } from '../../harness/subjects/protocol/codec.js';
 import { ALLOCATORS, type Lab, listeningSockets, requireAllAllocators, startLab } from './helpers.js';
 
 const SIZES = [0, 1, 7, 8, 100, 64 * 1024, 1024 * 1024];

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SANITIZE_BUILD_DIR, buildNative } from '../../harness/subject/build.js';
+import { SANITIZE_BUILD_DIR, buildNative } from '../../harness/tooling/build.js';
 import { ROOT } from '../../harness/core/paths.js';
 import { LAB, NODE } from '../lab-cli.js';
 

@@ -2,7 +2,7 @@
 // checked in the relay it runs in.
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VARIANTS } from '../../harness/subject/variants.js';
+import { VARIANTS } from '../../harness/allocators/variants.js';
 import { type Lab, runLoadgen, startLab } from './helpers.js';
 
 const labs: Lab[] = [];

@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
-import type { SummaryRow } from '../../harness/core/types.js';
-import type { DumpEvent } from '../../harness/run/profile.js';
+import { type DumpEvent, type SummaryRow } from '../../harness/core/types.js';
 import { LAB, NODE } from '../lab-cli.js';
 
 const out = mkdtempSync(join(tmpdir(), 'leaklab-profile-target-'));

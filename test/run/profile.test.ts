@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../harness/core/paths.js';
-import type { SummaryRow } from '../../harness/core/types.js';
-import type { DumpEvent } from '../../harness/run/profile.js';
-import { startLab } from '../../harness/run/relay-lab.js';
+import { type DumpEvent, type SummaryRow } from '../../harness/core/types.js';
+import { startLab } from '../support/relay-lab.js';
 import { LAB, NODE } from '../lab-cli.js';
 import { sharedRun } from '../support/shared-runs.js';
 

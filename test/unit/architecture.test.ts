@@ -49,18 +49,9 @@ function findCycle(graph: Map<string, string[]>): string[] | null {
   return null;
 }
 
-/** Which top-level folders each folder may import from (besides itself). */
-const ALLOWED: Record<string, string[]> = {
-  core: [],
-  scenario: ['core', 'subject'],
-  subject: ['core'],
-  analysis: ['core', 'subject'],
-  run: ['core', 'scenario', 'subject', 'analysis', 'report'],
-  report: ['core', 'analysis', 'run', 'gate'],
-  gate: ['core', 'analysis', 'scenario', 'subject', 'run', 'report'],
-  detect: ['core', 'scenario', 'subject', 'analysis', 'run'],
-  cli: ['core', 'scenario', 'subject', 'analysis', 'run', 'report', 'gate', 'detect'],
-};
+/** The stage folders from the bottom up (docs/architecture.md): each may import only from
+ * the folders before it in this list, never from one after it. No exceptions. */
+export const LAYERS = ['core', 'allocators', 'tooling', 'scenario', 'subjects', 'analysis', 'results', 'trial', 'run', 'gate', 'report', 'detect', 'cli'] as const;
 
 describe('harness layout', () => {
   const graph = importGraph();
@@ -70,13 +61,11 @@ describe('harness layout', () => {
   });
 
   it('imports run one way: each folder only from the folders below it', () => {
+    const layer = (file: string) => (LAYERS as readonly string[]).indexOf(file.includes('/') ? file.split('/')[0]! : 'cli');
     const bad: string[] = [];
     for (const [file, deps] of graph) {
-      const from = file.includes('/') ? file.split('/')[0]! : 'cli';
-      for (const d of deps) {
-        const to = d.split('/')[0]!;
-        if (to !== from && !(ALLOWED[from] ?? []).includes(to)) bad.push(`${file} -> ${d}`);
-      }
+      expect(layer(file), `${file} is in no layer`).toBeGreaterThanOrEqual(0);
+      for (const d of deps) if (layer(d) > layer(file)) bad.push(`${file} -> ${d}`);
     }
     expect(bad).toEqual([]);
   });

@@ -186,3 +186,57 @@ describe('lateGrowthShare', () => {
     expect(lateGrowthShare(series((t) => t * 1000, (t) => (t < 600 ? t * 1e6 : 0)), 0, 1000)).toBeCloseTo(0.5, 1);
   });
 });
+
+describe('growth per repetition (a fake target trace: load commands, fill then clear, three times)', () => {
+  /** The program's in-use bytes (allocator count) at the end of each 1 s phase: baseline,
+   * then fill-k/clear-k for k = 1..3; `inUse` lists them in phase order. */
+  function repeated(inUseMiB: number[]): Trace {
+    const names = ['baseline', 'fill-1', 'clear-1', 'fill-2', 'clear-2', 'fill-3', 'clear-3'];
+    const samples: Sample[] = [];
+    names.forEach((_, i) => {
+      samples.push(statm(i * 1000 + 500, 100));
+      samples.push({ ...statm(i * 1000 + 900, 0), source: 'stats', allocAllocatedBytes: inUseMiB[i]! * MiB });
+    });
+    return fakeTrace({
+      samples,
+      events: [...names.map((name, index) => ({ type: 'phase' as const, tMs: index * 1000, name, index })), { type: 'end', tMs: 7000 }],
+      phases: [],
+      schedule: names.map((name, i) => ({ name, durationMs: 1000, actions: [], ...(i > 0 ? { repetition: Math.ceil(i / 2) } : {}) })),
+    });
+  }
+  it('a leak keeps growing from one repetition to the next: two thirds of its growth after the first', () => {
+    // 4 MiB at baseline; each fill adds 100 MiB of which clear keeps 50 (a reachable leak).
+    const m = trialMetrics(repeated([4, 104, 54, 154, 104, 204, 154]));
+    expect(m.repetitions).toBe(3);
+    expect([m['inUseEnd.1'], m['inUseEnd.2'], m['inUseEnd.3']]).toEqual([54 * MiB, 104 * MiB, 154 * MiB]);
+    expect(m.repeatGrowthShare).toBeCloseTo(100 / 150, 10);
+  });
+  it('a pool levels off after the first repetition: its second and third fills add a few MiB', () => {
+    // The pool keeps 300 MiB after the first clear; later fills reuse it, adding 5 MiB each.
+    const m = trialMetrics(repeated([4, 304, 304, 309, 309, 314, 314]));
+    expect(m.repeatGrowthShare).toBeCloseTo(10 / 310, 10);
+  });
+  it('what was freed every time grew nothing: 0; one repetition or no count: null', () => {
+    expect(trialMetrics(repeated([4, 304, 4, 304, 4, 304, 4])).repeatGrowthShare).toBe(0);
+    const single = fakeTrace();
+    expect([trialMetrics(single).repetitions, trialMetrics(single).repeatGrowthShare]).toEqual([null, null]);
+  });
+});
+
+describe('phase-end levels never reach into the phase before', () => {
+  it('a 60 ms phase after a long one reads its own samples only', () => {
+    // The fill phase lasts 60 ms at 300 MiB; a 200 ms window would take 14 samples of the
+    // 3 MiB baseline before it and 6 of its own, and read 3 MiB.
+    const samples: Sample[] = [];
+    for (let t = 0; t < 1000; t += 10) samples.push(statm(t, 3));
+    for (let t = 1000; t < 1500; t += 10) samples.push(statm(t, 300));
+    const m = trialMetrics(fakeTrace({
+      samples,
+      events: [{ type: 'phase', tMs: 0, name: 'baseline', index: 0 }, { type: 'phase', tMs: 1000, name: 'fill', index: 1 }, { type: 'phase', tMs: 1060, name: 'idle', index: 2 }, { type: 'end', tMs: 1500 }],
+      phases: [],
+      schedule: [{ name: 'baseline', durationMs: 1000, actions: [] }, { name: 'fill', durationMs: 60, actions: [] }, { name: 'idle', durationMs: 440, actions: [] }],
+    }));
+    expect(m['rssEnd.fill']).toBe(300 * MiB);
+    expect(m['rssEnd.baseline']).toBe(3 * MiB);
+  });
+});

@@ -3,7 +3,7 @@
 // start and at its end. The same from a real run: test/cli/progress.test.ts.
 import { describe, expect, it } from 'vitest';
 import { progressView } from '../../../harness/cli/progress.js';
-import type { Progress } from '../../../harness/run/runner.js';
+import type { Progress } from '../../../harness/trial/runner.js';
 
 const MiB = 1024 * 1024;
 

@@ -6,7 +6,7 @@ import { LabError } from '../../../harness/core/errors.js';
 import { checkMessage, gateMarkdown, gateText } from '../../../harness/report/gate.js';
 import { escapeXml, junitXml } from '../../../harness/report/junit.js';
 import type { SummaryRow } from '../../../harness/core/types.js';
-import type { Allocator } from '../../../harness/subject/variants.js';
+import type { Allocator } from '../../../harness/allocators/variants.js';
 
 const MiB = 1024 * 1024;
 const KNOWN = {

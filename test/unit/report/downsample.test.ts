@@ -1,7 +1,8 @@
 // Chart downsampling keeps the extremes: a million samples, a few thousand points, the
 // peak and the trough still there.
 import { describe, expect, it } from 'vitest';
-import { bucketMax, gridMinMax, gridTimes, minMaxDownsample, type Series } from '../../../harness/report/downsample.js';
+import { bucketMax, gridMinMax, gridTimes, minMaxDownsample } from '../../../harness/report/downsample.js';
+import { type Series } from '../../../harness/core/series.js';
 
 function noisy(n: number): Series {
   const s: Series = { t: new Array(n), v: new Array(n) };

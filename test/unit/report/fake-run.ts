@@ -1,8 +1,8 @@
 // A hand-built run ("fake run"): what loadRun() would return for a small run of one
 // scenario on two variants, three trials each. No process, no file.
-import type { ChartTrace, RunData } from '../../../harness/run/load-run.js';
-import type { Environment } from '../../../harness/run/environment.js';
+import type { ChartTrace, RunData } from '../../../harness/results/reader.js';
 import type { SummaryRow } from '../../../harness/core/types.js';
+import { type Environment } from '../../../harness/results/schema.js';
 
 const MiB = 1024 * 1024;
 

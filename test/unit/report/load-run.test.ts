@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LabError } from '../../../harness/core/errors.js';
-import { loadRun } from '../../../harness/run/load-run.js';
+import { loadRun } from '../../../harness/results/reader.js';
 import { fakeRun } from './fake-run.js';
 
 const root = mkdtempSync(join(tmpdir(), 'leaklab-load-'));

@@ -147,3 +147,33 @@ describe('schedule', () => {
     expect(upstreamArgs(s, 7)).toEqual(['--delay-ms-min', '1', '--delay-ms-max', '5', '--response-ratio', '0.5', '--seed', '7', '--max-frame', String(16 * 1024 * 1024)]);
   });
 });
+
+describe('repeated phases', () => {
+  const file = 'repeat.json';
+  const base = {
+    name: 'rep',
+    target: { command: ['/bin/sleep', '1000', '{port}'], ready: { tcp: '{port}' } },
+    phases: [
+      { name: 'baseline', duration: '1s' },
+      { repeat: 3, phases: [{ name: 'fill', duration: '2s', load: { command: ['true', '{repetition}'], until: 'exit' } }, { name: 'clear', duration: '1s' }] },
+      { name: 'after', duration: '1s', actions: ['release'] },
+    ],
+  };
+  it('expands a group into <name>-<k> phases, each with its repetition, in order', () => {
+    const s = parseScenario(base, file);
+    expect(s.phases.map((p) => [p.name, p.repetition ?? null])).toEqual([
+      ['baseline', null], ['fill-1', 1], ['clear-1', 1], ['fill-2', 2], ['clear-2', 2], ['fill-3', 3], ['clear-3', 3], ['after', null],
+    ]);
+    expect(s.phases[1]!.load).toMatchObject({ mode: 'command', argv: ['true', '{repetition}'] });
+  });
+  it('a --quick override by the phase\'s name in the file applies to every repetition', () => {
+    const s = applyQuick(parseScenario({ ...base, quick: { phases: { fill: { duration: '500ms' } } } }, file));
+    expect(s.phases.filter((p) => p.base === 'fill').map((p) => p.duration)).toEqual([500, 500, 500]);
+  });
+  it('rejects a group of one, a nested group, and a {repetition} outside a command', () => {
+    const bad = (phases: unknown[], re: RegExp) => expect(() => parseScenario({ ...base, phases }, file)).toThrow(re);
+    bad([{ repeat: 1, phases: [{ name: 'a', duration: '1s' }] }], /repeat: Number must be greater than or equal to 2/);
+    bad([{ repeat: 2, phases: [{ repeat: 2, phases: [] }] }], /phases\.0\.name: Required|Unrecognized key\(s\) in object: 'repeat'/);
+    expect(() => parseScenario({ ...base, target: { ...base.target, command: ['/bin/sleep', '{repetition}', '{port}'] } }, file)).toThrow(/unknown placeholder \{repetition\}/);
+  });
+});
