@@ -101,15 +101,19 @@ describe('scenario files', () => {
 
   it('loads a JSON scenario by path and reports a bad one with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leaklab-scn-'));
-    const good = join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify(minimal));
-    expect((await loadScenario(good)).scenario.name).toBe('tiny');
-    const bad = join(dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ ...minimal, trials: 0 }));
-    await expect(loadScenario(bad)).rejects.toThrow(new RegExp(`${bad}[\\s\\S]*trials`));
-    const broken = join(dir, 'broken.json');
-    writeFileSync(broken, '{ not json');
-    await expect(loadScenario(broken)).rejects.toThrow(/cannot load scenario .*broken.json/);
+    try {
+      const good = join(dir, 'good.json');
+      writeFileSync(good, JSON.stringify(minimal));
+      expect((await loadScenario(good)).scenario.name).toBe('tiny');
+      const bad = join(dir, 'bad.json');
+      writeFileSync(bad, JSON.stringify({ ...minimal, trials: 0 }));
+      await expect(loadScenario(bad)).rejects.toThrow(new RegExp(`${bad}[\\s\\S]*trials`));
+      const broken = join(dir, 'broken.json');
+      writeFileSync(broken, '{ not json');
+      await expect(loadScenario(broken)).rejects.toThrow(/cannot load scenario .*broken.json/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
