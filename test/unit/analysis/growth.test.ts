@@ -149,6 +149,9 @@ describe('growthFromStacks, limits', () => {
     const g = growthFromStacks(parseCollapsed('a;f 100\na;g 300\na;h 0\na;k 100\n'), null, 1);
     expect(g).toEqual({ grownBytes: 500, sites: [{ site: 'g', bytes: 300, share: 0.6, objects: null }] });
   });
+  it('a site whose net growth is 0 did not grow', () => {
+    expect(growthFromStacks(parseCollapsed('a;f 100\na;h 0\n'), null).sites.map((x) => x.site)).toEqual(['f']);
+  });
   it('a site whose objects shrank counts 0 objects', () => {
     expect(growthFromStacks(parseCollapsed('a;f 100\n'), parseCollapsed('a;f -2\n')).sites[0]!.objects).toBe(0);
   });
@@ -170,6 +173,7 @@ describe('medianGrowth, more trials', () => {
       { site: 'once', bytes: 25, share: 25 / 245, objects: null },
       { site: 'small', bytes: 20, share: 20 / 245, objects: 2 },
     ]);
+    expect(medianGrowth([[site('small', 10), site('big', 100)], [site('small', 30), site('big', 300)]], 1).map((r) => r.site)).toEqual(['big']);
     // Over three trials a site present in one has a median of 0: left out.
     expect(medianGrowth([[site('f', 100)], [site('g', 10)], [site('g', 30)]]).map((r) => r.site)).toEqual(['g']);
   });
