@@ -236,3 +236,163 @@ describe('healthy', () => {
     expect(withVerdict(burst(5, 2)).verdict?.kind).toBe('healthy');
   });
 });
+
+// Each number below is worked out by hand from the fake row: the burst's baseline is
+// 10 MiB and its peak 510 MiB (500 MiB of growth); 100,000 requests served.
+describe('the evidence and the rule text', () => {
+  it('carries every number the rules read, and the rule', () => {
+    const v = diagnose(burst(5, 2, 0, { inUseAfter: 7 * MiB, inUseGrowth: 1 * MiB, repeatGrowthShare: 0.1, retention: 0.01, releaseEfficiency: 0.6 }));
+    expect(v.kind).toBe('healthy');
+    expect(v.evidence).toEqual({
+      baselineRss: 10 * MiB, peakRss: 510 * MiB, retainedRss: 15 * MiB, releasedRss: 12 * MiB,
+      liveAfter: 0, liveGrowth: 0, inFlightAfter: 0, inUseAfter: 7 * MiB, inUseGrowth: 1 * MiB, leakSlope: 0,
+      lateGrowthShare: 0.5, repeatGrowthShare: 0.1, retention: 0.01, releaseEfficiency: 0.6, keptAfterIdle: 5 * MiB,
+      rule: 'inFlightAfter 0.0 MiB < 32.0 MiB; program growth 0.0 MiB < 32.0 MiB; kept beyond the program 5.0 MiB < 32.0 MiB',
+    });
+  });
+
+  it('names each missing RSS level alone, as a warning', () => {
+    for (const missing of ['baselineRss', 'peakRss', 'retainedRss']) {
+      const metrics: Record<string, number | null> = { baselineRss: 10 * MiB, peakRss: 500 * MiB, retainedRss: 100 * MiB, [missing]: null };
+      const v = diagnose(row(metrics));
+      expect(v.kind, missing).toBe('inconclusive');
+      expect(v.severity, missing).toBe('warning');
+      expect(v.evidence.rule, missing).toBe(`${missing} not measured`);
+      expect(v.remedy, missing).toBe(`no RSS level was measured for ${missing} (the RSS samples of that point are missing: the sampler failed, or the trial ended before it), so no rule can be read. Run it again and look at the trial's errors`);
+    }
+    expect(diagnose(row({})).evidence.rule).toBe('baselineRss, peakRss, retainedRss not measured');
+  });
+
+  it('an undrained load is a warning', () => {
+    expect(diagnose(burst(130, 125, 123, { inFlightAfter: 123 * MiB })).severity).toBe('warning');
+  });
+
+  it('growth per unit of work missing: a warning, with the program\'s growth in the evidence', () => {
+    const v = diagnose(target(300, 300, 290, null));
+    expect(v.severity).toBe('warning');
+    expect(v.evidence.programGrowth).toBe(290 * MiB);
+  });
+
+  it('a subject without a program count and a release that returned little: the rule says what was read', () => {
+    // 400 MiB of growth, 300 MiB kept, the release returned 20 MiB: under half of 300 (150 MiB).
+    const v = diagnose(target(300, 280, null, null, 'mimalloc'));
+    expect(v.severity).toBe('warning');
+    expect(v.evidence.rule).toBe('kept beyond the program 300.0 MiB >= 32.0 MiB; kept / peak growth 0.75 >= 0.10; returned by the release 20.0 MiB < 150.0 MiB; program in-use bytes not measured');
+    expect([v.evidence.keptAfterIdle, v.evidence.returnedByRelease]).toEqual([300 * MiB, 20 * MiB]);
+  });
+
+  it('no release: the remedy says to add one, the evidence what was kept', () => {
+    const v = diagnose(burst(300, 0, 0, { releasedRss: null }));
+    expect(v.severity).toBe('warning');
+    expect(v.remedy).toBe('RSS kept 300.0 MiB after the idle, but no release was measured, so memory the allocator could return cannot be told from memory pinned between live objects. Add a phase with actions: [\'release\'] after the idle');
+    expect(v.evidence.keptAfterIdle).toBe(300 * MiB);
+    expect(v.evidence.rule).toBe('inFlightAfter 0.0 MiB < 32.0 MiB; program growth 0.0 MiB < 32.0 MiB; kept beyond the program 300.0 MiB >= 32.0 MiB; kept / peak growth 0.60 >= 0.10; no release measured');
+  });
+
+  it('fragmentation: the rule, the remedy of lifetime separation, the excess as a share of the growth', () => {
+    // Program 20 MiB; after the release 200 MiB above baseline: 180 MiB beyond the program, 36% of 500.
+    const v = diagnose(burst(400, 200, 20, { lateGrowthShare: 0 }));
+    expect(v.kind).toBe('fragmentation');
+    expect(v.severity).toBe('warning');
+    expect(v.remedy).toBe('free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes');
+    expect(v.evidence.excessFraction).toBeCloseTo(0.36, 12);
+    expect(v.evidence.rule).toBe('inFlightAfter 0.0 MiB < 32.0 MiB; program growth 20.0 MiB < 32.0 MiB; kept beyond the program 380.0 MiB >= 32.0 MiB; '
+      + 'kept / peak growth 0.76 >= 0.10; releasedRss - baselineRss - program bytes 180.0 MiB >= 32.0 MiB; that / peak growth 0.36 >= 0.25');
+  });
+
+  it('retention: the kept share and what the release returned', () => {
+    const v = diagnose(burst(490, 2));
+    expect(v.evidence.keptFraction).toBeCloseTo(0.98, 12);
+    expect(v.evidence.returnedByRelease).toBe(488 * MiB);
+  });
+
+  it('held by the program: the remedy with the share of the kept RSS, and the evidence', () => {
+    // 280 of the 300 MiB kept are the program's (93%); 280 MiB / 100,000 requests = 2936 B/request.
+    const v = diagnose(burst(300, 282, 280, { lateGrowthShare: 0 }));
+    expect(v.kind).toBe('held-by-program');
+    expect(v.remedy).toBe('the program itself still uses 280.0 MiB after the load stopped (93% of the 300.0 MiB RSS kept), and it stopped growing with the work: a cache, pool or buffer inside the program, not the allocator. '
+      + 'Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use');
+    expect(v.evidence).toMatchObject({ programGrowth: 280 * MiB, keptAfterIdle: 300 * MiB, heldByProgram: 280 * MiB });
+    expect(v.evidence.heldFraction).toBeCloseTo(280 / 300, 12);
+    expect(v.evidence.rule).toBe('inFlightAfter 0.0 MiB < 32.0 MiB; program growth 280.0 MiB >= 32.0 MiB; lateGrowthShare 0.00 < 0.20; '
+      + 'growth per request 2936 B/request >= 16 B/request; program growth / (retainedRss - baselineRss) 0.93 >= 0.50');
+  });
+
+  it('nothing grew: healthy, and no share of a growth is read', () => {
+    const v = diagnose(row({ baselineRss: 10 * MiB, peakRss: 10 * MiB, retainedRss: 10 * MiB, releasedRss: 10 * MiB, liveGrowth: 0 }));
+    expect(v.kind).toBe('healthy');
+    expect(v.evidence.rule).toBe('program growth 0.0 MiB < 32.0 MiB');
+  });
+
+  it('program bytes that grew while RSS kept nothing above baseline: healthy, not held', () => {
+    const v = diagnose(burst(0, 0, 40, { lateGrowthShare: 0 }));
+    expect(v.kind).toBe('healthy');
+    expect(v.evidence.rule).toBe('inFlightAfter 0.0 MiB < 32.0 MiB; program growth 40.0 MiB >= 32.0 MiB; lateGrowthShare 0.00 < 0.20; '
+      + 'growth per request 419 B/request >= 16 B/request; kept beyond the program -40.0 MiB < 32.0 MiB');
+  });
+});
+
+describe('the program\'s growth and growth per request', () => {
+  it('takes liveGrowth before liveAfter, and liveAfter before the allocator\'s in-use growth', () => {
+    expect(diagnose(burst(80, 80, 0, { liveGrowth: 40 * MiB, liveAfter: 70 * MiB, leakSlope: 64 })).evidence.programGrowth).toBe(40 * MiB);
+    const v = diagnose(burst(80, 80, 0, { liveGrowth: null, liveAfter: 50 * MiB, inUseGrowth: 10 * MiB, leakSlope: 64 }));
+    expect(v.kind).toBe('leak');
+    expect(v.evidence.programGrowth).toBe(50 * MiB);
+  });
+
+  it('without leakSlope, divides the growth by the requests served', () => {
+    // 40 MiB / 1,000,000 requests = 41.9 B/request: a leak; over 4,000,000 requests, 10.5: not one.
+    const v = diagnose(burst(45, 45, 40, { leakSlope: null, requestsServed: 1_000_000 }));
+    expect(v.kind).toBe('leak');
+    expect(v.evidence.leakSlope).toBeCloseTo((40 * MiB) / 1_000_000, 9);
+    expect(v.remedy).toContain('the program\'s bytes grow 42 B per request served');
+    expect(diagnose(burst(45, 45, 40, { leakSlope: null, requestsServed: 4_000_000 })).kind).toBe('held-by-program');
+  });
+
+  it('has no growth per request without the program\'s growth', () => {
+    const v = diagnose(row({ baselineRss: 10 * MiB, peakRss: 20 * MiB, retainedRss: 10 * MiB, releasedRss: 10 * MiB, requestsServed: 1000 }));
+    expect(v.kind).toBe('healthy');
+    expect(v.evidence.leakSlope).toBeNull();
+  });
+
+  it('no request served: no growth per request is read, and the remedy gives the growth over the run', () => {
+    const v = diagnose(burst(45, 45, 40, { leakSlope: null, requestsServed: 0 }));
+    expect(v.kind).toBe('leak');
+    expect(v.evidence.rule).not.toContain('growth per request');
+    expect(v.remedy).toContain('grow 40.0 MiB over the run');
+    expect(v.remedy).not.toContain('per request');
+  });
+
+  it('a leak needs the release to leave 32 MiB; without a release measured it is still a leak', () => {
+    const after = (bytes: number) => burst(45, 0, 40, { leakSlope: 64, releasedRss: 10 * MiB + bytes });
+    expect(diagnose(after(32 * MiB)).kind).toBe('leak');
+    // The release took RSS back under baseline + 32 MiB: the allocator kept 45 - 40 = 5 MiB beyond the program.
+    expect(diagnose(after(32 * MiB - 1)).kind).toBe('healthy');
+    const v = diagnose(burst(45, 0, 40, { leakSlope: 64, releasedRss: null }));
+    expect(v.kind).toBe('leak');
+    expect(v.evidence.rule).toBe('inFlightAfter 0.0 MiB < 32.0 MiB; program growth 40.0 MiB >= 32.0 MiB; lateGrowthShare 0.50 >= 0.20; growth per request 64 B/request >= 16 B/request');
+  });
+});
+
+describe('an allocator the lab could not name (a target\'s unknown)', () => {
+  it('gets the generic release advice', () => {
+    const v = diagnose(burst(490, 2, 0, {}, 'unknown'));
+    expect(v.kind).toBe('retention');
+    expect(v.remedy).toBe('the allocator kept 490.0 MiB (98% of the peak\'s growth) of freed memory after the idle. The release call returned 488.0 MiB. '
+      + 'Call the allocator\'s release function when idle, or tune it to return freed pages sooner');
+  });
+  it('and, after a release that returned little, the generic pointer to its manual', () => {
+    // 160 MiB kept, 60 of them the program's (levelled off, 38%): the allocator keeps 100 MiB (20%); the release returned 10.
+    const v = diagnose(burst(160, 150, 60, { lateGrowthShare: 0 }, 'unknown'));
+    expect(v.kind).toBe('retention');
+    expect(v.remedy).toBe('the allocator kept 100.0 MiB (20% of the peak\'s growth) of freed memory after the idle. The release call returned only 10.0 MiB of it, so it is not the remedy here. '
+      + 'See the allocator\'s manual for the settings that return free memory sooner');
+  });
+});
+
+describe('withVerdict', () => {
+  it('leaves a row with no complete trial as it is', () => {
+    const failed = { ...row({ peakRss: null }), trials: 0, failedTrials: 2 };
+    expect(withVerdict(failed)).toEqual(failed);
+  });
+});

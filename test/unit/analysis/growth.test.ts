@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  forecast, formatBinary, formatDuration, frameName, growthFromStacks, medianGrowth, parseCollapsed, parseProfileText, siteOf,
+  forecast, formatBinary, formatCount, formatDuration, frameName, growthFromStacks, medianGrowth, parseCollapsed, parseProfileText, siteOf,
 } from '../../../harness/analysis/growth.js';
 import { ROOT } from '../../../harness/core/paths.js';
 
@@ -90,5 +90,106 @@ describe('forecast', () => {
     expect(formatDuration(3600)).toBe('1 h');
     expect(formatBinary(16 * 1024 ** 3)).toBe('16 GiB');
     expect(formatBinary(1638)).toBe('1.6 KiB');
+  });
+});
+
+describe('parseProfileText, line by line', () => {
+  it('reads a total in objects (--inuse_objects)', () => {
+    expect(parseProfileText('Total: 1234 objects\n     100  50.0%  50.0%      100  50.0% leaklab::f\n')).toEqual({
+      total: 1234, unit: 'objects', lines: [{ site: 'leaklab::f', flat: 100, cum: 100 }],
+    });
+  });
+  it('trims a row\'s site and skips other lines around the total', () => {
+    const text = 'Using local file ./relay.\nUsing local file heap.0002.\nTotal: 300 B\n     300 100.0% 100.0%      300 100.0% leaklab::Relay::Leak   \n\n   \n';
+    expect(parseProfileText(text)).toEqual({ total: 300, unit: 'bytes', lines: [{ site: 'leaklab::Relay::Leak', flat: 300, cum: 300 }] });
+  });
+  it('takes blank lines alone as a net change of 0', () => {
+    expect(parseProfileText('\n   \n')).toEqual({ total: 0, unit: 'bytes', lines: [] });
+  });
+  it('quotes at most the first 200 characters of what is not a profile', () => {
+    const text = `jeprof: ${'x'.repeat(300)}`;
+    expect(() => parseProfileText(text)).toThrow(`not a --text profile (no "Total:" line): ${JSON.stringify(text.slice(0, 200))}`);
+    expect(() => parseProfileText(text)).not.toThrow('x'.repeat(201));
+  });
+});
+
+describe('parseCollapsed, line by line', () => {
+  it('reads frames and an amount separated by one or more spaces, decimals and negatives included', () => {
+    expect(parseCollapsed('a;f  12\na;g 1.25\na;h -50 \nnot a stack\na;i 12 extra\n')).toEqual([
+      { frames: ['a', 'f'], value: 12 }, { frames: ['a', 'g'], value: 1.25 }, { frames: ['a', 'h'], value: -50 },
+    ]);
+  });
+});
+
+describe('frameName, more forms', () => {
+  it('strips nested arguments from the outermost parenthesis', () => {
+    expect(frameName('leaklab::Pool::Run(std::function<void (int)>&)')).toBe('leaklab::Pool::Run');
+    expect(frameName('leaklab::Pool::Run(std::function<void(int)>&)')).toBe('leaklab::Pool::Run');
+  });
+  it('keeps comparison operators, which are not templates', () => {
+    expect(frameName('leaklab::Key::operator<(leaklab::Key const&) const')).toBe('leaklab::Key::operator<');
+    expect(frameName('leaklab::Key::operator>(leaklab::Key const&) const')).toBe('leaklab::Key::operator>');
+  });
+  it('ignores spaces around the frame', () => {
+    expect(frameName('  leaklab::Relay::Leak(int)  ')).toBe('leaklab::Relay::Leak');
+  });
+});
+
+describe('siteOf, the ends of a stack', () => {
+  it('reaches the root frame when every other frame is plumbing', () => {
+    expect(siteOf(['main<0000000000001000>', 'std::__new_allocator<int>::allocate(unsigned long)[inline]', 'malloc'])).toBe('main');
+  });
+  it('an empty stack has no site', () => {
+    expect(siteOf([])).toBe('(unknown)');
+  });
+});
+
+describe('growthFromStacks, limits', () => {
+  it('keeps the top sites only, counts all growth, and leaves out sites that did not grow', () => {
+    const g = growthFromStacks(parseCollapsed('a;f 100\na;g 300\na;h 0\na;k 100\n'), null, 1);
+    expect(g).toEqual({ grownBytes: 500, sites: [{ site: 'g', bytes: 300, share: 0.6, objects: null }] });
+  });
+  it('a site whose net growth is 0 did not grow', () => {
+    expect(growthFromStacks(parseCollapsed('a;f 100\na;h 0\n'), null).sites.map((x) => x.site)).toEqual(['f']);
+  });
+  it('a site whose objects shrank counts 0 objects', () => {
+    expect(growthFromStacks(parseCollapsed('a;f 100\n'), parseCollapsed('a;f -2\n')).sites[0]!.objects).toBe(0);
+  });
+});
+
+describe('medianGrowth, more trials', () => {
+  it('no trials: no table; one trial: its table as it is, cut to the top', () => {
+    expect(medianGrowth([])).toEqual([]);
+    const one = [{ site: 'f', bytes: 100, share: 0.4, objects: 1 }, { site: 'g', bytes: 0, share: 0, objects: null }];
+    expect(medianGrowth([one])).toEqual(one);
+    expect(medianGrowth([one], 1)).toEqual([one[0]]);
+  });
+  it('over two trials, the mean of the two; largest first; sites with a median of 0 left out', () => {
+    const site = (s: string, bytes: number, objects: number | null = null) => ({ site: s, bytes, share: 0, objects });
+    const m = medianGrowth([[site('small', 10, 1), site('big', 100, 5), site('once', 50)], [site('small', 30, 3), site('big', 300, null)]]);
+    // small: (10 + 30) / 2 = 20, objects (1 + 3) / 2; big: 200, objects from the one trial that has them; once: (50 + 0) / 2 = 25.
+    expect(m).toEqual([
+      { site: 'big', bytes: 200, share: 200 / 245, objects: 5 },
+      { site: 'once', bytes: 25, share: 25 / 245, objects: null },
+      { site: 'small', bytes: 20, share: 20 / 245, objects: 2 },
+    ]);
+    expect(medianGrowth([[site('small', 10), site('big', 100)], [site('small', 30), site('big', 300)]], 1).map((r) => r.site)).toEqual(['big']);
+    // Over three trials a site present in one has a median of 0: left out.
+    expect(medianGrowth([[site('f', 100)], [site('g', 10)], [site('g', 30)]]).map((r) => r.site)).toEqual(['g']);
+  });
+});
+
+describe('formats', () => {
+  it('formatCount: whole numbers with thousands separators, one decimal below 10', () => {
+    expect([formatCount(3), formatCount(9.25), formatCount(12.5), formatCount(1234.5)]).toEqual(['3', '9.3', '13', '1,235']);
+  });
+  it('formatBinary: bytes as a whole number, then binary units up to TiB', () => {
+    expect(formatBinary(999.6)).toBe('1000 B');
+    expect(formatBinary(1536)).toBe('1.5 KiB');
+    expect(formatBinary(2 * 1024 ** 4)).toBe('2 TiB');
+    expect(formatBinary(5 * 1024 ** 5)).toBe('5120 TiB');
+  });
+  it('formatDuration: seconds under a minute, then the two largest units', () => {
+    expect([formatDuration(0), formatDuration(59.4), formatDuration(60), formatDuration(3 * 3600 + 5)]).toEqual(['0 s', '59 s', '1 min', '3 h']);
   });
 });

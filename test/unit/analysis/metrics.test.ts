@@ -1,6 +1,6 @@
 // Metrics on a hand-built trace (a fake trace: pure logic, no process involved).
 import { describe, expect, it } from 'vitest';
-import { lateGrowthShare, phaseSpans, rssAt, summarize, trialMetrics } from '../../../harness/analysis/metrics.js';
+import { heldBytes, lateGrowthShare, metricUnit, phaseSpans, rssAt, summarize, summarizeTrials, trialMetrics } from '../../../harness/analysis/metrics.js';
 import { cv, median, quantile } from '../../../harness/analysis/stats.js';
 import type { Sample, Trace } from '../../../harness/core/types.js';
 
@@ -54,8 +54,10 @@ function fakeTrace(overrides: Partial<Trace> = {}): Trace {
 }
 
 describe('trialMetrics on a fake trace', () => {
-  const m = trialMetrics(fakeTrace());
+  // Computed in each test, not once for the file: a value computed while the file is
+  // collected would not see a mutant (Stryker activates it per test).
   it('reads the RSS levels at the ends of the right phases', () => {
+    const m = trialMetrics(fakeTrace());
     expect(m.baselineRss).toBe(10 * MiB);
     expect(m.peakRss).toBe(500 * MiB);
     expect(m.vmHwm).toBe(501 * MiB);
@@ -67,14 +69,17 @@ describe('trialMetrics on a fake trace', () => {
     expect(m['rssEnd.after-release']).toBe(20 * MiB);
   });
   it('computes the ratios of docs/metrics.md', () => {
+    const m = trialMetrics(fakeTrace());
     expect(m.retention).toBeCloseTo(400 / 490, 10);
     expect(m.releaseEfficiency).toBeCloseTo(390 / 400, 10);
   });
   it('takes peaks from the stats samples, ignoring unknown counters', () => {
+    const m = trialMetrics(fakeTrace());
     expect(m.peakLive).toBe(480 * MiB);
     expect(m.peakAllocated).toBe(250 * MiB);
   });
   it('adds per-phase load metrics only for phases that had load', () => {
+    const m = trialMetrics(fakeTrace());
     expect(m['throughput.baseline']).toBe(100);
     expect(m['p50.baseline']).toBe(0.25);
     expect(m['p99.baseline']).toBe(0.9);
@@ -238,5 +243,304 @@ describe('phase-end levels never reach into the phase before', () => {
     }));
     expect(m['rssEnd.fill']).toBe(300 * MiB);
     expect(m['rssEnd.baseline']).toBe(3 * MiB);
+  });
+});
+
+/** A stats sample (a fake) with the relay's counts in MiB; `null` leaves a counter out. */
+function counts(tMs: number, c: { req?: number | null; resp?: number | null; leaked?: number | null; log?: number | null; alloc?: number | null; policy?: number | null }): Sample {
+  const b = (x: number | null | undefined) => (x === null || x === undefined ? null : x * MiB);
+  return {
+    ...statm(tMs, 0), source: 'stats', rssBytes: null as unknown as number,
+    liveRequestBytes: b(c.req), liveResponseBytes: b(c.resp), leakedRequestBytes: b(c.leaked), liveLogBytes: b(c.log),
+    allocAllocatedBytes: b(c.alloc), policyReleases: c.policy ?? null,
+  };
+}
+
+/** A fake trace for the edges of every window: RSS sampled every 100 ms, rising 1 MiB per
+ * sample (t = 0: 1 MiB ... t = 4900: 50 MiB), so moving a window by one sample changes its
+ * median. Phases: baseline 0, load 1000, idle 2000, after-release 3000 (release at 3000),
+ * cooldown 4000; end at 5000. */
+function steppedTrace(overrides: Partial<Trace> = {}): Trace {
+  const samples: Sample[] = [];
+  for (let t = 0; t < 5000; t += 100) samples.push(statm(t, 1 + t / 100));
+  return {
+    scenario: 's', variant: 'glibc', allocator: 'glibc', trial: 1, status: 'complete', samples,
+    events: [
+      { type: 'phase', tMs: 0, name: 'baseline', index: 0 },
+      { type: 'phase', tMs: 1000, name: 'load', index: 1 },
+      { type: 'phase', tMs: 2000, name: 'idle', index: 2 },
+      { type: 'phase', tMs: 3000, name: 'after-release', index: 3 },
+      { type: 'phase', tMs: 4000, name: 'cooldown', index: 4 },
+      { type: 'release', tMs: 3000, ok: true, releaseMs: 2, rssBeforeBytes: null, rssAfterBytes: null, call: 'malloc_trim(0)' },
+      { type: 'end', tMs: 5000 },
+    ],
+    phases: [],
+    vmHwmBytes: null,
+    schedule: ['baseline', 'load', 'idle', 'after-release', 'cooldown'].map((name) => ({ name, durationMs: 1000, actions: [] })),
+    ...overrides,
+  };
+}
+
+describe('metricUnit', () => {
+  it('gives each metric of docs/metrics.md its unit, per-phase metrics included', () => {
+    expect(['peakRss', 'rssEnd.idle', 'releaseMs', 'p50.burst', 'p99.burst', 'throughput.burst', 'retention', 'requestsServed', 'leakSlope', 'relayCpuMs', 'policyReleases']
+      .map((n) => metricUnit(n))).toEqual(['bytes', 'bytes', 'ms', 'ms', 'ms', 'rps', 'ratio', 'count', 'bytes/request', 'ms', 'count']);
+    // Not in the table (repeatGrowthShare, a share): a ratio.
+    expect(metricUnit('repeatGrowthShare')).toBe('ratio');
+  });
+});
+
+describe('heldBytes', () => {
+  it('is every byte the relay holds: requests, responses, leaked requests, log records', () => {
+    expect(heldBytes(counts(0, { req: 1, resp: 2, leaked: 4, log: 8, alloc: 100 }))).toBe(15 * MiB);
+    expect(heldBytes(counts(0, { req: 1 }))).toBe(1 * MiB);
+  });
+  it('is the allocator\'s in-use bytes for a subject without the relay\'s counts (a target)', () => {
+    expect(heldBytes(counts(0, { alloc: 100 }))).toBe(100 * MiB);
+    expect(heldBytes(counts(0, {}))).toBeNull();
+  });
+});
+
+describe('phaseSpans: where the last phase ends', () => {
+  const phases = [{ type: 'phase' as const, tMs: 0, name: 'a', index: 0 }, { type: 'phase' as const, tMs: 500, name: 'b', index: 1 }];
+  it('at the end event, when there is one', () => {
+    const t = steppedTrace({ samples: [statm(0, 1), statm(900, 1)], events: [...phases, { type: 'end', tMs: 1200 }] });
+    expect(phaseSpans(t).get('b')).toEqual({ start: 500, end: 1200 });
+  });
+  it('else at the last sample of any kind, whatever other events say', () => {
+    // An interrupted trial (a fake): the sampler stopped at 900 ms, the last stats sample came at 950 ms,
+    // a release was logged at 1100 ms, and there is no end event.
+    const t = steppedTrace({
+      samples: [statm(0, 1), statm(900, 1), counts(950, { req: 0 })],
+      events: [...phases, { type: 'release', tMs: 1100, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: null }],
+    });
+    expect(phaseSpans(t).get('a')).toEqual({ start: 0, end: 500 });
+    expect(phaseSpans(t).get('b')).toEqual({ start: 500, end: 950 });
+  });
+  it('at the end event of a trace without samples', () => {
+    expect(phaseSpans(steppedTrace({ samples: [], events: [...phases, { type: 'end', tMs: 700 }] })).get('b')).toEqual({ start: 500, end: 700 });
+  });
+});
+
+describe('trialMetrics at the edges of its windows (a fake stepped trace)', () => {
+  it('reads each RSS level from the 200 ms before its point, points included at a phase end', () => {
+    const m = trialMetrics(steppedTrace());
+    expect(m.baselineRss).toBe(9.5 * MiB);  // samples at 800 and 900 ms: 9 and 10 MiB
+    expect(m.retainedRss).toBe(29.5 * MiB);  // before the release at 3000 ms: 2800 and 2900 ms
+    expect(m.releasedRss).toBe(40.5 * MiB);  // the release's phase ends at 4000 ms: 3900 and 4000 ms
+    expect(m['rssEnd.baseline']).toBe(10.5 * MiB);  // 900 and 1000 ms
+    expect(m['rssEnd.cooldown']).toBe(50 * MiB);  // the trace ends at 5000 ms: 4900 ms alone
+    expect(m.peakRss).toBe(50 * MiB);
+    expect(m.retention).toBeCloseTo(20 / 40.5, 12);  // (29.5 - 9.5) / (50 - 9.5)
+    expect(m.releaseEfficiency).toBeCloseTo(-11 / 20, 12);  // (29.5 - 40.5) / (29.5 - 9.5): RSS rose after it
+    expect(m.releaseMs).toBe(2);
+  });
+
+  it('without a release, holds RSS at the trace\'s last sample, included', () => {
+    const t = steppedTrace();
+    t.events = t.events.filter((e) => e.type !== 'release');
+    const m = trialMetrics(t);
+    expect(m.retainedRss).toBe(49.5 * MiB);  // 4800 and 4900 ms
+    expect([m.releasedRss, m.releaseEfficiency, m.releaseMs]).toEqual([null, null, null]);
+  });
+
+  it('takes the release\'s phase as the one that started at or before it, not the last phase', () => {
+    const t = steppedTrace();
+    t.events = t.events.map((e) => (e.type === 'release' ? { ...e, tMs: 2500 } : e));
+    const m = trialMetrics(t);
+    expect(m.retainedRss).toBe(24.5 * MiB);  // 2300 and 2400 ms
+    expect(m.releasedRss).toBe(30.5 * MiB);  // the idle phase ends at 3000 ms: 2900 and 3000 ms
+  });
+
+  it('reads the program\'s counts from the last stats sample before the release, and at or before the baseline\'s end', () => {
+    const t = steppedTrace();
+    t.samples.push(
+      counts(900, { req: 1, resp: 0, leaked: 0, log: 0, alloc: 100 }),
+      counts(1000, { req: 2, resp: 1, leaked: 1, log: 1, alloc: 110 }),  // exactly at the baseline's end: counts
+      counts(2950, { req: 3, resp: 2, leaked: 10, log: 5, alloc: 150 }),
+      counts(2990, {}),  // a stats sample without counts: skipped
+      counts(3000, { req: 50, resp: 50, leaked: 50, log: 50, alloc: 999 }),  // exactly at the release: after it
+    );
+    const m = trialMetrics(t);
+    expect(m.liveAfter).toBe(20 * MiB);  // 3 + 2 + 10 + 5
+    expect(m.liveGrowth).toBe(15 * MiB);  // 20 - (2 + 1 + 1 + 1)
+    expect(m.inFlightAfter).toBe(5 * MiB);  // 3 + 2
+    expect(m.inUseAfter).toBe(150 * MiB);
+    expect(m.inUseGrowth).toBe(40 * MiB);  // 150 - 110
+    expect(m.peakLive).toBe(200 * MiB);
+    expect(m.peakAllocated).toBe(999 * MiB);
+  });
+
+  it('reads the counts at the last sample, included, when there was no release', () => {
+    const t = steppedTrace();
+    t.events = t.events.filter((e) => e.type !== 'release');
+    t.samples.push(counts(1000, { req: 0, alloc: 10 }), counts(4800, { req: 1, alloc: 20 }), counts(4900, { req: 7, resp: 1, alloc: 30 }));
+    const m = trialMetrics(t);
+    expect([m.liveAfter, m.inFlightAfter, m.inUseAfter, m.inUseGrowth]).toEqual([8 * MiB, 8 * MiB, 30 * MiB, 20 * MiB]);
+  });
+
+  it('has no growth where the baseline has no count, and no slope without growth or requests', () => {
+    const t = steppedTrace();
+    t.samples.push(counts(2000, { req: 1, leaked: 40, alloc: 80 }));
+    t.events.push(
+      { type: 'load', tMs: 1000, phase: 'baseline', sent: 100, completed: 100, errors: 0, inFlight: 0, intervalCompleted: 0, p50Us: null, p99Us: null },
+      { type: 'load', tMs: 2900, phase: 'idle', sent: 1100, completed: 1100, errors: 0, inFlight: 0, intervalCompleted: 0, p50Us: null, p99Us: null },
+    );
+    const m = trialMetrics(t);
+    expect(m.liveAfter).toBe(41 * MiB);
+    expect(m.requestsServed).toBe(1000);  // 1100 at the release, 100 at the baseline's end
+    expect([m.liveGrowth, m.leakSlope, m.inUseGrowth]).toEqual([null, null, null]);
+    // Counts at the baseline too, but no request completed after it: growth, and no slope.
+    t.samples = [counts(500, { req: 0, leaked: 0, alloc: 0 }), ...t.samples];
+    t.events = t.events.map((e) => (e.type === 'load' ? { ...e, completed: 100 } : e));
+    const n = trialMetrics(t);
+    expect([n.liveGrowth, n.requestsServed, n.leakSlope, n.inUseGrowth]).toEqual([41 * MiB, 0, null, 80 * MiB]);
+  });
+
+  it('has no request count without the load generator\'s ticks', () => {
+    const m = trialMetrics(steppedTrace());
+    expect([m.requestsServed, m.leakSlope, m.liveAfter, m.inUseAfter, m.inFlightAfter, m.policyReleases]).toEqual([null, null, null, null, null, null]);
+  });
+
+  it('takes the highest count of each kind, a sample of 0 included and one without counts skipped', () => {
+    const t = steppedTrace();
+    t.samples.push(counts(100, {}), counts(200, { req: 0, resp: 0, leaked: 0, log: 0, alloc: 0, policy: 0 }));
+    expect([trialMetrics(t).peakLive, trialMetrics(t).peakAllocated, trialMetrics(t).policyReleases]).toEqual([0, 0, 0]);
+    t.samples.push(counts(300, { req: 1, policy: 3 }), counts(400, { req: 1, policy: 2 }));
+    expect(trialMetrics(t).policyReleases).toBe(3);
+  });
+
+  it('passes the relay\'s CPU time through, null when not measured', () => {
+    expect(trialMetrics(steppedTrace({ relayCpuMs: 1234 })).relayCpuMs).toBe(1234);
+    expect(trialMetrics(steppedTrace()).relayCpuMs).toBeNull();
+  });
+});
+
+describe('trialMetrics: the baseline and missing RSS', () => {
+  it('takes the phase named baseline wherever it is, else the first phase', () => {
+    const t = steppedTrace();
+    t.schedule = [{ name: 'load', durationMs: 1000, actions: [] }, { name: 'baseline', durationMs: 1000, actions: [] }];
+    expect(trialMetrics(t).baselineRss).toBe(9.5 * MiB);  // baseline ends at 1000 ms
+    t.schedule = [{ name: 'load', durationMs: 1000, actions: [] }, { name: 'idle', durationMs: 1000, actions: [] }];
+    expect(trialMetrics(t).baselineRss).toBe(19.5 * MiB);  // load ends at 2000 ms: 1800 and 1900 ms
+  });
+
+  it('without a schedule there is no baseline: no baseline level, no ratio, no growth', () => {
+    const t = steppedTrace({ schedule: [], phases: [{ name: 'load', durationMs: 1000, sent: 10, completed: 10, errors: 0, throughputRps: 10, p50Us: null, p99Us: null }] });
+    t.samples.push(counts(500, { req: 0, leaked: 0 }), counts(1500, { req: 0, leaked: 5 }));
+    const m = trialMetrics(t);
+    expect([m.baselineRss, m.retention, m.releaseEfficiency, m.liveGrowth, m.lateGrowthShare]).toEqual([null, null, null, null, null]);
+    expect(m.retainedRss).toBe(29.5 * MiB);
+  });
+
+  it('a release before the first RSS sample leaves no retained level, and no ratio from it', () => {
+    // A fake trial whose sampler started late: the release at 50 ms came before its first sample.
+    const t = steppedTrace();
+    t.samples = t.samples.filter((s) => s.tMs >= 100);
+    t.events = t.events.map((e) => (e.type === 'release' ? { ...e, tMs: 50 } : e));
+    const m = trialMetrics(t);
+    expect(m.retainedRss).toBeNull();
+    expect(m.baselineRss).toBe(9.5 * MiB);
+    expect(m.releasedRss).toBe(10.5 * MiB);  // the baseline phase holds the release: it ends at 1000 ms
+    expect([m.retention, m.releaseEfficiency]).toEqual([null, null]);
+    // Counts taken after that release (at 700 ms) say nothing of what was held before it.
+    t.samples.push(counts(700, { req: 1, alloc: 5 }));
+    const n = trialMetrics(t);
+    expect([n.liveAfter, n.liveGrowth, n.inUseAfter, n.inUseGrowth]).toEqual([null, null, null, null]);
+  });
+
+  it('takes a peak of 0 bytes as a peak', () => {
+    const t = steppedTrace();
+    t.samples = t.samples.map((x) => ({ ...x, rssBytes: 0 }));
+    expect(trialMetrics(t).peakRss).toBe(0);
+  });
+
+  it('gives per-phase metrics to a phase that only completed requests, null latencies as null', () => {
+    const t = steppedTrace({ phases: [
+      { name: 'load', durationMs: 1000, sent: 1000, completed: 900, errors: 0, throughputRps: 900, p50Us: 1500, p99Us: null },
+      { name: 'idle', durationMs: 1000, sent: 0, completed: 100, errors: 0, throughputRps: 100, p50Us: null, p99Us: 2500 },
+      { name: 'cooldown', durationMs: 1000, sent: 0, completed: 0, errors: 0, throughputRps: 0, p50Us: null, p99Us: null },
+      // Every request failed: sent, none completed.
+      { name: 'after-release', durationMs: 1000, sent: 10, completed: 0, errors: 10, throughputRps: 0, p50Us: null, p99Us: null },
+    ] });
+    const m = trialMetrics(t);
+    expect([m['throughput.load'], m['p50.load'], m['p99.load']]).toEqual([900, 1.5, null]);
+    expect([m['throughput.idle'], m['p50.idle'], m['p99.idle']]).toEqual([100, null, 2.5]);
+    expect(Object.keys(m).filter((k) => k.endsWith('.cooldown'))).toEqual(['rssEnd.cooldown']);
+    expect([m['throughput.after-release'], m['p50.after-release'], m['p99.after-release']]).toEqual([0, null, null]);
+  });
+});
+
+describe('lateGrowthShare over the load (a fake trace)', () => {
+  // Leaked bytes (MiB) at the stats samples: 10 at 500 and 1000 ms, 20 at 1500, 50 at 2500, 110 at 3500.
+  // Phases: baseline 0-1000, load1 1000-2000, load2 2000-3000, idle 3000-4000.
+  function loadTrace(sent: [number, number, number, number]): Trace {
+    const names = ['baseline', 'load1', 'load2', 'idle'];
+    return steppedTrace({
+      samples: [statm(0, 1), ...[[500, 10], [1000, 10], [1500, 20], [2500, 50], [3500, 110]].map(([t, leaked]) => counts(t!, { req: 0, leaked }))],
+      events: [...names.map((name, index) => ({ type: 'phase' as const, tMs: index * 1000, name, index })), { type: 'end', tMs: 4000 }],
+      schedule: names.map((name) => ({ name, durationMs: 1000, actions: [] })),
+      phases: names.map((name, i) => ({ name, durationMs: 1000, sent: sent[i]!, completed: sent[i]!, errors: 0, throughputRps: 0, p50Us: null, p99Us: null })),
+    });
+  }
+  it('runs from the baseline\'s end to the end of the last phase that sent requests', () => {
+    // 1000-3000 ms: at the start 10 (the 1000 ms sample), at the middle 20 (1500), at the end 50 (2500): (50 - 20) / (50 - 10).
+    expect(trialMetrics(loadTrace([100, 1000, 1000, 0])).lateGrowthShare).toBeCloseTo(0.75, 12);
+    // load2 sent nothing: 1000-2000 ms: 10, 10 (1000), 20 (1500): (20 - 10) / (20 - 10).
+    expect(trialMetrics(loadTrace([100, 1000, 0, 0])).lateGrowthShare).toBe(1);
+  });
+  it('is not measured when only the baseline sent requests', () => {
+    expect(trialMetrics(loadTrace([100, 0, 0, 0])).lateGrowthShare).toBeNull();
+    expect(trialMetrics(loadTrace([0, 0, 0, 0])).lateGrowthShare).toBeNull();
+  });
+  it('is not measured for a loaded phase that has no phase event', () => {
+    const t = loadTrace([100, 0, 0, 0]);
+    t.phases.push({ name: 'ghost', durationMs: 1000, sent: 5, completed: 5, errors: 0, throughputRps: 5, p50Us: null, p99Us: null });
+    expect(trialMetrics(t).lateGrowthShare).toBeNull();
+  });
+});
+
+describe('lateGrowthShare, exactly', () => {
+  const sample = (tMs: number, c: Parameters<typeof counts>[1]) => counts(tMs, c);
+  const every10 = (f: (t: number) => Parameters<typeof counts>[1], from = 0) =>
+    Array.from({ length: 101 }, (_, i) => i * 10).filter((t) => t >= from).map((t) => sample(t, f(t)));
+  // A linear growth of 1 MiB per 10 ms over 0-1000 ms: samples strictly before 1, 500 and 1000 ms
+  // are those of 0, 490 and 990 ms, so the share is (990 - 490) / (990 - 0).
+  const linear = 500 / 990;
+  it('reads the samples strictly before the start, the middle and the end', () => {
+    expect(lateGrowthShare(every10((t) => ({ req: 0, leaked: t / 10 })), 0, 1000)).toBeCloseTo(linear, 12);
+    // From 100 MiB: (1090 - 590) / (1090 - 100).
+    expect(lateGrowthShare(every10((t) => ({ req: 0, leaked: 100 + t / 10 })), 0, 1000)).toBeCloseTo(500 / 990, 12);
+  });
+  it('counts log records as kept bytes too', () => {
+    expect(lateGrowthShare(every10((t) => ({ req: 0, leaked: 0, log: t / 10 })), 0, 1000)).toBeCloseTo(linear, 12);
+  });
+  it('falls back to the allocator\'s in-use bytes without the relay\'s counts', () => {
+    expect(lateGrowthShare(every10((t) => ({ alloc: t / 10 })), 0, 1000)).toBeCloseTo(linear, 12);
+  });
+  it('skips samples without counts', () => {
+    const s = [...every10((t) => ({ req: 0, leaked: t / 10 })), sample(995, {})];
+    expect(lateGrowthShare(s, 0, 1000)).toBeCloseTo(linear, 12);
+  });
+  it('is null when no sample comes before the start', () => {
+    expect(lateGrowthShare(every10((t) => ({ req: 0, leaked: t / 10 }), 300), 0, 1000)).toBeNull();
+    expect(lateGrowthShare(every10((t) => ({ req: 0, leaked: t / 10 }), 600), 0, 1000)).toBeNull();
+  });
+});
+
+describe('summarizeTrials', () => {
+  const record = (metrics: Record<string, number | null>, status: Trace['status'] = 'complete') =>
+    ({ scenario: 's', variant: 'glibc', allocator: 'glibc' as const, status, metrics });
+  it('orders metrics as docs/metrics.md lists them, per-phase metrics after, in the order first seen', () => {
+    const row = summarizeTrials([record({ 'p99.burst': 1, peakRss: 2, 'rssEnd.idle': 3, baselineRss: 4, relayCpuMs: 5 })]);
+    expect(Object.keys(row.metrics)).toEqual(['baselineRss', 'peakRss', 'relayCpuMs', 'p99.burst', 'rssEnd.idle']);
+  });
+  it('summarizes a metric over the trials that have it', () => {
+    const row = summarizeTrials([record({ peakRss: 100 }), record({ peakRss: 300, policyReleases: 4 })]);
+    expect(row.metrics.policyReleases).toEqual({ median: 4, min: 4, max: 4 });
+    expect(row.metrics.peakRss).toEqual({ median: 200, min: 100, max: 300 });
+  });
+  it('refuses to summarize no trials', () => {
+    expect(() => summarizeTrials([])).toThrow('summarize: no traces');
   });
 });

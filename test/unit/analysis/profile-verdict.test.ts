@@ -59,3 +59,63 @@ describe('withForecast', () => {
     expect(withForecast(row('retention', 0), { limitBytes: 16 * 2 ** 30 }).forecast).toBeUndefined();
   });
 });
+
+describe('profileReading, at the edges', () => {
+  it('8 MiB grown (docs/profiles.md: a quarter of the 32 MiB leak floor) is growth', () => {
+    expect(profileReading(row('leak', 8 * MiB))).toEqual({ text: 'the growth profile names leaklab::Relay::PendingTable::Leak (97% of 8 MiB grown between the baseline and the release)', disagrees: false });
+    expect(profileReading(row('leak', 8 * MiB - 1))?.disagrees).toBe(true);
+  });
+  it('a leak whose profile barely grew: the disagreement says how much, against the 8 MiB', () => {
+    expect(profileReading(row('leak', 1 * MiB))).toEqual({
+      text: 'the growth profile disagrees: the program\'s live bytes grew only 1 MiB between the dumps (below 8 MiB), so RSS grew for another reason', disagrees: true,
+    });
+    // Without a growth table at all.
+    expect(profileReading({ ...row('leak', 1 * MiB), growth: undefined })?.disagrees).toBe(true);
+  });
+  it('only retention says the allocator holds the memory', () => {
+    expect(profileReading(row('healthy', 1 * MiB))).toEqual({ text: 'the growth profile shows no growth in the program\'s live bytes (1 MiB between the dumps)', disagrees: false });
+    expect(profileReading(row('fragmentation', -2 * MiB))?.text).toBe('the growth profile shows no growth in the program\'s live bytes (0 B between the dumps)');
+  });
+  it('no reading without a profile or a verdict', () => {
+    expect(profileReading({ ...row('leak', 40 * MiB), profile: undefined })).toBeNull();
+    expect(profileReading({ ...row('leak', 40 * MiB), verdict: undefined })).toBeNull();
+  });
+});
+
+describe('withProfileEvidence, at the edges', () => {
+  it('leaves a row without a profile or a verdict as it is', () => {
+    const none = { ...row('leak', 40 * MiB), profile: undefined };
+    expect(withProfileEvidence(none)).toBe(none);
+    const noVerdict = { ...row('leak', 40 * MiB), verdict: undefined };
+    expect(withProfileEvidence(noVerdict)).toBe(noVerdict);
+  });
+  it('names no growth site when the variant was not profiled, or the profile has no table', () => {
+    const unsupported = withProfileEvidence({ ...row('retention', 0), profile: { status: 'unsupported', reason: 'no heap profiler' } });
+    expect(unsupported.verdict?.evidence).toEqual({ rule: 'x', profile: 'no growth profile: no heap profiler' });
+    const noTable = withProfileEvidence({ ...row('retention', 1 * MiB), growth: undefined });
+    expect(noTable.verdict?.evidence.growthSite).toBeUndefined();
+    expect(noTable.verdict?.evidence.profileDisagrees).toBeUndefined();
+  });
+});
+
+describe('measuredRate and withForecast, at the edges', () => {
+  it('takes the highest positive phase throughput, and none when no phase served any', () => {
+    const r = row('leak', 40 * MiB);
+    expect(measuredRate({ ...r, metrics: { 'throughput.a': { median: null, min: null, max: null }, 'throughput.b': spread(0), 'p99.c': spread(5000) } })).toBeNull();
+    expect(measuredRate({ ...r, metrics: { 'throughput.a': spread(0), 'throughput.b': spread(300), peakRss: spread(10 * MiB) } })).toBe(300);
+  });
+  it('gives no forecast without a verdict, a slope or a rate', () => {
+    const leak = row('leak', 40 * MiB);
+    const noVerdict = { ...leak, verdict: undefined };
+    expect(withForecast(noVerdict, { limitBytes: 2 ** 30 })).toBe(noVerdict);
+    const noSlope = { ...leak, metrics: { 'throughput.steady': spread(9000) } };
+    expect(withForecast(noSlope, { limitBytes: 2 ** 30 })).toBe(noSlope);
+    const noRate = { ...leak, metrics: { leakSlope: spread(1638.4) } };
+    expect(withForecast(noRate, { limitBytes: 2 ** 30 })).toBe(noRate);
+  });
+  it('starts from 0 bytes without a baseline RSS', () => {
+    const r = withForecast({ ...row('leak', 40 * MiB), metrics: { leakSlope: spread(1024) } }, { limitBytes: 1024 * 1000, rateRps: 10 });
+    // 1000 KiB at 1 KiB/request x 10 requests/s: 100 s.
+    expect(r.forecast).toMatchObject({ startBytes: 0, secondsToLimit: 100, rateSource: 'flag' });
+  });
+});

@@ -221,3 +221,94 @@ describe('checkCeilings alone', () => {
     expect(checks.map((c) => c.variant)).toEqual(['glibc', 'tcmalloc']);
   });
 });
+
+describe('which row and which entry a check reads', () => {
+  // A fake run of burst and steady on glibc and tcmalloc, with a different peak per scenario.
+  const twoScenarios = fakeRun({
+    scenarios: ['burst', 'steady'],
+    summary: [
+      fakeRow('glibc', { peakRss: 200 * MiB }, 'burst'), fakeRow('tcmalloc', { peakRss: 210 * MiB }, 'burst'),
+      fakeRow('glibc', { peakRss: 50 * MiB }, 'steady'), fakeRow('tcmalloc', { peakRss: 60 * MiB }, 'steady'),
+    ],
+  });
+
+  it('reads the row of the entry\'s scenario', () => {
+    const g = gate({ 'steady --quick': { glibc: { peakRss: '100MiB' } } }, twoScenarios);
+    expect(g.checks.map((c) => [c.scenario, c.variant, c.actual, c.status])).toEqual([['steady', 'glibc', 50 * MiB, 'pass']]);
+  });
+
+  it('lets a variant\'s own entry replace `*` only for the same scenario, run form and metric', () => {
+    const g = gate({
+      'burst --quick': { '*': { peakRss: '1GiB' } },
+      'steady --quick': { glibc: { peakRss: '1GiB' } },
+      burst: { glibc: { peakRss: '1GiB' } },
+    }, twoScenarios);
+    expect(g.checks.map((c) => `${c.scenario}${c.quick ? ' --quick' : ''} ${c.variant} ${c.status}`)).toEqual([
+      'burst --quick glibc pass', 'burst --quick tcmalloc pass', 'steady --quick glibc pass', 'burst glibc not-run',
+    ]);
+  });
+
+  it('orders checks by scenario as the file lists them, then variant as the run does, then as the file lists metrics', () => {
+    const g = gate({
+      'steady --quick': { tcmalloc: { releasedRss: '1GiB', peakRss: '1GiB' }, jemalloc: { peakRss: '1GiB' }, glibc: { peakRss: '1GiB' } },
+      'burst --quick': { tcmalloc: { peakRss: '1GiB' }, '*': { releasedRss: '1GiB' } },
+    }, twoScenarios);
+    expect(g.checks.map((c) => `${c.scenario} ${c.variant} ${c.metric}`)).toEqual([
+      'steady glibc peakRss', 'steady tcmalloc releasedRss', 'steady tcmalloc peakRss', 'steady jemalloc peakRss',
+      'burst glibc releasedRss', 'burst tcmalloc peakRss', 'burst tcmalloc releasedRss',
+    ]);
+  });
+
+  it('says why an exceeded check failed, and why an entry for --quick runs did not run', () => {
+    expect(gate({ 'burst --quick': { glibc: { peakRss: '100MiB' } } }).checks[0]!.reason).toBe('exceeded');
+    const full = gate({ burst: { glibc: { peakRss: '1GiB' } }, 'burst --quick': { glibc: { peakRss: '1GiB' } } }, fakeRun({ quick: false }));
+    expect(full.checks[1]!.reason).toBe('for --quick runs; this run was full-size');
+  });
+});
+
+describe('baseline checks', () => {
+  const c = { 'burst --quick': { glibc: { peakRss: '1GiB', releasedRss: '1GiB' }, jemalloc: { peakRss: '1GiB' } } };
+  const withBaseline = (summary: SummaryRow[], maxRegression = 0.1, quick = true) =>
+    runGate({ runDir: '/r', run: fakeRun(), ceilings: ceilings(c), baseline: { dir: '/base', quick, summary, maxRegression } });
+
+  it('only for ceiling checks that ran, from the baseline row of the same scenario and variant', () => {
+    // The baseline has jemalloc (not in this run) and a steady row that must not be read.
+    const g = withBaseline([
+      fakeRow('glibc', { peakRss: 100 * MiB, releasedRss: 100 * MiB }, 'steady'),
+      fakeRow('glibc', { peakRss: 190 * MiB, releasedRss: 5 * MiB }),
+      fakeRow('jemalloc', { peakRss: 100 * MiB }),
+    ]);
+    expect(g.baseline).toEqual({ dir: '/base', maxRegression: 0.1 });
+    const rel = g.checks.filter((x) => x.kind === 'baseline');
+    // glibc: 200 MiB against 190 x 1.1 = 209 MiB; 5 MiB against 5.5 MiB.
+    expect(rel.map((x) => [x.variant, x.metric, x.baseline, x.status])).toEqual([['glibc', 'peakRss', 190 * MiB, 'pass'], ['glibc', 'releasedRss', 5 * MiB, 'pass']]);
+    expect(rel[0]!.limit).toBeCloseTo(209 * MiB, 3);
+    expect(rel[0]!.limitText).toBe('+10% of baseline');
+  });
+
+  it('a metric the baseline row lacks is not run, with the limit as text', () => {
+    const g = withBaseline([fakeRow('glibc', { peakRss: 190 * MiB })], 0.125);
+    const missing = g.checks.find((x) => x.kind === 'baseline' && x.metric === 'releasedRss')!;
+    expect(missing).toMatchObject({ status: 'not-run', reason: 'not in the baseline run', limit: null, limitText: '+12.5% of baseline', actual: 5 * MiB });
+  });
+
+  it('refuses a baseline of the other form, naming both forms', () => {
+    const e = labError(() => withBaseline([], 0.1, false));
+    expect(e.message).toBe('--baseline /base: it is a full-size run and this one is --quick; compare against a run of the same form');
+    const full = labError(() => runGate({ runDir: '/r', run: fakeRun({ quick: false }), ceilings: ceilings({ burst: { glibc: { peakRss: '1GiB' } } }), baseline: { dir: '/b', quick: true, summary: [], maxRegression: 0.1 } }));
+    expect(full.message).toBe('--baseline /b: it is a --quick run and this one is full-size; compare against a run of the same form');
+  });
+});
+
+describe('parseRegression, exactly', () => {
+  it('takes a percentage or a fraction up to 1, with spaces around', () => {
+    expect(parseRegression(' 10% ')).toBeCloseTo(0.1, 12);
+    expect(parseRegression('12.5%')).toBeCloseTo(0.125, 12);
+    expect(parseRegression('0.15')).toBeCloseTo(0.15, 12);
+    expect(parseRegression('1')).toBe(1);
+    expect(parseRegression('150%')).toBe(1.5);
+  });
+  it('refuses anything around the number', () => {
+    for (const bad of ['x10%', '10%x', '1.5', '-10%']) expect(parseRegression(bad), bad).toBeUndefined();
+  });
+});
