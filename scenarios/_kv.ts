@@ -48,21 +48,20 @@ export function kvScenario(o: {
   });
 }
 
-/** The value modes' steps: fill `size` of 64-512 KiB values, clear, fill again (another
- * seed: the same size distribution, other sizes), clear again. */
-export function fillClearTwice(size: string): Phases {
-  return [
-    { name: 'fill-1', duration: '60s', load: kvStep('FILL', size, '64KiB', '512KiB', '1') },
-    { name: 'clear-1', duration: '30s', load: kvStep('CLEAR') },
-    { name: 'fill-2', duration: '60s', load: kvStep('FILL', size, '64KiB', '512KiB', '2') },
-    { name: 'clear-2', duration: '30s', load: kvStep('CLEAR') },
-  ];
+/** The value modes' steps: fill `size` of 64-512 KiB values, then clear, three times in a
+ * row (a repeated group: growth per repetition tells a leak from a pool); each fill draws
+ * other sizes from the same distribution (its seed is the repetition). */
+export function fillClearRepeated(size: string): Phases {
+  return [{
+    repeat: 3,
+    phases: [
+      { name: 'fill', duration: '60s', load: kvStep('FILL', size, '64KiB', '512KiB', '{repetition}') },
+      { name: 'clear', duration: '30s', load: kvStep('CLEAR') },
+    ],
+  }];
 }
 
-/** The --quick loads of fillClearTwice at another size. */
-export function quickFillClearTwice(size: string): Record<string, ReturnType<typeof kvStep>> {
-  return {
-    'fill-1': kvStep('FILL', size, '64KiB', '512KiB', '1'),
-    'fill-2': kvStep('FILL', size, '64KiB', '512KiB', '2'),
-  };
+/** The --quick load of fillClearRepeated's fills (every repetition) at another size. */
+export function quickFillClearRepeated(size: string): Record<string, ReturnType<typeof kvStep>> {
+  return { fill: kvStep('FILL', size, '64KiB', '512KiB', '{repetition}') };
 }

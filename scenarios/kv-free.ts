@@ -2,12 +2,12 @@
 // filled with 300 MiB of 64-512 KiB values and cleared, twice, then idles and is released
 // through the probe. The program holds nothing at the end (its STATS: live_payload_bytes
 // 0), so whatever RSS stays is the allocator's (retention). Shared parts: scenarios/_kv.ts.
-import { fillClearTwice, kvScenario, quickFillClearTwice } from './_kv.js';
+import { fillClearRepeated, kvScenario, quickFillClearRepeated } from './_kv.js';
 
 export default kvScenario({
   name: 'kv-free',
-  description: 'leaklab-kv, mode free: fill 300 MiB of 64-512 KiB values, clear, twice; idle; probe release (the program holds nothing)',
+  description: 'leaklab-kv, mode free: fill 300 MiB of 64-512 KiB values, clear, three times; idle; probe release (the program holds nothing)',
   serverArgs: ['--mode', 'free'],
-  steps: fillClearTwice('300MiB'),
-  quickSteps: quickFillClearTwice('150MiB'),
+  steps: fillClearRepeated('300MiB'),
+  quickSteps: quickFillClearRepeated('150MiB'),
 });

@@ -4,12 +4,12 @@
 // fill/clear cycles of 300 MiB of 64-512 KiB values; the program no longer holds the leaked
 // bytes (live_payload_bytes 0) but never freed them (its STATS: leaked_bytes,
 // unfreed_payload_bytes); then idle and a probe release. Shared parts: scenarios/_kv.ts.
-import { fillClearTwice, kvScenario, quickFillClearTwice } from './_kv.js';
+import { fillClearRepeated, kvScenario, quickFillClearRepeated } from './_kv.js';
 
 export default kvScenario({
   name: 'kv-unreachable',
-  description: 'leaklab-kv, mode leak-unreachable (share 0.5): fill 300 MiB of 64-512 KiB values, clear, twice; idle; probe release',
+  description: 'leaklab-kv, mode leak-unreachable (share 0.5): fill 300 MiB of 64-512 KiB values, clear, three times; idle; probe release',
   serverArgs: ['--mode', 'leak-unreachable', '--leak-share', '0.5'],
-  steps: fillClearTwice('300MiB'),
-  quickSteps: quickFillClearTwice('150MiB'),
+  steps: fillClearRepeated('300MiB'),
+  quickSteps: quickFillClearRepeated('150MiB'),
 });

@@ -178,7 +178,8 @@ function programVerdict(row: SummaryRow, inp: Inputs, kept: number, checks: Chec
   if (late && perRequest) {
     const notReturned = inp.released === null || checks.atLeast('releasedRss - baselineRss', inp.released - inp.baseline!, t.leakFloorBytes);
     if (notReturned) {
-      const rate = inp.served !== null && inp.slope !== null ? `${Math.round(inp.slope)} B per request served` : `${mib(program)} over the run, ${pct(inp.late)} of it after the first repetition`;
+      const when = inp.lateSource === 'repeatGrowthShare' ? 'after the first repetition' : 'in the second half of the load';
+      const rate = inp.served !== null && inp.slope !== null ? `${Math.round(inp.slope)} B per request served` : `${mib(program)} over the run, ${pct(inp.late)} of it ${when}`;
       return verdict('leak', 'critical', `the program's bytes grow ${rate} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`, { programGrowth: program });
     }
     return null;

@@ -96,7 +96,7 @@ export function parseCollapsed(text: string): Stack[] {
 /** A collapsed frame's function name, without address, [inline] mark, arguments, template
  * arguments or return type: "std::pair<..> ns::C::f<T>(int)[inline]" -> "ns::C::f". */
 export function frameName(frame: string): string {
-  let s = frame.replace(/\[inline\]$/, '').replace(/<[0-9a-f]{8,16}>$/, '').replace(/@@[\w.]+$/, '').trim();
+  let s = frame.replace(/\[inline\]$/, '').replace(/<[0-9a-f]{8,16}>$/, '').replace(/@@[\w.]+$/, '').replace(/\s*\[clone [^\]]*\]/g, '').trim();
   s = s.replace(/\s+const$/, '');
   if (s.endsWith(')')) {
     let depth = 0;
@@ -115,8 +115,11 @@ export function frameName(frame: string): string {
     else if (ch === '>' && depth > 0) depth--;
     else if (depth === 0) plain += ch;
   }
-  const parts = plain.trim().split(' ');
-  return parts[parts.length - 1] || frame;
+  // The name is the last word (past a return type), with two names that hold a space:
+  // "(anonymous namespace)" and "operator new" (a C++ operator's name).
+  const parts = plain.trim().replaceAll('(anonymous namespace)', '(anonymous\u0000namespace)').split(' ');
+  const last = parts.length > 1 && /(^|::)operator$/.test(parts[parts.length - 2]!) ? parts.slice(-2).join(' ') : parts[parts.length - 1];
+  return last?.replaceAll('\u0000', ' ') || frame;
 }
 
 /** Frames that are the allocator or the standard library's plumbing, not the program's

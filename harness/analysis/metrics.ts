@@ -153,7 +153,9 @@ function pointsOfTrace(trace: Trace): Points {
   const release = trace.events.find((e) => e.type === 'release');
   const lastT = rss.length ? rss.tAt(rss.length - 1) : 0;
   return {
-    rss, spans, stats: trace.samples.filter((s) => s.source === 'stats'),
+    // In time order: the samples a trial takes itself at phase ends reach the run folder
+    // before the observer's batch that covers the same moments.
+    rss, spans, stats: trace.samples.filter((s) => s.source === 'stats').sort((a, b) => a.tMs - b.tMs),
     baseline: baselineName ? spans.get(baselineName) : undefined,
     release,
     // The phase a release happened in: the last one that started at or before it. A release

@@ -32,6 +32,9 @@ function reading(row: SummaryRow, grownBytes: number): { text: string; disagrees
   const top = row.growth?.[0];
   const grew = grownBytes >= floor;
   const site = top ? `${top.site} (${pct(top.share)} of ${formatBinary(grownBytes)} grown between the baseline and the release)` : '';
+  if (grew && !top) {
+    return { text: `the growth profile shows ${formatBinary(grownBytes)} grown between the dumps, but no call site that grew in most trials (their top sites differ): read each trial's profile`, disagrees: false };
+  }
   if (v.kind === 'leak') {
     return grew && top
       ? { text: `the growth profile names ${site}`, disagrees: false }

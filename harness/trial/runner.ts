@@ -216,9 +216,13 @@ class Trial {
    * phase's actions once the hooks are done. */
   private onPhase(name: string, index: number): void {
     const ended = index > 0 ? this.phase : null;
-    // The phase that ends gets its last reading now: a short phase (a load command that
-    // exits at once) may have had no other since it started.
-    if (ended !== null) this.progress();
+    // The phase that ends gets its last readings now: a short phase (a load command that
+    // exits at once) may have had none since it started, and its end is where per-phase and
+    // per-repetition levels are read (the counters poll runs every 100 ms otherwise).
+    if (ended !== null) {
+      this.progress();
+      if (this.o.statsPolling !== false) void this.observer?.sampleStats();
+    }
     this.phase = name;
     const tMs = this.elapsed();
     this.phaseStarts.push({ tMs, name });

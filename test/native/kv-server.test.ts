@@ -8,7 +8,7 @@ import { type Server, type Socket, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { binaryPath } from '../../harness/core/paths.js';
-import { loadScenario } from '../../harness/scenario/scenario.js';
+import { applyQuick, loadScenario } from '../../harness/scenario/scenario.js';
 import { lab } from '../targets/helpers.js';
 
 const KV = binaryPath('leaklab-kv');
@@ -463,20 +463,23 @@ describe('the kv scenarios', () => {
     for (const v of runs) expect([v.id, v.available, v.reason]).toEqual([v.id, true, null]);
   });
 
-  it('the value modes fill and clear twice, fragment fills and deletes; each then idles 3 s and releases; --quick is half the size', async () => {
+  it('the value modes fill and clear three times (a repeated group), fragment fills and deletes; each then idles 3 s and releases; --quick is half the size', async () => {
     for (const [name, mode] of Object.entries(VALUE_MODES)) {
       const { scenario } = await loadScenario(name);
       expect(scenario.target!.command).toEqual(['{lab_build}/leaklab-kv', '--port', '{port}', '--mode', ...mode]);
       expect(scenario.target!.release.method).toBe('probe');
-      expect(scenario.phases.map((p) => p.name)).toEqual(['baseline', 'fill-1', 'clear-1', 'fill-2', 'clear-2', 'idle', 'after-release']);
+      expect(scenario.phases.map((p) => [p.name, p.repetition ?? null])).toEqual([
+        ['baseline', null], ['fill-1', 1], ['clear-1', 1], ['fill-2', 2], ['clear-2', 2], ['fill-3', 3], ['clear-3', 3], ['idle', null], ['after-release', null],
+      ]);
       const argv = (phase: string, quick: boolean) => {
-        const p = (quick ? { ...scenario.phases.find((x) => x.name === phase), ...scenario.quick!.phases[phase] } : scenario.phases.find((x) => x.name === phase))!;
+        const p = (quick ? applyQuick(scenario) : scenario).phases.find((x) => x.name === phase)!;
         return p.load?.mode === 'command' ? p.load.argv.slice(4) : [];
       };
-      expect(argv('fill-1', false)).toEqual(['--stats', 'FILL', '300MiB', '64KiB', '512KiB', '1']);
-      expect(argv('fill-2', false)).toEqual(['--stats', 'FILL', '300MiB', '64KiB', '512KiB', '2']);
+      // The seed of each fill is its repetition ({repetition}: 1, 2, 3), filled at run time.
+      expect(argv('fill-1', false)).toEqual(['--stats', 'FILL', '300MiB', '64KiB', '512KiB', '{repetition}']);
+      expect(argv('fill-3', false)).toEqual(['--stats', 'FILL', '300MiB', '64KiB', '512KiB', '{repetition}']);
       expect(argv('clear-2', false)).toEqual(['--stats', 'CLEAR']);
-      expect(argv('fill-1', true)).toEqual(['--stats', 'FILL', '150MiB', '64KiB', '512KiB', '1']);
+      expect(argv('fill-2', true)).toEqual(['--stats', 'FILL', '150MiB', '64KiB', '512KiB', '{repetition}']);
       expect(scenario.phases.find((p) => p.name === 'idle')!.duration).toBe(3000);
       expect(scenario.phases.at(-1)!.actions).toEqual(['release']);
     }

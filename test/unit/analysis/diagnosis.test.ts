@@ -396,3 +396,11 @@ describe('withVerdict', () => {
     expect(withVerdict(failed)).toEqual(failed);
   });
 });
+
+describe('the leak remedy names the measure it read', () => {
+  it('growth late in the load (built-in load, no request count): "in the second half of the load"', () => {
+    const v = diagnose(row({ baselineRss: 10 * MiB, peakRss: 110 * MiB, retainedRss: 100 * MiB, releasedRss: 100 * MiB, liveGrowth: 80 * MiB, lateGrowthShare: 0.5 }));
+    expect(v.kind).toBe('leak');
+    expect(v.remedy).toContain('80.0 MiB over the run, 50% of it in the second half of the load');
+  });
+});

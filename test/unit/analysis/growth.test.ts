@@ -193,3 +193,16 @@ describe('formats', () => {
     expect([formatDuration(0), formatDuration(59.4), formatDuration(60), formatDuration(3 * 3600 + 5)]).toEqual(['0 s', '59 s', '1 min', '3 h']);
   });
 });
+
+describe('frame names that hold a space or a clone suffix (bugs found by mutation testing)', () => {
+  it('keeps "operator new" whole, so it is plumbing and not a site', () => {
+    expect(frameName('operator new(unsigned long)')).toBe('operator new');
+    expect(frameName('operator delete[](void*)')).toBe('operator delete[]');
+    expect(siteOf(['main', 'leaklab::Cache::Put(int)', 'operator new(unsigned long)', 'malloc'])).toBe('leaklab::Cache::Put');
+  });
+  it('keeps "(anonymous namespace)" whole, and drops a [clone ...] suffix', () => {
+    expect(frameName('(anonymous namespace)::Cache::Put(int)')).toBe('(anonymous namespace)::Cache::Put');
+    expect(frameName('leaklab::f(int) [clone .cold]')).toBe('leaklab::f');
+    expect(frameName('void leaklab::g<int>(int) [clone .isra.0]')).toBe('leaklab::g');
+  });
+});

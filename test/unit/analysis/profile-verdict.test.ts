@@ -119,3 +119,11 @@ describe('measuredRate and withForecast, at the edges', () => {
     expect(r.forecast).toMatchObject({ startBytes: 0, secondsToLimit: 100, rateSource: 'flag' });
   });
 });
+
+describe('a profile whose trials name different sites (a bug found by mutation testing)', () => {
+  it('says the growth and that no site is common, instead of "grew only 40 MiB (below 8 MiB)"', () => {
+    const r = withProfileEvidence({ ...row('leak', 40 * MiB), growth: [] });
+    expect(r.verdict?.evidence.profile).toBe('the growth profile shows 40 MiB grown between the dumps, but no call site that grew in most trials (their top sites differ): read each trial\'s profile');
+    expect(r.verdict?.evidence.profileDisagrees).toBeUndefined();
+  });
+});

@@ -53,7 +53,9 @@ describe('runTrial on a fake subject', () => {
     const c = trace.events.find((e) => e.type === 'phase' && e.name === 'c')!;
     expect(fake.releases).toHaveLength(1);
     expect(fake.releases[0]!).toBeGreaterThanOrEqual(c.tMs);
-    expect(obs.seen).toEqual(['start', 'stats', 'stop', 'stop']);  // stop again in the final clean-up, a no-op
+    // A counters sample at each phase end (a, b) and the last one; stop again in the final
+    // clean-up, a no-op.
+    expect(obs.seen).toEqual(['start', 'stats', 'stats', 'stats', 'stop', 'stop']);
     expect(fake.stopped()).toBe(true);
     expect(trace.rss?.length).toBe(1);
     expect([samplerIntervals, samplerCpuMs]).toEqual([[10], 2]);
