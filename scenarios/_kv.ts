@@ -30,6 +30,9 @@ export function kvScenario(o: {
       command: ['{lab_build}/leaklab-kv', '--port', '{port}', ...o.serverArgs],
       ready: { tcp: '{port}' },
       release: { method: 'probe' },
+      // The server's own count of what it leaked (its STATS), the truth `lab detect` judges
+      // the leak checkers by.
+      truth: { command: ['{lab_build}/leaklab-kv', 'client', '--port', '{port}', 'STATS'], field: 'leaked_bytes' },
     },
     variants: ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'],
     trials: 1,

@@ -4,15 +4,16 @@ import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pc from 'picocolors';
 import { buildNative } from '../tooling/build.js';
-import { type DetectResult, TOOLS, type ToolId, prepareTools, runDetect } from '../detect/detect.js';
+import { type DetectResult, TOOLS, type ToolId, runDetect } from '../detect/detect.js';
 import { detectMarkdown, detectTerminal } from '../detect/table.js';
 import { ExitCode, LabError } from '../core/errors.js';
 import { RESULTS_DIR } from '../core/paths.js';
-import { killAllNow } from '../core/procs.js';
 import { loadScenario } from '../scenario/scenario.js';
 import { makeRunId } from '../results/store.js';
-import { VARIANTS, variantStatus } from '../allocators/variants.js';
+import { VARIANTS } from '../allocators/variants.js';
+import { subjectFor } from '../subjects/index.js';
 import type { Io } from './io.js';
+import { onSignals } from './signals.js';
 
 export interface DetectFlags {
   scenario?: string;
@@ -41,14 +42,12 @@ export async function detectCommand(flags: DetectFlags, argv: string[], io: Io):
 
   const log = (l: string) => io.stderr.write(`${l}\n`);
   await buildNative(log);
-  const needed = new Set([variant.id]);
-  if (tools.includes('memcheck')) needed.add('glibc');
-  if (tools.some((t) => t.startsWith('heapcheck'))) needed.add(variant.allocator === 'tcmalloc' ? variant.id : 'tcmalloc');
-  for (const v of VARIANTS.filter((x) => needed.has(x.id))) {
-    const st = variantStatus(v);
-    if (!st.available) throw new LabError('unavailableVariant', { id: v.id, reason: st.reason ?? 'unknown' });
-  }
-  const { asanRelay } = await prepareTools(tools, log, variant);
+  // The native run's variant must run on this subject; a tool that cannot run is a row
+  // that says why (runDetect), not a failed command.
+  const kind = subjectFor(scenario, file);
+  if (!kind.variantApplies(variant.id)) throw new LabError('badFlag', { flag: '--variant', value: variant.id, valid: `a variant ${kind.description} takes` });
+  const st = kind.variantStatuses([variant])[0]!;
+  if (!st.available) throw new LabError('unavailableVariant', { id: variant.id, reason: st.reason ?? 'unknown' });
 
   const outDir = resolve(flags.out ?? RESULTS_DIR);
   const dir = join(outDir, `${makeRunId(new Date(), [scenario.name])}-detect`);
@@ -64,22 +63,17 @@ export async function detectCommand(flags: DetectFlags, argv: string[], io: Io):
   };
 
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', killAllNow);
+  const stopSignals = onSignals(controller, io);
   let result: DetectResult;
   try {
     result = await runDetect({
-      scenario, file, variant, tools, seed: flags.seed, asanRelay, signal: controller.signal,
+      scenario, file, variant, tools, seed: flags.seed, signal: controller.signal,
       writeLog: write, dumpDir: dir,
       onStart: (tool, how) => log(`detect: ${scenario.name}: ${tool}: ${how}`),
       onDone: (r) => log(`detect: ${scenario.name}: ${r.tool}: ${r.status}${r.error ? ` (${r.error.split('\n')[0]})` : ''}, ${r.outcome}`),
     });
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', killAllNow);
+    stopSignals();
   }
   const json = JSON.stringify({ command: ['npm', 'run', 'lab', '--', ...argv], ...result }, null, 2) + '\n';
   write('detect.json', json);
@@ -87,7 +81,12 @@ export async function detectCommand(flags: DetectFlags, argv: string[], io: Io):
   if (flags.json) io.stdout.write(json);
   else io.stdout.write(`\n${detectTerminal(result, Boolean(io.stdout.isTTY))}\nresults: ${dir}\n`);
   if (controller.signal.aborted) return ExitCode.interrupted;
-  const failed = result.rows.filter((r) => r.status !== 'complete');
+  const ran = result.rows.filter((r) => r.tool !== 'native' && r.status !== 'not-run');
+  if (ran.length === 0) {
+    io.stderr.write(`${pc.red('no leak checker could run')} on ${kind.description}:\n${result.rows.filter((r) => r.status === 'not-run').map((r) => `  ${r.tool}: ${r.how}`).join('\n')}\n`);
+    return ExitCode.usage;
+  }
+  const failed = result.rows.filter((r) => r.status !== 'complete' && r.status !== 'not-run');
   if (failed.length) {
     io.stderr.write(`${pc.red('detect failed')}:\n${failed.map((r) => `  ${r.tool}: ${r.error}`).join('\n')}\n`);
     return ExitCode.failed;

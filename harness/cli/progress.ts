@@ -92,7 +92,8 @@ function lineView(stream: Stream): ProgressView {
   };
 }
 
-/** "10.0-11.5 of 11.5 s". */
+/** "10.0-11.5 of 11.5 s"; "1.1-1.2 of at most 275.5 s" when phases last until their load
+ * command exits (their durations are limits). */
 function phaseTimes(startMs: number, p: Progress): string {
-  return `${(startMs / 1000).toFixed(1)}-${(p.elapsedMs / 1000).toFixed(1)} of ${(p.totalMs / 1000).toFixed(1)} s`;
+  return `${(startMs / 1000).toFixed(1)}-${(p.elapsedMs / 1000).toFixed(1)} of ${p.totalIsLimit ? 'at most ' : ''}${(p.totalMs / 1000).toFixed(1)} s`;
 }

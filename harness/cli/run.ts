@@ -6,7 +6,6 @@ import { profilerFor } from '../allocators/registry.js';
 import { ALL_VARIANTS, type Variant, variantIds } from '../allocators/variants.js';
 import { ExitCode, LabError } from '../core/errors.js';
 import { RESULTS_DIR } from '../core/paths.js';
-import { killAllNow } from '../core/procs.js';
 import { checkBaselineFolder, loadCeilings } from '../gate/apply.js';
 import { summaryJson } from '../report/json.js';
 import { rssCharts, summaryTable } from '../report/terminal.js';
@@ -21,6 +20,7 @@ import type { RunFlags } from './flags.js';
 import { gateAndReport } from './gate.js';
 import type { Io } from './io.js';
 import { progressView } from './progress.js';
+import { onSignals } from './signals.js';
 
 type Loaded = { scenario: Scenario; file: string; subject: SubjectKind };
 
@@ -136,30 +136,6 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
     progress.stop();
     stopSignals();
   }
-}
-
-/** SIGINT/SIGTERM stop the run (children stopped, results kept and marked interrupted); a
- * second one exits at once. Returns what undoes the handlers. */
-function onSignals(controller: AbortController, io: Io): () => void {
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
-      killAllNow();
-      process.exit(ExitCode.interrupted);
-    }
-    io.stderr.write(`\n${sig}: stopping; partial results are kept and marked interrupted\n`);
-    controller.abort();
-  };
-  const onExit = () => killAllNow();
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('exit', onExit);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('exit', onExit);
-  };
 }
 
 /** The summary, charts and where the files are; the gate when asked; the exit code. */

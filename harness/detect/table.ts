@@ -7,7 +7,7 @@ import type { Amount } from './parse.js';
 
 export const HEAD = [
   'tool', 'definitely lost', 'indirectly lost', 'possibly lost', 'still reachable', 'tool says',
-  'relay leaked', 'finds the leak?', 'peak RSS MiB', 'RSS after idle MiB', 'wall s', 'wall x', 'req/s', 'req/s x slower',
+  'program leaked', 'finds the leak?', 'peak RSS MiB', 'RSS after idle MiB', 'wall s', 'wall x', 'req/s', 'req/s x slower',
 ] as const;
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
@@ -16,6 +16,8 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
   'false-alarm': 'no (false alarm)',
   clean: 'no leak, none reported',
   'no-report': 'no report',
+  unknown: 'unknown (no ground truth)',
+  'not-run': 'not run',
 };
 
 function amount(a: Amount | null | undefined): string {
@@ -27,6 +29,7 @@ function ratio(x: number | null): string {
 }
 
 function says(r: DetectRow): string {
+  if (r.status === 'not-run') return r.how;
   if (r.tool === 'native') return r.verdict ? `verdict: ${r.verdict.kind}` : `no verdict (${r.status})`;
   if (!r.report) return '-';
   if (!r.report.reported) return r.report.headline;
@@ -41,7 +44,7 @@ export function detectCells(r: DetectRow): string[] {
     r.tool,
     amount(rep?.definitelyLost), amount(rep?.indirectlyLost), amount(rep?.possiblyLost), amount(rep?.stillReachable),
     says(r),
-    r.relayLeakedBytes === null ? '-' : formatBytes(r.relayLeakedBytes),
+    r.leakedBytes === null ? '-' : formatBytes(r.leakedBytes),
     r.status === 'complete' ? OUTCOME_TEXT[r.outcome] : `${r.status}: ${OUTCOME_TEXT[r.outcome]}`,
     formatMiB(r.peakRssBytes),
     formatMiB(r.retainedRssBytes),
@@ -54,15 +57,16 @@ export function detectCells(r: DetectRow): string[] {
 
 function notes(d: DetectResult): string[] {
   const out = [
-    `Scenario \`${d.scenario}\` scaled for the tools (its --quick form, durations and upstream delay x${d.scale.durationFactor}, `
+    `Scenario \`${d.scenario}\` on ${d.subject ?? 'the built-in relay'}, scaled for the tools (its --quick form, fixed durations and upstream delay x${d.scale.durationFactor}, `
       + `at most ${d.scale.maxConcurrency} requests in flight), seed ${d.seed}; native run on variant \`${d.variant}\`.`,
-    'Amounts are bytes / blocks (memcheck), objects (gperftools) or allocations (LSan). "relay leaked" is what the relay itself '
-      + 'counted as never erased in that run (leak mode), the truth the tools are judged by. A tool finds the leak when it reports '
-      + 'definitely or indirectly lost memory (memcheck, LSan) or any leak (heap checker) and the relay did leak; "still reachable" does not count. '
+    'Amounts are bytes / blocks (memcheck), objects (gperftools) or allocations (LSan). "program leaked" is what the program itself '
+      + 'counted as leaked in that run (the relay\'s leak mode, or a target\'s `truth` command), the truth the tools are judged by; '
+      + 'without it (a user\'s server) the judgment is "unknown (no ground truth)". A tool finds the leak when it reports '
+      + 'definitely or indirectly lost memory (memcheck, LSan) or any leak (heap checker) and the program did leak; "still reachable" does not count. '
       + 'The growth profile flags a leak when live bytes grew by at least 8 MiB between the heap dump at the end of the baseline and the one before release, and names the top site (docs/profiles.md).',
   ];
   for (const r of d.rows) {
-    const extra = [r.how, r.exit ? `relay ${r.exit}` : null, r.error ? `error: ${r.error.split('\n')[0]}` : null].filter(Boolean).join('; ');
+    const extra = [r.how, r.exit ? `subject ${r.exit}` : null, r.error ? `error: ${r.error.split('\n')[0]}` : null].filter(Boolean).join('; ');
     out.push(`- ${r.tool}: ${extra}`);
   }
   return out;

@@ -20,12 +20,30 @@ function sizeText(size: unknown): string {
   return '';
 }
 
-/** "burst 4 s (1024 concurrent x 128 KiB-768 KiB)", "after-release 1.5 s, release at start". */
-export function phaseTexts(s: RunScenario): string[] {
+/** How long each phase really lasted in the charted trials: min and max over variants. */
+export function phaseLengths(charts: readonly ChartTrace[]): Map<string, { min: number; max: number }> {
+  const out = new Map<string, { min: number; max: number }>();
+  for (const c of charts) {
+    c.phases.forEach((p, i) => {
+      const ms = (c.phases[i + 1]?.tMs ?? c.endMs) - p.tMs;
+      const r = out.get(p.name);
+      out.set(p.name, r ? { min: Math.min(r.min, ms), max: Math.max(r.max, ms) } : { min: ms, max: ms });
+    });
+  }
+  return out;
+}
+
+/** "burst 4 s (1024 concurrent x 128 KiB-768 KiB)", "after-release 1.5 s, release at start";
+ * a phase that lasts until its load command exits shows how long it took in the charted
+ * trials (`lengths`), its duration being only a limit: "fill-1 0.12-0.15 s (limit 60 s)". */
+export function phaseTexts(s: RunScenario, lengths: ReadonlyMap<string, { min: number; max: number }> = new Map()): string[] {
   const phases = (s.scenario as { phases?: unknown[] } | undefined)?.phases ?? [];
   return phases.map((raw) => {
-    const p = raw as { name?: string; duration?: number; load?: { mode?: string; concurrency?: number; rate?: number; size?: unknown } | null; actions?: string[] };
-    const parts = [`${p.name ?? '?'} ${typeof p.duration === 'number' ? seconds(p.duration) : ''}`.trim()];
+    const p = raw as { name?: string; duration?: number; load?: { mode?: string; concurrency?: number; rate?: number; size?: unknown; until?: string } | null; actions?: string[] };
+    const took = p.load?.mode === 'command' && p.load.until === 'exit' ? lengths.get(p.name ?? '') : undefined;
+    const limit = typeof p.duration === 'number' ? seconds(p.duration) : '';
+    const length = took ? `${took.min === took.max ? seconds(took.min) : `${seconds(took.min)}-${seconds(took.max)}`} (limit ${limit})` : limit;
+    const parts = [`${p.name ?? '?'} ${length}`.trim()];
     const l = p.load;
     if (l?.mode === 'closed') parts.push(`(${l.concurrency} concurrent x ${sizeText(l.size)})`);
     else if (l?.mode === 'open') parts.push(`(${l.rate} req/s x ${sizeText(l.size)})`);

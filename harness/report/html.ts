@@ -13,7 +13,7 @@ import { growthHtml } from './growth.js';
 import { MiB } from '../core/units.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
-  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
+  chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
 } from './common.js';
 import { gridMinMax, gridTimes } from './downsample.js';
 import { type Series } from '../core/series.js';
@@ -146,7 +146,7 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   ];
   const description = s ? scenarioDescription(s) : '';
   if (description) parts.push(`<p class="desc">${esc(description)}</p>`);
-  if (s) parts.push(`<p class="phases">${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s).map(esc).join(' → ')}.</p>`);
+  if (s) parts.push(`<p class="phases">${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s, phaseLengths(charts)).map(esc).join(' → ')}.</p>`);
   if (charts.length) {
     parts.push(
       `<div class="chart-head" data-chart="chart-${index}"><h3>RSS over time</h3><div class="toggles">${toggles ? `also show:${toggles}` : ''}</div></div>`,

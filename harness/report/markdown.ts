@@ -7,7 +7,7 @@ import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
-  chartsOf, environmentRows, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
+  chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
 } from './common.js';
 import { bucketMax } from './downsample.js';
 
@@ -91,7 +91,7 @@ function scenarioSection(run: RunData, name: string): string {
   const description = s ? scenarioDescription(s) : '';
   if (description) out.push(mdText(description));
   if (s) {
-    out.push(`${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s).map(mdText).join(' → ')}.`);
+    out.push(`${s.trials} trial${s.trials === 1 ? '' : 's'} per variant, ${seedText(s)}. Phases: ${phaseTexts(s, phaseLengths(charts)).map(mdText).join(' → ')}.`);
   }
   out.push(rows.length ? summaryTable(rows) : '_No trial of this scenario finished._');
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');

@@ -98,6 +98,11 @@ export const target = z.object({
   release: release.default({ method: 'probe' }),
   /** How long the target gets to exit after SIGTERM before SIGKILL. */
   stopGrace: duration.default(3_000),
+  /** The program's own count of what it leaked, when it keeps one (the lab's test server
+   * does): a command run after the phases whose output's last JSON line holds that many
+   * bytes in `field`. `lab detect` judges the leak checkers against it; without it, a
+   * target has no ground truth (docs/detect.md). */
+  truth: z.object({ command: argv, field: z.string().min(1) }).strict().optional(),
 }).strict();
 export type Target = z.output<typeof target>;
 
@@ -150,6 +155,7 @@ export function checkTarget(t: Target | undefined, phases: ReadonlyArray<{ load?
     checkEnv(h.env, ['target', 'helpers', i, 'env'], false);
   });
   if (t.release.command) checkArgv(t.release.command, ['target', 'release', 'command'], true);
+  if (t.truth) checkArgv(t.truth.command, ['target', 'truth', 'command'], true);
   rawLoads.forEach((l, i) => {
     if (!l) return;
     checkArgv(l.argv, ['phases', i, 'load', 'command'], true);

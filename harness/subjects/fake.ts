@@ -2,6 +2,7 @@
 // control channel and a release that answers what it is told to. For the trial runner's
 // unit tests (test/unit/trial/runner.test.ts), as hyperfine's MockExecutor is for its
 // scheduler; never used by a run.
+import { findVariant } from '../allocators/variants.js';
 import type { ReleaseEvent, TraceEvent } from '../core/types.js';
 import type { Subject, SubjectExit, SubjectKind, SubjectReady, TrialHook } from './subject.js';
 
@@ -32,6 +33,7 @@ export function fakeSubject(o: FakeSubjectOptions = {}): { kind: SubjectKind; re
       event(e);
       return e;
     },
+    leakedBytes: async () => null,
     stop: async () => { stopped = true; },
   };
   const kind: SubjectKind = {
@@ -39,6 +41,7 @@ export function fakeSubject(o: FakeSubjectOptions = {}): { kind: SubjectKind; re
     command: null,
     needsRelayBinaries: false,
     defaultVariantIds: () => ['glibc'],
+    plainVariant: () => findVariant('glibc')!,
     variantApplies: () => true,
     variantStatuses: (variants) => variants.map((v) => ({ id: v.id, allocator: v.allocator, available: true, version: null, reason: null })),
     check: () => ({ program: null, staticBinary: false }),

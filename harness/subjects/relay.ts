@@ -5,9 +5,9 @@ import { binaryPath } from '../core/paths.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { relayArgs, upstreamArgs } from '../scenario/schedule.js';
 import { ALLOCATORS, type Allocator } from '../core/types.js';
-import { VARIANTS, relayBinary, variantStatus } from '../allocators/variants.js';
+import { VARIANTS, findVariant, relayBinary, variantStatus } from '../allocators/variants.js';
 import { type NativeProcess, describeExit, spawnNative } from '../core/procs.js';
-import { adminRelease } from './control.js';
+import { adminRelease, numOrNull } from './control.js';
 import type { Subject, SubjectExit, SubjectKind, SubjectStart } from './subject.js';
 
 /** The built-in relay as the subject of `scenario`: every variant but as-built, each a
@@ -18,6 +18,7 @@ export function relaySubject(scenario: Scenario): SubjectKind {
     command: null,
     needsRelayBinaries: true,
     defaultVariantIds: () => scenario.variants ?? VARIANTS.filter((v) => v.isDefault).map((v) => v.id),
+    plainVariant: () => findVariant('glibc')!,
     variantApplies: (id) => VARIANTS.some((v) => v.id === id),
     variantStatuses: (variants) => variants.map(variantStatus),
     check: () => ({ program: null, staticBinary: false }),
@@ -66,6 +67,8 @@ export async function startRelay(scenario: Scenario, o: SubjectStart): Promise<S
       exited: Promise.race([exitOf(relay), exitOf(upstream)]),
       placeholders: { port: String(ready.port), pid: String(relay.pid) },
       release: (elapsed, event) => adminRelease(control, elapsed, event),
+      // Leak mode's never-erased requests, as the relay counts them (native/PROTOCOL.md).
+      leakedBytes: async () => numOrNull((await control.command<Record<string, unknown>>('stats-counters', 5_000)).leaked_request_bytes),
       stop,
     };
   } catch (err) {

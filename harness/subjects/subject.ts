@@ -40,6 +40,9 @@ export interface Subject {
   readonly placeholders: Readonly<Record<string, string>>;
   /** Gives free memory back by the subject's release method; records a release event. */
   release(elapsed: () => number, event: (e: TraceEvent) => void): Promise<ReleaseEvent>;
+  /** The program's own count of the bytes it leaked, where it keeps one (the relay's leak
+   * mode; a target's `truth` command); null when it does not: no ground truth. */
+  leakedBytes(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -119,6 +122,9 @@ export interface SubjectKind {
   readonly needsRelayBinaries: boolean;
   /** Variant ids run when --variants is not given. */
   defaultVariantIds(): string[];
+  /** The variant that runs the program with the allocator it was built with (the relay on
+   * glibc; a target as built): what a tool that replaces malloc itself wraps. */
+  plainVariant(): Variant;
   /** Whether a variant can run on it at all (as-built only on targets). */
   variantApplies(variantId: string): boolean;
   /** Whether each variant can run here now, and why not (lab list). */

@@ -24,6 +24,8 @@ export interface Progress {
   phase: string;
   elapsedMs: number;
   totalMs: number;
+  /** The total is an upper bound: some phase lasts until its load command exits. */
+  totalIsLimit?: boolean;
   rssBytes: number;
 }
 
@@ -152,6 +154,7 @@ class Trial {
     o.onProgress?.({
       scenario: o.scenario.name, variant: o.variant.id, trial: o.trial, trials: o.trials, phase: this.phase,
       elapsedMs: this.elapsed(), totalMs: this.totalMs, rssBytes: this.observer?.lastRss ?? 0,
+      ...(o.scenario.phases.some((p) => p.load?.mode === 'command' && p.load.until === 'exit') ? { totalIsLimit: true } : {}),
     });
   }
 

@@ -26,7 +26,7 @@ describe('lab detect --tools growth-profile', () => {
     expect(d.rows.map((x) => x.tool)).toEqual(['native', 'growth-profile']);
     const g = d.rows.find((x) => x.tool === 'growth-profile')!;
     expect(g.status, g.error ?? '').toBe('complete');
-    expect(g.relayLeakedBytes).toBeGreaterThan(0);
+    expect(g.leakedBytes).toBeGreaterThan(0);
     expect(g.outcome).toBe('found');
     expect(g.report?.headline).toMatch(/top site leaklab::Relay::PendingTable::Leak \((\d+)%\)/);
     expect(Number(/\((\d+)%\)/.exec(g.report!.headline)![1])).toBeGreaterThanOrEqual(50);
@@ -35,7 +35,7 @@ describe('lab detect --tools growth-profile', () => {
     const d = await detect('burst');
     const g = d.rows.find((x) => x.tool === 'growth-profile')!;
     expect(g.status, g.error ?? '').toBe('complete');
-    expect(g.relayLeakedBytes).toBe(0);
+    expect(g.leakedBytes).toBe(0);
     expect(g.report?.reported, g.report?.headline).toBe(true);
     expect(g.report?.headline).not.toMatch(/still in flight/);
     expect(g.flagged, g.report?.headline).toBe(false);

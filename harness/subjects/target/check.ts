@@ -20,6 +20,7 @@ function programs(s: Scenario): Array<{ field: string; program: string; cwd: str
   const out = [{ field: 'target.command[0]', program: t.command[0]!, cwd: t.cwd }];
   t.helpers.forEach((h, i) => out.push({ field: `target.helpers[${i}].command[0]`, program: h.command[0]!, cwd: h.cwd }));
   if (t.release.command) out.push({ field: 'target.release.command[0]', program: t.release.command[0]!, cwd: t.cwd });
+  if (t.truth) out.push({ field: 'target.truth.command[0]', program: t.truth.command[0]!, cwd: t.cwd });
   s.phases.forEach((p, i) => {
     if (p.load?.mode === 'command') out.push({ field: `phases[${i}].load.command[0]`, program: p.load.argv[0]!, cwd: p.load.cwd });
   });

@@ -1,8 +1,9 @@
 // A user's target as a kind of subject: its own default variants (as-built, or the
 // scenario's list), every check before a run (target/check.ts), its start (target/start.ts),
 // and a trial hook that looks at the processes it forked, which the lab does not measure.
-import { AS_BUILT, VARIANTS, type Variant, type VariantStatus, variantStatus } from '../../allocators/variants.js';
+import { AS_BUILT, AS_BUILT_VARIANT, VARIANTS, type Variant, type VariantStatus, variantStatus } from '../../allocators/variants.js';
 import { LabError } from '../../core/errors.js';
+import { BUILD_DIR } from '../../core/paths.js';
 import { readStatmRss } from '../../core/proc.js';
 import type { Scenario, Target } from '../../scenario/scenario.js';
 import type { SubjectFacts, SubjectKind, TrialHook } from '../subject.js';
@@ -13,10 +14,11 @@ import { startTarget } from './start.js';
 
 export function targetSubject(scenario: Scenario & { target: Target }, file: string): SubjectKind {
   return {
-    description: `target ${scenario.target.command[0]}`,
+    description: `target ${scenario.target.command[0]!.replaceAll('{lab_build}', BUILD_DIR)}`,
     command: scenario.target.command,
     needsRelayBinaries: false,
     defaultVariantIds: () => scenario.variants ?? [AS_BUILT],
+    plainVariant: () => AS_BUILT_VARIANT,
     variantApplies: (id) => id === AS_BUILT || VARIANTS.some((v) => v.id === id),
     variantStatuses: (variants) => targetStatuses(scenario, file, variants),
     check: (variants, o) => {

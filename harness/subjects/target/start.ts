@@ -46,6 +46,7 @@ function allPlaceholderNames(s: Scenario & { target: Target }): string[] {
     ...t.command, ...Object.values(t.env), t.cwd ?? '', t.port,
     ...t.helpers.flatMap((h) => [...h.command, ...Object.values(h.env), h.cwd ?? '']),
     ...(t.release.command ?? []),
+    ...(t.truth?.command ?? []),
     ...s.phases.flatMap((p) => (p.load?.mode === 'command' ? [...p.load.argv, ...Object.values(p.load.env)] : [])),
   ];
   if (t.ready.kind === 'tcp') texts.push(t.ready.port);
@@ -152,12 +153,32 @@ export async function startTarget(o: TargetStart): Promise<Subject> {
     return {
       pid: proc.pid, loadPort: /^\d+$/.test(fill(t.port)) ? Number(fill(t.port)) : null, control, ready, exited, placeholders: values,
       release: (elapsed, event) => targetRelease(t, control, proc.pid, fill, elapsed, event, o.onProcess, readyPort),
+      leakedBytes: () => (t.truth ? truthOf(t.truth, fill, t.cwd ? fill(t.cwd) : undefined) : Promise.resolve(null)),
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** A target's own count of what it leaked: its `truth` command's last JSON line, `field`. */
+async function truthOf(truth: NonNullable<Target['truth']>, fill: (x: string) => string, cwd: string | undefined): Promise<number | null> {
+  const argv = truth.command.map(fill);
+  const proc = spawnNative('truth command', argv[0]!, argv.slice(1), {}, { text: true, ...(cwd ? { cwd } : {}) });
+  const timer = setTimeout(() => proc.signal('SIGKILL'), 30_000);
+  const e = await proc.exited;
+  clearTimeout(timer);
+  if (e.code !== 0) throw new Error(`target.truth.command ${argv.join(' ')} ${describeExit(e)}${proc.describeStderr(5)}`);
+  for (const line of [...proc.lastStdout()].reverse()) {
+    try {
+      const v = (JSON.parse(line) as Record<string, unknown>)[truth.field];
+      if (typeof v === 'number') return v;
+    } catch {
+      // not a JSON line
+    }
+  }
+  throw new Error(`target.truth.command ${argv.join(' ')} printed no JSON line with a number in '${truth.field}'`);
 }
 
 /** The scenario's release method: the probe's `release`, or a command (its exit and
@@ -171,7 +192,7 @@ async function targetRelease(t: Target, control: AdminClient | null, pid: number
   };
   if (t.release.method === 'probe') {
     if (control) return adminRelease(control, elapsed, event, t.release.timeout);
-    return record({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'probe', error: 'no probe in this target (statically linked)' });
+    return record({ type: 'release', tMs, ok: false, releaseMs: null, rssBeforeBytes: null, rssAfterBytes: null, call: 'probe', error: 'no probe in this target (statically linked, or started without it)' });
   }
   if (t.release.method === 'attach') {
     // gdb calls the allocator's release in the stopped target, then the target must still

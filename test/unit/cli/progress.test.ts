@@ -32,3 +32,14 @@ describe('progressView (not a terminal)', () => {
     expect(written).toHaveLength(4);
   });
 });
+
+describe('progressView when phases last until a command exits', () => {
+  it('says the total is a limit', () => {
+    const written: string[] = [];
+    const view = progressView({ write: (s: string) => written.push(s), isTTY: false });
+    const p = (phase: string, elapsedMs: number): Progress => ({ scenario: 'kv', variant: 'glibc', trial: 1, trials: 1, phase, elapsedMs, totalMs: 275_500, totalIsLimit: true, rssBytes: 3 * MiB });
+    view.update(p('fill-1', 1_100));
+    view.update(p('clear-1', 1_200));
+    expect(written).toEqual(['  kv glibc trial 1/1: fill-1 1.1-1.1 of at most 275.5 s, RSS 3.0 -> 3.0 MiB\n']);
+  });
+});
