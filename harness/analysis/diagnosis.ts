@@ -46,7 +46,8 @@ export const THRESHOLDS = {
   releaseHelpsMin: 0.5,
 } as const;
 
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+/** MiB to one decimal; a value that rounds to zero is 0.0, never -0.0. */
+const mib = (bytes: number) => `${(Math.round((bytes / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** One condition a rule evaluated: what, its value, and whether it held. */
@@ -198,7 +199,7 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   const program = inp.program === null ? null : Math.max(0, inp.program);
   const byAllocator = kept - (program ?? 0);
   const severity = (fraction: number): Severity => (fraction >= t.criticalFraction ? 'critical' : 'warning');
-  const worth = grown > 0 && checks.atLeast('kept beyond the program', byAllocator, t.floorBytes)
+  const worth = grown > 0 && checks.atLeast(program === null ? 'kept after the idle (program bytes not measured)' : 'kept beyond the program', byAllocator, t.floorBytes)
     && checks.atLeast('kept / peak growth', byAllocator / grown, t.keptMin, ratioText);
   if (!worth) {
     return verdict('healthy', 'ok', 'nothing to do', { keptAfterIdle: kept });

@@ -273,11 +273,17 @@ describe('the evidence and the rule text', () => {
     expect(v.evidence.programGrowth).toBe(290 * MiB);
   });
 
+  it('a release that returned a few bytes less than nothing reads 0.0 MiB, not -0.0', () => {
+    // RSS rose 0.01 MiB across the release (300 -> 300.01 MiB).
+    const v = diagnose(target(300, 300.01, null, null, 'mimalloc'));
+    expect(v.evidence.rule).toContain('returned by the release 0.0 MiB < 150.0 MiB');
+  });
+
   it('a subject without a program count and a release that returned little: the rule says what was read', () => {
     // 400 MiB of growth, 300 MiB kept, the release returned 20 MiB: under half of 300 (150 MiB).
     const v = diagnose(target(300, 280, null, null, 'mimalloc'));
     expect(v.severity).toBe('warning');
-    expect(v.evidence.rule).toBe('kept beyond the program 300.0 MiB >= 32.0 MiB; kept / peak growth 0.75 >= 0.10; returned by the release 20.0 MiB < 150.0 MiB; program in-use bytes not measured');
+    expect(v.evidence.rule).toBe('kept after the idle (program bytes not measured) 300.0 MiB >= 32.0 MiB; kept / peak growth 0.75 >= 0.10; returned by the release 20.0 MiB < 150.0 MiB; program in-use bytes not measured');
     expect([v.evidence.keptAfterIdle, v.evidence.returnedByRelease]).toEqual([300 * MiB, 20 * MiB]);
   });
 
