@@ -1,6 +1,6 @@
 // Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
-import type { Sample, SummaryRow, Trace } from '../core/types.js';
+import type { LedgerEvent, Sample, SummaryRow, Trace } from '../core/types.js';
 import { METRICS, type TrialMetrics } from '../core/metric-names.js';
 import { type RssPoints, pointsOf } from '../core/rss-series.js';
 
@@ -228,10 +228,31 @@ export function repetitionMetrics(trace: Trace, stats: readonly Sample[], baseli
   return { repetitions: count, repeatGrowthShare: pn - p0 <= 0 ? 0 : Math.max(0, pn - p1) / (pn - p0), ends: levels };
 }
 
+/** Where RSS sat at the retention point: the ledger read right before the release, else
+ * the last one read at a phase end (the end of the trial); and the resident heap (brk heap
+ * and other anonymous memory) the program does not use by the allocator's count. */
+export function ledgerMetrics(trace: Trace, inUseAfter: number | null) {
+  const ledgers = trace.events.filter((e): e is LedgerEvent => e.type === 'ledger');
+  const at = ledgers.find((e) => e.point === 'before-release') ?? ledgers.filter((e) => e.point === 'phase-end').at(-1);
+  const reads = ledgers.map((e) => e.readMs).sort((a, b) => a - b);
+  if (!at) {
+    return { ledgerBrkHeap: null, ledgerAnonymous: null, ledgerStacks: null, ledgerFile: null, ledgerOther: null, ledgerLazyFree: null, ledgerHeapNotInUse: null, ledgerReadMs: null };
+  }
+  const s = at.split;
+  return {
+    ledgerBrkHeap: s.brkHeap, ledgerAnonymous: s.anonymous, ledgerStacks: s.stacks, ledgerFile: s.file, ledgerOther: s.other, ledgerLazyFree: s.lazyFree,
+    ledgerHeapNotInUse: inUseAfter === null ? null : s.brkHeap + s.anonymous - inUseAfter,
+    ledgerReadMs: reads[Math.floor((reads.length - 1) / 2)] ?? null,
+  };
+}
+
 export function trialMetrics(trace: Trace): TrialMetrics {
   const p = pointsOfTrace(trace);
   const reps = repetitionMetrics(trace, p.stats, p.baseline);
-  const m: TrialMetrics = { ...rssMetrics(p, trace), ...programMetrics(p, trace), repetitions: reps.repetitions, repeatGrowthShare: reps.repeatGrowthShare };
+  const program = programMetrics(p, trace);
+  const m: TrialMetrics = {
+    ...rssMetrics(p, trace), ...program, repetitions: reps.repetitions, repeatGrowthShare: reps.repeatGrowthShare, ...ledgerMetrics(trace, program.inUseAfter),
+  };
   Object.assign(m, reps.ends);
   for (const [name, span] of p.spans) m[`rssEnd.${name}`] = rssAt(p.rss, span.end + 1, WINDOW_MS, span.start);
   for (const ph of trace.phases) {

@@ -27,6 +27,14 @@ export const METRIC_TABLE = {
   repetitions: 'count',
   repeatGrowthShare: 'ratio',
   policyReleases: 'count',
+  ledgerBrkHeap: 'bytes',
+  ledgerAnonymous: 'bytes',
+  ledgerStacks: 'bytes',
+  ledgerFile: 'bytes',
+  ledgerOther: 'bytes',
+  ledgerLazyFree: 'bytes',
+  ledgerHeapNotInUse: 'bytes',
+  ledgerReadMs: 'ms',
   relayCpuMs: 'ms',
 } as const satisfies Record<string, MetricUnit>;
 

@@ -1,5 +1,6 @@
 // The data every stage passes on: trace (what a trial recorded) -> summary (metrics).
 import type { RssSeries } from './rss-series.js';
+import type { RssSplit } from './smaps.js';
 
 export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
 export type Allocator = (typeof ALLOCATORS)[number];
@@ -55,7 +56,14 @@ export type TraceEvent =
     /** The dump before a release waits until nothing is in flight (harness/run/profile.ts waitQuiet). */
     quiet?: { inFlight: number | null; waitedMs: number; timedOut: boolean };
   }
-  | { type: 'end'; tMs: number };
+  | { type: 'end'; tMs: number }
+  /** Where RSS sits (core/smaps.ts), read at each phase end and right before and after a
+   * release. */
+  | { type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number };
+
+/** When a ledger is read. */
+export type LedgerPoint = 'phase-end' | 'before-release' | 'after-release';
+export type LedgerEvent = Extract<TraceEvent, { type: 'ledger' }>;
 
 /** A heap dump taken at a phase end (--profile). */
 export type DumpEvent = Extract<TraceEvent, { type: 'profile' }>;

@@ -5,6 +5,7 @@ import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';
+import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -97,6 +98,8 @@ function scenarioSection(run: RunData, name: string): string {
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');
   const verdicts = verdictList(rows);
   if (verdicts) out.push(verdicts);
+  const ledger = ledgerRows(rows);
+  if (ledger.length) out.push(`### ${LEDGER_TITLE}`, table(LEDGER_HEAD, LEDGER_HEAD.map((_, i) => (i === 0 ? 'l' : 'r')), ledger.map((r) => [mdText(r[0]!), ...r.slice(1)])));
   const growth = growthMarkdown(rows, mdText);
   if (growth) out.push(growth);
   const chart = mermaidChart(`${name}: RSS over time`, charts);

@@ -6,6 +6,7 @@ import pc from 'picocolors';
 import type { SummaryRow } from '../core/types.js';
 import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
 import { growthLines } from './growth.js';
+import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
 
 interface Column {
   head: string;
@@ -51,6 +52,12 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
       if (v.kind !== 'healthy') out.push(`  ${row.variant}: ${kind}: ${v.remedy}`);
       else out.push(`  ${row.variant}: ${kind}`);
       for (const line of growthLines(row)) out.push(`    ${line}`);
+    }
+    const ledger = ledgerRows(summary.filter((r) => r.scenario === scenario));
+    if (ledger.length) {
+      const t = new Table({ head: LEDGER_HEAD, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
+      for (const row of ledger) t.push(row);
+      out.push(`  ${LEDGER_TITLE}`, t.toString());
     }
   }
   return out.join('\n');

@@ -6,7 +6,8 @@
 // never in parallel: they would disturb each other.
 import { RssSeries } from '../core/rss-series.js';
 import { readCpuMs, readVmHwm } from '../core/proc.js';
-import type { Trace, TraceEvent, TrialStatus } from '../core/types.js';
+import { readRssSplit } from '../core/smaps.js';
+import type { LedgerPoint, Trace, TraceEvent, TrialStatus } from '../core/types.js';
 import type { Variant } from '../allocators/variants.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { scheduledMs } from '../scenario/schedule.js';
@@ -138,6 +139,15 @@ class Trial {
     this.trace.error = message;
   }
 
+  /** Where the subject's RSS sits now (its smaps), as a ledger event; nothing when the
+   * process is gone. Read synchronously: the reading and the moment are the same. */
+  private ledger(point: LedgerPoint, phase: string): void {
+    if (!this.subject) return;
+    const started = performance.now();
+    const split = readRssSplit(this.subject.pid);
+    if (split) this.event({ type: 'ledger', tMs: this.elapsed(), point, phase, split, readMs: performance.now() - started });
+  }
+
   private event(e: TraceEvent): void {
     if (this.o.retain ?? true) this.trace.events.push(e);
     else if (e.type !== 'load') this.trace.events.push(e);
@@ -225,6 +235,7 @@ class Trial {
     if (ended !== null) {
       this.progress();
       if (this.o.statsPolling !== false) void this.observer?.sampleStats();
+      this.ledger('phase-end', ended);
     }
     this.phase = name;
     const tMs = this.elapsed();
@@ -240,7 +251,11 @@ class Trial {
     this.actions.push(hooked);
     // A failed release fails the trial: its releasedRss would measure nothing.
     for (const _ of releases) {
-      this.actions.push(hooked.then(() => this.subject!.release(() => this.elapsed(), (e) => this.event(e))).then((e) => {
+      this.actions.push(hooked.then(() => {
+        this.ledger('before-release', name);
+        return this.subject!.release(() => this.elapsed(), (e) => this.event(e));
+      }).then((e) => {
+        this.ledger('after-release', name);
         if (!e.ok) this.fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
       }));
     }
@@ -257,7 +272,10 @@ class Trial {
     await Promise.all(this.actions);
     const ctx = this.hookContext();
     for (const h of this.hooks) await h.end?.(ctx, this.phase);
-    if (this.trace.status === 'complete') await this.observer!.sampleStats();
+    if (this.trace.status === 'complete') {
+      await this.observer!.sampleStats();
+      this.ledger('phase-end', this.phase);
+    }
     this.phase = 'end';
     const endMs = this.elapsed();
     this.phaseStarts.push({ tMs: endMs, name: 'end' });
