@@ -1,6 +1,6 @@
 // Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
-import type { LedgerEvent, Sample, SummaryRow, Trace } from '../core/types.js';
+import type { LedgerEvent, ReleaseEvent, Sample, SummaryRow, Trace } from '../core/types.js';
 import { METRICS, type TrialMetrics } from '../core/metric-names.js';
 import { type RssPoints, pointsOf } from '../core/rss-series.js';
 
@@ -150,7 +150,7 @@ function pointsOfTrace(trace: Trace): Points {
   const rss = statm(trace);
   const spans = phaseSpans(trace);
   const baselineName = trace.schedule.find((p) => p.name === 'baseline')?.name ?? trace.schedule[0]?.name;
-  const release = trace.events.find((e) => e.type === 'release');
+  const release = trace.events.find((e): e is ReleaseEvent => e.type === 'release' && !e.periodic);
   const lastT = rss.length ? rss.tAt(rss.length - 1) : 0;
   return {
     // In time order: the samples a trial takes itself at phase ends reach the run folder

@@ -49,7 +49,7 @@ export interface Sample {
 
 export type TraceEvent =
   | { type: 'phase'; tMs: number; name: string; index: number }
-  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[] }
+  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[]; periodic?: boolean }
   | { type: 'load'; tMs: number; phase: string; sent: number; completed: number; errors: number; inFlight: number; intervalCompleted: number; p50Us: number | null; p99Us: number | null }
   | {
     type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string;
@@ -167,6 +167,29 @@ export interface SummaryRow {
   growth?: GrowthSite[];
   /** With a leak verdict and --memory-limit: when RSS would reach the limit. */
   forecast?: ForecastSummary;
+  /** A remedied row (--remedies): the remedy tried on another row, and how it compares. */
+  remedy?: RemedyOutcome;
+}
+
+/** A remedy measured against the row it was tried on (analysis/remedy.ts). */
+export interface RemedyOutcome {
+  id: string;
+  kind: 'variant' | 'release-every' | 'swap';
+  label: string;
+  /** The variant of the row it was tried on. */
+  of: string;
+  /** RSS kept above baseline at the retention point: the remedied run's, and the original's. */
+  keptBytes: number | null;
+  baseKeptBytes: number | null;
+  /** (kept - base kept) / base kept. */
+  keptChange: number | null;
+  /** Mean throughput of the loaded phases, remedied / original; null without built-in load. */
+  throughputRatio: number | null;
+  /** Worst p99 of the loaded phases, remedied minus original (ms). */
+  p99DeltaMs: number | null;
+  /** Kept at most half of the original's, at no more than 2% throughput cost. */
+  fixes: boolean;
+  conclusion: string;
 }
 
 export interface GrowthSite {

@@ -6,6 +6,7 @@ import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';
 import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
+import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -100,6 +101,8 @@ function scenarioSection(run: RunData, name: string): string {
   if (verdicts) out.push(verdicts);
   const ledger = ledgerRows(rows);
   if (ledger.length) out.push(`### ${LEDGER_TITLE}`, table(LEDGER_HEAD, LEDGER_HEAD.map((_, i) => (i === 0 ? 'l' : 'r')), ledger.map((r) => [mdText(r[0]!), ...r.slice(1)])));
+  const remedies = remedyLines(rows);
+  if (remedies.length) out.push(`### ${REMEDIES_TITLE}`, remedies.map((g) => [`- **${mdText(g.head)}**`, ...g.lines.map((l) => `  - ${mdText(l)}`)].join('\n')).join('\n'));
   const growth = growthMarkdown(rows, mdText);
   if (growth) out.push(growth);
   const chart = mermaidChart(`${name}: RSS over time`, charts);

@@ -7,6 +7,7 @@ import type { SummaryRow } from '../core/types.js';
 import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
 import { growthLines } from './growth.js';
 import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
+import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 
 interface Column {
   head: string;
@@ -59,6 +60,8 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
       for (const row of ledger) t.push(row);
       out.push(`  ${LEDGER_TITLE}`, t.toString());
     }
+    const remedies = remedyLines(summary.filter((r) => r.scenario === scenario));
+    if (remedies.length) out.push(`  ${REMEDIES_TITLE}`, ...remedies.flatMap((g) => [`  ${g.head}`, ...g.lines.map((l) => `    - ${l}`)]));
   }
   return out.join('\n');
 }
