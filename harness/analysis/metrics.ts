@@ -3,6 +3,7 @@ import { max, median, min } from './stats.js';
 import type { LedgerEvent, ReleaseEvent, Sample, SummaryRow, Trace } from '../core/types.js';
 import { METRICS, type TrialMetrics } from '../core/metric-names.js';
 import { type RssPoints, pointsOf } from '../core/rss-series.js';
+import { allocatorLedger } from './ledger.js';
 
 /** RSS levels are the median of the statm samples in the last WINDOW_MS of a span, so one
  * noisy 10 ms sample cannot move a metric. */
@@ -236,13 +237,20 @@ export function ledgerMetrics(trace: Trace, inUseAfter: number | null) {
   const at = ledgers.find((e) => e.point === 'before-release') ?? ledgers.filter((e) => e.point === 'phase-end').at(-1);
   const reads = ledgers.map((e) => e.readMs).sort((a, b) => a - b);
   if (!at) {
-    return { ledgerBrkHeap: null, ledgerAnonymous: null, ledgerStacks: null, ledgerFile: null, ledgerOther: null, ledgerLazyFree: null, ledgerHeapNotInUse: null, ledgerReadMs: null };
+    return {
+      ledgerBrkHeap: null, ledgerAnonymous: null, ledgerStacks: null, ledgerFile: null, ledgerOther: null, ledgerLazyFree: null, ledgerHeapNotInUse: null, ledgerReadMs: null,
+      ledgerInUse: null, ledgerUnexplained: null,
+    };
   }
   const s = at.split;
+  const own = allocatorLedger(trace.allocator, at.alloc, s);
+  const pools = Object.fromEntries([...(own?.pools ?? []), ...(own?.apart ?? [])].map((p) => [`pool.${p.id}`, p.bytes]));
   return {
     ledgerBrkHeap: s.brkHeap, ledgerAnonymous: s.anonymous, ledgerStacks: s.stacks, ledgerFile: s.file, ledgerOther: s.other, ledgerLazyFree: s.lazyFree,
     ledgerHeapNotInUse: inUseAfter === null ? null : s.brkHeap + s.anonymous - inUseAfter,
     ledgerReadMs: reads[Math.floor((reads.length - 1) / 2)] ?? null,
+    ledgerInUse: own?.inUse ?? null, ledgerUnexplained: own?.unexplained ?? null,
+    ...pools,
   };
 }
 

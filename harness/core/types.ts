@@ -59,7 +59,11 @@ export type TraceEvent =
   | { type: 'end'; tMs: number }
   /** Where RSS sits (core/smaps.ts), read at each phase end and right before and after a
    * release. */
-  | { type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number };
+  | {
+    type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number;
+    /** The allocator's counters from the subject's full `stats` at that point (null: none). */
+    alloc?: Record<string, number | null> | null;
+  };
 
 /** When a ledger is read. */
 export type LedgerPoint = 'phase-end' | 'before-release' | 'after-release';

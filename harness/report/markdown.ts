@@ -5,7 +5,7 @@ import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';
-import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
+import { LEDGER_TITLE, ledgerTable } from './ledger.js';
 import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
@@ -99,8 +99,8 @@ function scenarioSection(run: RunData, name: string): string {
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');
   const verdicts = verdictList(rows);
   if (verdicts) out.push(verdicts);
-  const ledger = ledgerRows(rows);
-  if (ledger.length) out.push(`### ${LEDGER_TITLE}`, table(LEDGER_HEAD, LEDGER_HEAD.map((_, i) => (i === 0 ? 'l' : 'r')), ledger.map((r) => [mdText(r[0]!), ...r.slice(1)])));
+  const ledger = ledgerTable(rows);
+  if (ledger) out.push(`### ${LEDGER_TITLE}`, table(ledger.head.map(mdText), ledger.head.map((_, i) => (i === 0 ? 'l' : 'r')), ledger.body.map((r) => r.map(mdText))));
   const remedies = remedyLines(rows);
   if (remedies.length) out.push(`### ${REMEDIES_TITLE}`, remedies.map((g) => [`- **${mdText(g.head)}**`, ...g.lines.map((l) => `  - ${mdText(l)}`)].join('\n')).join('\n'));
   const growth = growthMarkdown(rows, mdText);

@@ -6,7 +6,7 @@ import pc from 'picocolors';
 import type { SummaryRow } from '../core/types.js';
 import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
 import { growthLines } from './growth.js';
-import { LEDGER_HEAD, LEDGER_TITLE, ledgerRows } from './ledger.js';
+import { LEDGER_TITLE, ledgerTable } from './ledger.js';
 import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 
 interface Column {
@@ -54,10 +54,10 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
       else out.push(`  ${row.variant}: ${kind}`);
       for (const line of growthLines(row)) out.push(`    ${line}`);
     }
-    const ledger = ledgerRows(summary.filter((r) => r.scenario === scenario));
-    if (ledger.length) {
-      const t = new Table({ head: LEDGER_HEAD, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
-      for (const row of ledger) t.push(row);
+    const ledger = ledgerTable(summary.filter((r) => r.scenario === scenario));
+    if (ledger) {
+      const t = new Table({ head: ledger.head, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
+      for (const row of ledger.body) t.push(row);
       out.push(`  ${LEDGER_TITLE}`, t.toString());
     }
     const remedies = remedyLines(summary.filter((r) => r.scenario === scenario));

@@ -139,13 +139,19 @@ class Trial {
     this.trace.error = message;
   }
 
-  /** Where the subject's RSS sits now (its smaps), as a ledger event; nothing when the
-   * process is gone. Read synchronously: the reading and the moment are the same. */
-  private ledger(point: LedgerPoint, phase: string): void {
+  /** Where the subject's RSS sits now (its smaps), with the allocator's counters from its
+   * full `stats`, as a ledger event; nothing when the process is gone. The split is read at
+   * once; the counters follow over the control channel (a few ms). */
+  private async ledger(point: LedgerPoint, phase: string): Promise<void> {
     if (!this.subject) return;
+    const tMs = this.elapsed();
     const started = performance.now();
     const split = readRssSplit(this.subject.pid);
-    if (split) this.event({ type: 'ledger', tMs: this.elapsed(), point, phase, split, readMs: performance.now() - started });
+    const readMs = performance.now() - started;
+    if (!split) return;
+    const control = this.subject.control;
+    const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats', 5_000).catch(() => null) : null;
+    this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null });
   }
 
   private event(e: TraceEvent): void {
@@ -235,7 +241,7 @@ class Trial {
     if (ended !== null) {
       this.progress();
       if (this.o.statsPolling !== false) void this.observer?.sampleStats();
-      this.ledger('phase-end', ended);
+      this.actions.push(this.ledger('phase-end', ended));
     }
     this.phase = name;
     const tMs = this.elapsed();
@@ -251,13 +257,12 @@ class Trial {
     this.actions.push(hooked);
     // A failed release fails the trial: its releasedRss would measure nothing.
     for (const _ of releases) {
-      this.actions.push(hooked.then(() => {
-        this.ledger('before-release', name);
-        return this.subject!.release(() => this.elapsed(), (e) => this.event(e));
-      }).then((e) => {
-        this.ledger('after-release', name);
-        if (!e.ok) this.fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
-      }));
+      this.actions.push(hooked.then(() => this.ledger('before-release', name))
+        .then(() => this.subject!.release(() => this.elapsed(), (e) => this.event(e)))
+        .then(async (e) => {
+          await this.ledger('after-release', name);
+          if (!e.ok) this.fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
+        }));
     }
   }
 
@@ -274,7 +279,7 @@ class Trial {
     for (const h of this.hooks) await h.end?.(ctx, this.phase);
     if (this.trace.status === 'complete') {
       await this.observer!.sampleStats();
-      this.ledger('phase-end', this.phase);
+      await this.ledger('phase-end', this.phase);
     }
     this.phase = 'end';
     const endMs = this.elapsed();

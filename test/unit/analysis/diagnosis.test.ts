@@ -410,3 +410,23 @@ describe('the leak remedy names the measure it read', () => {
     expect(v.remedy).toContain('80.0 MiB over the run, 50% of it in the second half of the load');
   });
 });
+
+describe('the ledger\'s largest pool in the verdict', () => {
+  it('retention names the pool that held most of the free memory, with its documented remedy', () => {
+    const row = target(300, 20, 0, 0, 'tcmalloc');
+    row.metrics['pool.pageheapFree'] = { median: 250 * MiB, min: 250 * MiB, max: 250 * MiB };
+    row.metrics['pool.threadCaches'] = { median: 30 * MiB, min: 30 * MiB, max: 30 * MiB };
+    row.metrics['pool.metadata'] = { median: 400 * MiB, min: 400 * MiB, max: 400 * MiB };
+    const v = diagnose(row);
+    expect(v.kind).toBe('retention');
+    expect(v.evidence.dominantPool).toBe('pageheapFree');
+    expect(v.evidence.dominantPoolBytes).toBe(250 * MiB);
+    expect(v.remedy).toContain('Most of it sat in tcmalloc page heap free (250.0 MiB): MallocExtension::instance()->ReleaseFreeMemory() returns it');
+  });
+
+  it('without a ledger the verdict names no pool', () => {
+    const v = diagnose(target(300, 20, 0, 0, 'tcmalloc'));
+    expect(v.evidence.dominantPool).toBeUndefined();
+    expect(v.remedy).not.toContain('Most of it sat');
+  });
+});
