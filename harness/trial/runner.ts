@@ -149,7 +149,8 @@ class Trial {
     const split = readRssSplit(this.subject.pid);
     const readMs = performance.now() - started;
     if (!split) return;
-    const control = this.subject.control;
+    // --no-stats-poll: the subject is not asked for anything, its ledger has no counters.
+    const control = this.o.statsPolling === false ? null : this.subject.control;
     const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats', 5_000).catch(() => null) : null;
     this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null });
   }
