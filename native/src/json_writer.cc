@@ -104,6 +104,16 @@ void JsonWriter::String(const char* key, const char* value) {
   Char('"');
 }
 
+void JsonWriter::StringArray(const char* key, const char* const* values, size_t count) {
+  Key(key);
+  Char('[');
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) Char(',');
+    String(nullptr, values[i]);
+  }
+  Char(']');
+}
+
 void JsonWriter::BeginObject(const char* key) {
   Key(key);
   Char('{');

@@ -40,6 +40,8 @@ class JsonWriter : public StatsOut {
   void Uint(const char* key, uint64_t value);
   // `value` null is written as null.
   void String(const char* key, const char* value);
+  // ["a","b",...]
+  void StringArray(const char* key, const char* const* values, size_t count);
   void BeginObject(const char* key);
   void EndObject();
 

@@ -1,6 +1,7 @@
 // Which allocator serves malloc() here: dladdr() on the resolved `malloc`, then each
 // allocator's API looked up and kept only when it lives in that same object.
 #include <dlfcn.h>
+#include <link.h>
 #include <time.h>
 
 #include <cstring>
@@ -12,15 +13,21 @@ namespace {
 
 class UnknownAllocator : public AllocatorApi {
  public:
-  explicit UnknownAllocator(std::string library) : library_(std::move(library)) {}
+  explicit UnknownAllocator(std::string library)
+      : library_(std::move(library)),
+        none_("none: malloc is served by " + library_ + ", an allocator the probe does not know") {}
   const char* Name() const override { return "unknown"; }
   std::string Version() const override { return "unknown"; }
-  nlohmann::json Stats() const override {
-    return {{"allocated_bytes", nullptr}, {"free_bytes", nullptr}, {"unmapped_bytes", nullptr}};
+  int64_t Stats(StatsOut& out, bool) const override {
+    out.Null("free_bytes");
+    out.Null("unmapped_bytes");
+    return -1;
   }
-  std::vector<CallResult> Release() const override {
-    return {{"none: malloc is served by " + library_ + ", an allocator the probe does not know",
-             nullptr, 0, false}};
+  void Release(std::vector<CallResult>* calls) const override {
+    CallResult c;
+    c.call = none_.c_str();
+    c.ok = false;
+    calls->push_back(c);
   }
   const char* ReleaseCall() const override { return "none"; }
   nlohmann::json ProfileDump(const std::string&) const override {
@@ -29,6 +36,7 @@ class UnknownAllocator : public AllocatorApi {
 
  private:
   std::string library_;
+  std::string none_;
 };
 
 const void* ObjectBase(const void* symbol, std::string* name) {
@@ -49,10 +57,47 @@ double NowMsF() {
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
+namespace {
+
+// The first `malloc` in the process's search order that is neither the probe's own (its
+// counting layer, probe_count.cc, when the probe is first in LD_PRELOAD) nor the test shim's
+// (native/test/alloc_count.cc, which defines leaklab_alloc_calls): the objects in load
+// order (dl_iterate_phdr), each asked for its own definition.
+struct Search {
+  const void* probe_base;
+  void* found = nullptr;
+};
+
+int Visit(dl_phdr_info* info, size_t, void* arg) {
+  auto* s = static_cast<Search*>(arg);
+  const bool main_program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
+  void* handle = dlopen(main_program ? nullptr : info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return 0;
+  void* sym = dlsym(handle, "malloc");
+  Dl_info where{};
+  // dlsym(handle) searches the object's dependencies too: keep only its own definition.
+  const bool defined_here = sym != nullptr && dladdr(sym, &where) != 0 && where.dli_fname != nullptr &&
+                            std::strcmp(where.dli_fname, main_program ? "" : info->dlpi_name) == 0;
+  const bool skip = !defined_here || where.dli_fbase == s->probe_base ||
+                    ObjectBase(dlsym(handle, "leaklab_alloc_calls"), nullptr) == where.dli_fbase;
+  dlclose(handle);
+  if (skip) return 0;
+  s->found = sym;
+  return 1;
+}
+
+void* ServingMalloc() {
+  Search s{ObjectBase(reinterpret_cast<const void*>(&FindMallocObject), nullptr)};
+  dl_iterate_phdr(&Visit, &s);
+  return s.found != nullptr ? s.found : dlsym(RTLD_NEXT, "malloc");
+}
+
+}  // namespace
+
 MallocObject FindMallocObject() {
   MallocObject o;
   Dl_info info{};
-  void* sym = dlsym(RTLD_DEFAULT, "malloc");
+  void* sym = ServingMalloc();
   if (sym == nullptr || dladdr(sym, &info) == 0 || info.dli_fname == nullptr) {
     o.name = o.path = "unknown";
     return o;
