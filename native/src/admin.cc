@@ -171,7 +171,7 @@ std::string_view Admin::Stats(bool with_smaps) {
   j.String("malloc_library", malloc_library_.c_str());
   j.EndObject();
   j.BeginObject("alloc");
-  alloc::Stats(j);
+  alloc::Stats(j, with_smaps);
   j.EndObject();
   j.Int("stats_us", NowUs() - start);
   alloc_calls_.Write(j, test_allocs, test_frees);

@@ -37,7 +37,7 @@ std::string Version() {
          std::to_string(v % 10);
 }
 
-void Stats(StatsOut& out) {
+void Stats(StatsOut& out, bool) {
   WriteMimallocProcessInfo(&mi_process_info, out);
   WriteMimallocStatsText(&mi_stats_print_out, g_text, out);
   out.Bool("owns_malloc", OwnsMalloc());

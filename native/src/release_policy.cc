@@ -204,7 +204,7 @@ int64_t ReleasePolicy::FreeResidentBytes() {
   const int64_t rss_minus_live = std::max<int64_t>(0, rss - baseline_rss_ - live);
   if (free_bytes_known_ == 0) return rss_minus_live;
   FreeBytesOut out;
-  alloc::Stats(out);
+  alloc::Stats(out, false);
   const int64_t free = out.free_bytes;
   if (free < 0) {
     free_bytes_known_ = 0;  // fixed at link time: do not ask again
