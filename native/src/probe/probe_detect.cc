@@ -11,25 +11,39 @@
 namespace leaklab::probe {
 namespace {
 
+// An allocator the probe does not know. If it is a sanitizer runtime (LeakSanitizer's
+// AddressSanitizer runtime preloaded by `lab detect`), its common interface gives the bytes
+// in use (__sanitizer_get_current_allocated_bytes) and a release
+// (__sanitizer_purge_allocator); else no counters, and a release that fails with a reason.
 class UnknownAllocator : public AllocatorApi {
  public:
-  explicit UnknownAllocator(std::string library)
+  using SizeFn = size_t (*)();
+  using VoidFn = void (*)();
+  UnknownAllocator(std::string library, SizeFn allocated, VoidFn purge)
       : library_(std::move(library)),
-        none_("none: malloc is served by " + library_ + ", an allocator the probe does not know") {}
+        none_("none: malloc is served by " + library_ + ", an allocator the probe does not know"),
+        allocated_(allocated),
+        purge_(purge) {}
   const char* Name() const override { return "unknown"; }
   std::string Version() const override { return "unknown"; }
   int64_t Stats(StatsOut& out, bool) const override {
     out.Null("free_bytes");
     out.Null("unmapped_bytes");
-    return -1;
+    return allocated_ != nullptr ? static_cast<int64_t>(allocated_()) : -1;
   }
   void Release(std::vector<CallResult>* calls) const override {
     CallResult c;
-    c.call = none_.c_str();
-    c.ok = false;
+    c.call = purge_ != nullptr ? "__sanitizer_purge_allocator()" : none_.c_str();
+    if (purge_ != nullptr) {
+      const double t0 = NowMsF();
+      purge_();
+      c.ms = NowMsF() - t0;
+    } else {
+      c.ok = false;
+    }
     calls->push_back(c);
   }
-  const char* ReleaseCall() const override { return "none"; }
+  const char* ReleaseCall() const override { return purge_ != nullptr ? "__sanitizer_purge_allocator()" : "none"; }
   nlohmann::json ProfileDump(const std::string&) const override {
     return {{"ok", false}, {"error", "malloc is served by " + library_ + ", which the probe cannot profile"}};
   }
@@ -37,6 +51,8 @@ class UnknownAllocator : public AllocatorApi {
  private:
   std::string library_;
   std::string none_;
+  SizeFn allocated_;
+  VoidFn purge_;
 };
 
 const void* ObjectBase(const void* symbol, std::string* name) {
@@ -62,34 +78,50 @@ namespace {
 // The first `malloc` in the process's search order that is neither the probe's own (its
 // counting layer, probe_count.cc, when the probe is first in LD_PRELOAD) nor the test shim's
 // (native/test/alloc_count.cc, which defines leaklab_alloc_calls): the objects in load
-// order (dl_iterate_phdr), each asked for its own definition.
-struct Search {
-  const void* probe_base;
-  void* found = nullptr;
+// order, each asked for its own definition. The names are copied out of dl_iterate_phdr
+// into a static table first: dlsym may malloc, and a malloc under dl_iterate_phdr's lock
+// deadlocked against gperftools' heap checker, whose malloc hook unwinds the stack with
+// libunwind, which takes its own lock and then dl_iterate_phdr's.
+struct Objects {
+  static constexpr int kMax = 256;
+  char names[kMax][512];
+  int count = 0;
 };
+Objects g_objects;  // probe thread only
 
-int Visit(dl_phdr_info* info, size_t, void* arg) {
-  auto* s = static_cast<Search*>(arg);
-  const bool main_program = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
-  void* handle = dlopen(main_program ? nullptr : info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
-  if (handle == nullptr) return 0;
+int Collect(dl_phdr_info* info, size_t, void* arg) {
+  auto* o = static_cast<Objects*>(arg);
+  if (o->count == Objects::kMax) return 1;
+  const char* name = info->dlpi_name != nullptr ? info->dlpi_name : "";
+  std::strncpy(o->names[o->count], name, sizeof o->names[0] - 1);
+  o->names[o->count][sizeof o->names[0] - 1] = '\0';
+  ++o->count;
+  return 0;
+}
+
+// `name`'s own malloc ("" = the main program), else null.
+void* OwnMalloc(const char* name, const void* probe_base) {
+  const bool main_program = name[0] == '\0';
+  void* handle = dlopen(main_program ? nullptr : name, RTLD_LAZY | RTLD_NOLOAD);
+  if (handle == nullptr) return nullptr;
+  // dlsym(handle) searches the object's dependencies too: keep only its own definition.
   void* sym = dlsym(handle, "malloc");
   Dl_info where{};
-  // dlsym(handle) searches the object's dependencies too: keep only its own definition.
   const bool defined_here = sym != nullptr && dladdr(sym, &where) != 0 && where.dli_fname != nullptr &&
-                            std::strcmp(where.dli_fname, main_program ? "" : info->dlpi_name) == 0;
-  const bool skip = !defined_here || where.dli_fbase == s->probe_base ||
+                            std::strcmp(where.dli_fname, name) == 0;
+  const bool skip = !defined_here || where.dli_fbase == probe_base ||
                     ObjectBase(dlsym(handle, "leaklab_alloc_calls"), nullptr) == where.dli_fbase;
   dlclose(handle);
-  if (skip) return 0;
-  s->found = sym;
-  return 1;
+  return skip ? nullptr : sym;
 }
 
 void* ServingMalloc() {
-  Search s{ObjectBase(reinterpret_cast<const void*>(&FindMallocObject), nullptr)};
-  dl_iterate_phdr(&Visit, &s);
-  return s.found != nullptr ? s.found : dlsym(RTLD_NEXT, "malloc");
+  const void* probe_base = ObjectBase(reinterpret_cast<const void*>(&FindMallocObject), nullptr);
+  g_objects.count = 0;
+  dl_iterate_phdr(&Collect, &g_objects);
+  for (int i = 0; i < g_objects.count; ++i)
+    if (void* sym = OwnMalloc(g_objects.names[i], probe_base)) return sym;
+  return dlsym(RTLD_NEXT, "malloc");
 }
 
 }  // namespace
@@ -122,7 +154,9 @@ std::unique_ptr<AllocatorApi> DetectAllocator(const MallocObject& object) {
   if (auto a = FindTcmalloc(object)) return a;
   if (auto a = FindMimalloc(object)) return a;
   if (auto a = FindGlibc(object)) return a;
-  return std::make_unique<UnknownAllocator>(object.name);
+  return std::make_unique<UnknownAllocator>(
+      object.name, reinterpret_cast<UnknownAllocator::SizeFn>(SymbolIn(object, "__sanitizer_get_current_allocated_bytes")),
+      reinterpret_cast<UnknownAllocator::VoidFn>(SymbolIn(object, "__sanitizer_purge_allocator")));
 }
 
 std::vector<std::string> OtherAllocators(const MallocObject& object) {
