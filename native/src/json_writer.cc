@@ -36,9 +36,11 @@ void JsonWriter::Raw(const char* s, size_t n) {
 
 void JsonWriter::Raw(const char* s) { Raw(s, std::strlen(s)); }
 
+// key == nullptr: an element of an array (no key).
 void JsonWriter::Key(const char* key) {
   if (!first_) Char(',');
   first_ = false;
+  if (key == nullptr) return;
   String(nullptr, key);
   Char(':');
 }
@@ -118,6 +120,17 @@ void JsonWriter::BeginObject(const char* key) {
   Key(key);
   Char('{');
   first_ = true;
+}
+
+void JsonWriter::BeginArray(const char* key) {
+  Key(key);
+  Char('[');
+  first_ = true;
+}
+
+void JsonWriter::EndArray() {
+  Char(']');
+  first_ = false;
 }
 
 void JsonWriter::EndObject() {

@@ -109,10 +109,10 @@ describe.each(ALLOCATORS)('the probe in relay-glibc under %s, with the counting 
     return seen.slice(1).map((c, i) => [c.thread_allocs - seen[i]!.thread_allocs, c.thread_frees - seen[i]!.thread_frees]);
   };
 
-  it('names the allocator past the probe and the shim, and counts for real (a release reply allocates)', async () => {
+  it('names the allocator past the probe and the shim, and counts for real (an error reply, nlohmann::json, allocates)', async () => {
     const s = await counters();
     expect(s.allocator.name).toBe(allocator);
-    await admin.command('release');
+    await admin.command('frobnicate');
     const after = await counters();
     expect(after.test_alloc_calls!.last_handle_allocs).toBeGreaterThan(5);
   });
@@ -122,5 +122,10 @@ describe.each(ALLOCATORS)('the probe in relay-glibc under %s, with the counting 
     expect(await perPoll(12)).toEqual(Array(11).fill([0, 0]));
     await runLoadgen(lab.port, { seed: 1, connections: 4, phases: [{ name: 'l', duration_ms: 300, load: { mode: 'closed', concurrency: 16, size: { dist: 'uniform', min: 1024, max: 65536 } } }] });
     expect(await perPoll(12)).toEqual(Array(11).fill([0, 0]));
+  });
+
+  it('releases without a malloc or free call either (a fixed call list, JsonWriter)', async () => {
+    await admin.command('release');
+    expect((await counters()).test_alloc_calls!.last_handle_allocs).toBe(0);
   });
 });

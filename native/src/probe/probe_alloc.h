@@ -35,6 +35,16 @@ struct CallResult {
   bool ok = true;
 };
 
+// The calls of one release, in a fixed array (a release allocates nothing).
+struct CallList {
+  static constexpr int kMax = 4;
+  CallResult items[kMax];
+  int count = 0;
+  void push_back(const CallResult& c) {
+    if (count < kMax) items[count++] = c;
+  }
+};
+
 class AllocatorApi {
  public:
   virtual ~AllocatorApi() = default;
@@ -49,7 +59,7 @@ class AllocatorApi {
   virtual int64_t Stats(StatsOut& out, bool full) const = 0;
   // The process-wide release, as the relay's ReleaseProcess() (plus what can be done for
   // the probe's own thread); one entry per call, appended to *calls (at most 4).
-  virtual void Release(std::vector<CallResult>* calls) const = 0;
+  virtual void Release(CallList* calls) const = 0;
   // A one-line description of Release(), for reports.
   virtual const char* ReleaseCall() const = 0;
   // Writes a heap profile to `path`: {"ok":true,"path":...} or {"ok":false,"error":...}.

@@ -3,7 +3,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -15,11 +15,7 @@
 namespace leaklab::probe {
 namespace {
 
-nlohmann::json OrNull(int64_t v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(v); }
-
 int64_t NowUsInt() { return static_cast<int64_t>(NowMsF() * 1000); }
-
-double Round3(double ms) { return std::round(ms * 1000) / 1000; }
 
 std::string ErrorReply(const std::string& message) {
   return nlohmann::json{{"ok", false}, {"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -50,7 +46,8 @@ std::string_view ProbeCommands::Handle(std::string_view command) {
   } else if (command == "ping") {
     reply = reply_ = "{\"ok\":true}";
   } else if (command == "release") {
-    reply = reply_ = Release();
+    const size_t n = WriteRelease(stats_reply_.get(), kStatsReplyBytes);
+    reply = n > 0 ? std::string_view(stats_reply_.get(), n) : std::string_view(reply_ = ErrorReply("release reply too large"));
   } else if (command == "leak-check") {
     reply = reply_ = LeakCheckReply();
   } else if (command == "profile-dump" || command.rfind("profile-dump ", 0) == 0) {
@@ -120,49 +117,57 @@ size_t ProbeCommands::WriteStats(bool full, char* buf, size_t len) {
 
 // The relay's release reply shape (native/PROTOCOL.md): calls [{thread, tid, main_thread,
 // call, rc, ok, ms}]; the probe reaches only its own thread's caches ("probe") and the
-// process-wide call ("process"). The list is reserved before the first RSS read, so the
-// release's own bookkeeping is not in rss_after - rss_before.
-std::string ProbeCommands::Release() {
-  std::vector<CallResult> calls;
-  calls.reserve(8);
+// process-wide call ("process"). Allocation-free (a fixed call list, JsonWriter), so the
+// release's own bookkeeping is not in rss_after - rss_before, and the C entry point
+// leaklab_alloc_release can run it. The reply's size, or 0 when it does not fit.
+size_t ProbeCommands::WriteRelease(char* buf, size_t len) {
+  CallList calls;
   const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
   const int64_t rss_before = ReadRssBytes();
   const double t0 = NowMsF();
   allocator_->Release(&calls);
   const double t1 = NowMsF();
   const int64_t rss_after = ReadRssBytes();
-  nlohmann::ordered_json j;
   bool ok = true;
   double thread_ms = 0;
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  std::string error;
-  for (const CallResult& c : calls) {
+  const CallResult* failed = nullptr;
+  for (int i = 0; i < calls.count; ++i) {
+    const CallResult& c = calls.items[i];
+    if (!c.ok && failed == nullptr) failed = &c;
     ok = ok && c.ok;
     if (std::strcmp(c.thread, "probe") == 0) thread_ms += c.ms;
-    nlohmann::ordered_json e;
-    e["thread"] = c.thread;
-    e["tid"] = tid;
-    e["main_thread"] = tid == getpid();
-    e["call"] = c.call;
-    e["rc"] = c.has_rc ? nlohmann::ordered_json(c.rc) : nlohmann::ordered_json(nullptr);
-    e["ok"] = c.ok;
-    e["ms"] = Round3(c.ms);
-    if (!c.ok) {
-      e["error"] = std::string(c.call) + " failed" + (c.has_rc ? " (returned " + std::to_string(c.rc) + ")" : "");
-      if (error.empty()) error = e["error"];
-    }
-    list.push_back(std::move(e));
   }
-  j["ok"] = ok;
-  if (!ok) j["error"] = error;
-  j["rss_before_bytes"] = OrNull(rss_before);
-  j["rss_after_bytes"] = OrNull(rss_after);
-  j["release_ms"] = Round3(t1 - t0);
-  j["thread_ms"] = Round3(thread_ms);
-  j["process_ms"] = Round3(t1 - t0 - thread_ms);
-  j["call"] = allocator_->ReleaseCall();
-  j["calls"] = std::move(list);
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  char error[512] = "";
+  if (failed != nullptr) {
+    if (failed->has_rc) std::snprintf(error, sizeof error, "%s failed (returned %lld)", failed->call, static_cast<long long>(failed->rc));
+    else std::snprintf(error, sizeof error, "%s failed", failed->call);
+  }
+  JsonWriter j(buf, len);
+  j.Bool("ok", ok);
+  if (!ok) j.String("error", error);
+  j.IntOrNull("rss_before_bytes", rss_before);
+  j.IntOrNull("rss_after_bytes", rss_after);
+  j.Double("release_ms", t1 - t0);
+  j.Double("thread_ms", thread_ms);
+  j.Double("process_ms", t1 - t0 - thread_ms);
+  j.String("call", allocator_->ReleaseCall());
+  j.BeginArray("calls");
+  for (int i = 0; i < calls.count; ++i) {
+    const CallResult& c = calls.items[i];
+    j.BeginObject(nullptr);
+    j.String("thread", c.thread);
+    j.Int("tid", tid);
+    j.Bool("main_thread", tid == getpid());
+    j.String("call", c.call);
+    if (c.has_rc) j.Int("rc", c.rc);
+    else j.Null("rc");
+    j.Bool("ok", c.ok);
+    j.Double("ms", c.ms);
+    if (!c.ok && &c == failed) j.String("error", error);
+    j.EndObject();
+  }
+  j.EndArray();
+  return j.Finish() ? j.size() : 0;
 }
 
 std::string ProbeCommands::ProfileDump(const std::string& path) {

@@ -29,8 +29,11 @@ class ProbeCommands {
   // reply's size, or 0 when it does not fit (nothing is written past len). Allocation-free.
   size_t WriteStats(bool full, char* buf, size_t len);
 
+  // Runs the release and writes its reply into buf[0..len); the reply's size, or 0 when it
+  // does not fit. Allocation-free.
+  size_t WriteRelease(char* buf, size_t len);
+
  private:
-  std::string Release();
   std::string ProfileDump(const std::string& path);
 
   MallocObject malloc_object_;

@@ -31,7 +31,7 @@ class UnknownAllocator : public AllocatorApi {
     out.Null("unmapped_bytes");
     return allocated_ != nullptr ? static_cast<int64_t>(allocated_()) : -1;
   }
-  void Release(std::vector<CallResult>* calls) const override {
+  void Release(CallList* calls) const override {
     CallResult c;
     c.call = purge_ != nullptr ? "__sanitizer_purge_allocator()" : none_.c_str();
     if (purge_ != nullptr) {

@@ -34,7 +34,7 @@ class Glibc : public AllocatorApi {
     return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
   }
 
-  void Release(std::vector<CallResult>* calls) const override {
+  void Release(CallList* calls) const override {
     CallResult c;
     c.call = "malloc_trim(0)";
     c.has_rc = true;

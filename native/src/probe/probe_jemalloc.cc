@@ -53,7 +53,7 @@ class Jemalloc : public AllocatorApi {
     return ok[0] ? static_cast<int64_t>(v[0]) : -1;
   }
 
-  void Release(std::vector<CallResult>* calls) const override {
+  void Release(CallList* calls) const override {
     calls->push_back(Call("probe", "mallctl(\"thread.tcache.flush\")", "thread.tcache.flush"));
     calls->push_back(Call("process", "mallctl(\"arena.4096.purge\")", kPurgeAll));
   }

@@ -20,8 +20,6 @@ using ProcessInfoFn = MiProcessInfoFn;
 using StatsPrintFn = MiStatsPrintFn;
 using OptionGetFn = long (*)(int);
 
-MimallocStatsText g_text;  // probe thread only
-
 class Mimalloc : public AllocatorApi {
  public:
   explicit Mimalloc(const MallocObject& o)
@@ -40,7 +38,7 @@ class Mimalloc : public AllocatorApi {
 
   int64_t Stats(StatsOut& out, bool) const override {
     if (info_ != nullptr) WriteMimallocProcessInfo(info_, out);
-    WriteMimallocStatsText(print_, g_text, out);  // as in the relay
+    WriteMimallocStatsText(print_, text_, out);  // as in the relay
 #ifdef LEAKLAB_HAVE_MIMALLOC_H
     if (option_ != nullptr) {
       out.Int("opt.decommit_delay", option_(mi_option_decommit_delay));
@@ -54,7 +52,7 @@ class Mimalloc : public AllocatorApi {
     return -1;  // mimalloc's release build does not count live malloc'd bytes
   }
 
-  void Release(std::vector<CallResult>* calls) const override {
+  void Release(CallList* calls) const override {
     CallResult c;
     c.call = "mi_collect(true)";
     const double t0 = NowMsF();
@@ -75,6 +73,7 @@ class Mimalloc : public AllocatorApi {
   ProcessInfoFn info_;
   StatsPrintFn print_;
   OptionGetFn option_;
+  mutable MimallocStatsText text_;  // per adapter: the probe thread and the C entry points have one each
 };
 
 }  // namespace

@@ -72,7 +72,7 @@ class Tcmalloc : public AllocatorApi {
     return ok[0] ? static_cast<int64_t>(v[0]) : -1;
   }
 
-  void Release(std::vector<CallResult>* calls) const override {
+  void Release(CallList* calls) const override {
     if (idle_ != nullptr) calls->push_back(Time("probe", "MallocExtension_MarkThreadIdle()", idle_));
     calls->push_back(Time("process", "MallocExtension_ReleaseFreeMemory()", release_));
   }
