@@ -4,15 +4,13 @@
 // usable sizes from the allocators' documentation and measured with malloc_usable_size
 // (glibc: a 64-byte request takes an 80-byte chunk, 72 usable; tcmalloc, jemalloc and
 // mimalloc have a 64-byte size class).
-import { createInterface } from 'node:readline';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Allocator } from '../../harness/core/types.js';
-import { binaryPath } from '../../harness/core/paths.js';
 import type { AdminClient } from '../../harness/subjects/protocol/client.js';
 import { allocatorLibrary, preloadEnv, probeLibrary } from '../../harness/subjects/target/preload.js';
 import { openProbe } from '../../harness/subjects/target/probe.js';
-import { MiB, freePort, probeDir, relayLoad, relayTarget, sleep, stopLater, stopTargets } from './targets.js';
+import { type TestHost, startTestHost } from '../support/test-host.js';
+import { MiB, probeDir, relayLoad, relayTarget, sleep, stopLater, stopTargets } from './targets.js';
 
 type Json = Record<string, any>;  // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -22,36 +20,11 @@ afterAll(async () => {
   await stopTargets();
 });
 
-interface Host {
-  admin: AdminClient;
-  run(command: string): Promise<void>;
-  counters(): Promise<Json>;
-}
-
-/** test_host reading workloads from stdin, with `env` (LD_PRELOAD and the probe's). */
-async function host(env: Record<string, string>, dir: string): Promise<Host> {
-  const port = await freePort();
-  const proc = execa(binaryPath('test_host'), [String(port), 'commands'], { env, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: false });
-  stopLater(async () => {
-    proc.kill('SIGKILL');
-    await proc;
-  });
-  const waiting = new Map<string, () => void>();
-  // The probe answers before main() runs: the count is taken once main() has started up
-  // (its "uid=N listening" line, printed through a stdout buffer it mallocs).
-  const listening = new Promise<void>((resolve) => waiting.set('listening', resolve));
-  createInterface({ input: proc.stdout! }).on('line', (line) => waiting.get(line.endsWith(' listening') ? 'listening' : line)?.());
-  const { admin } = await openProbe(dir, proc.pid!, { timeoutMs: 10_000 });
-  await listening;
-  admins.push(admin);
-  return {
-    admin,
-    run: (command) => new Promise<void>((resolve) => {
-      waiting.set(`done ${command}`, resolve);
-      proc.stdin!.write(`${command}\n`);
-    }),
-    counters: () => admin.command<Json>('stats-counters'),
-  };
+/** test_host with `env`, stopped at the end. */
+async function host(env: Record<string, string>, dir: string): Promise<TestHost> {
+  const h = await startTestHost(env, dir);
+  stopLater(() => h.stop());
+  return h;
 }
 
 const counted = (s: Json): number => s.alloc.counted_in_use_bytes as number;
