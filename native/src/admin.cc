@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -140,6 +141,7 @@ std::string_view Admin::Stats(bool with_smaps) {
   JsonWriter j(stats_reply_.get(), kStatsReplyBytes);
   j.Bool("ok", true);
   j.Int("t_us", start);
+  j.Int("pid", static_cast<int64_t>(getpid()));
   j.IntOrNull("rss_bytes", ReadRssBytes());
   if (with_smaps) {
     const SmapsRollup smaps = ReadSmapsRollup();

@@ -39,6 +39,7 @@ describe.each(ALLOCATORS)('relay-%s with the counting shim', (allocator) => {
   it('counts for real: the shim serves malloc, and a config reply (nlohmann::json) does allocate', async () => {
     const s = await counters();
     expect(s.allocator.malloc_library).toBe(SHIM);
+    expect((s as unknown as { pid: number }).pid).toBe(lab.relay.pid);
     await lab.admin.command('config');
     const after = await counters();
     expect(after.test_alloc_calls!.last_handle_allocs).toBeGreaterThan(10);
