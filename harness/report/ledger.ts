@@ -17,12 +17,18 @@ const KERNEL_LINES: Array<[string, string]> = [
 
 const med = (r: SummaryRow, k: string) => r.metrics[k]?.median ?? null;
 
+/** Why an allocator's figures cannot meet the tolerance, where they cannot. */
+const OVER_WHY: Readonly<Record<string, string>> = {
+  mimalloc: 'mimalloc 2.0.9 exposes no pools',
+  jemalloc: 'stats.allocated counts whole size classes, untouched pages of large ones too, and stats.resident is a maximum',
+};
+
 function unexplainedCell(r: SummaryRow): string {
   const u = med(r, 'ledgerUnexplained');
   const rss = med(r, 'retainedRss');
   if (u === null) return '-';
   const over = rss !== null && Math.abs(u) > Math.max(TOLERANCE.fraction * rss, TOLERANCE.floorBytes);
-  return `${formatMiB(u)}${over ? ' (over tolerance)' : ''}`;
+  return `${formatMiB(u)}${over ? ` (over tolerance${OVER_WHY[r.allocator] ? `: ${OVER_WHY[r.allocator]}` : ''})` : ''}`;
 }
 
 /** The table: a head (the variants) and its lines; null when no row has a ledger. */
