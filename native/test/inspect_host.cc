@@ -4,7 +4,7 @@
 // (inspect_host) and static (inspect_host_static).
 //
 //   inspect_host [--epoll] [--regs] [--handler] [--forker] [--allocators N] [--grow-in-mmap]
-//                [--undumpable] [--seccomp] [--user UID] [--heap MIB]
+//                [--undumpable] [--seccomp] [--traced] [--user UID] [--heap MIB]
 //
 // Prints one JSON line {"ready":true,...,"tids":{...}} when set up. Reads commands on stdin:
 // "status" prints {"eintr":N,"regs_bad":N,"requests":N,"failed":N,"reg_checks":N}.
@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,6 +44,7 @@ alignas(32) unsigned long long leaklab_ymm_seen[16][4];
 namespace {
 
 std::atomic<long> g_eintr{0}, g_regs_bad{0}, g_requests{0}, g_failed{0}, g_reg_checks{0};
+std::atomic<pid_t> g_tid_epoll{0}, g_tid_regs{0}, g_tid_handler{0}, g_tid_grower{0};
 int g_regs_pipe[2] = {-1, -1};
 int g_handler_pipe[2] = {-1, -1};
 
@@ -98,6 +100,7 @@ long CheckedRead(int fd, char* buf, long* bad) {
 }
 
 void* RegsThread(void*) {
+  g_tid_regs = Tid();
   char c;
   for (;;) {
     long bad = 0;
@@ -116,6 +119,7 @@ void Handler(int) {
 }
 
 void* HandlerThread(void*) {
+  g_tid_handler = Tid();
   sigset_t s;
   sigemptyset(&s);
   sigaddset(&s, SIGUSR1);
@@ -147,14 +151,15 @@ void* Forker(void*) {
   return nullptr;
 }
 
-// A big allocation now and then, so the allocator grows (mmap/sbrk) under its lock.
+// Big allocations kept (never touched: address space only), so the allocator keeps growing
+// its heap through mmap/sbrk under its own lock; with the slow mmap shim this thread is
+// nearly always asleep in there.
 void* Grower(void*) {
-  while (!g_stop) {
-    void* p = malloc(3 << 20);
-    if (p) static_cast<char*>(p)[4096] = 1;
-    usleep(1000);
-    free(p);
+  g_tid_grower = Tid();
+  for (int i = 0; i < 8192 && !g_stop; ++i) {
+    if (!malloc(3 << 20)) break;
   }
+  while (!g_stop) pause();
   return nullptr;
 }
 
@@ -177,6 +182,7 @@ void* Conn(void* arg) {
 }
 
 void* EpollAcceptor(void*) {
+  g_tid_epoll = Tid();
   const int ep = epoll_create1(0);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -200,7 +206,7 @@ void* EpollAcceptor(void*) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool epoll = false, regs = false, handler = false, forker = false, grow = false, undumpable = false, seccomp = false;
+  bool traced = false, epoll = false, regs = false, handler = false, forker = false, grow = false, undumpable = false, seccomp = false;
   int allocators = 0, uid = -1;
   long heap_mib = 0;
   for (int i = 1; i < argc; ++i) {
@@ -212,6 +218,7 @@ int main(int argc, char** argv) {
     else if (a == "--grow-in-mmap") grow = true;
     else if (a == "--undumpable") undumpable = true;
     else if (a == "--seccomp") seccomp = true;
+    else if (a == "--traced") traced = true;
     else if (a == "--allocators" && i + 1 < argc) allocators = std::atoi(argv[++i]);
     else if (a == "--user" && i + 1 < argc) uid = std::atoi(argv[++i]);
     else if (a == "--heap" && i + 1 < argc) heap_mib = std::atol(argv[++i]);
@@ -265,7 +272,22 @@ int main(int argc, char** argv) {
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) return 1;
   }
+  if (traced) {
+    // A second tracer: a child that seizes this process's main thread and waits.
+    const pid_t parent = getpid();
+    if (fork() == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (ptrace(PTRACE_SEIZE, parent, 0, 0) != 0) _exit(1);
+      for (;;) pause();
+    }
+  }
+  for (int i = 0; i < 200; ++i) {
+    if ((!epoll || g_tid_epoll) && (!regs || g_tid_regs) && (!handler || g_tid_handler) && (!grow || g_tid_grower)) break;
+    usleep(1000);
+  }
   usleep(20000);
+  tids += ",\"epoll\":" + std::to_string(g_tid_epoll) + ",\"regs\":" + std::to_string(g_tid_regs) +
+          ",\"handler\":" + std::to_string(g_tid_handler) + ",\"grower\":" + std::to_string(g_tid_grower);
   std::printf("{\"ready\":true,\"pid\":%d,%s}\n", getpid(), tids.c_str());
   std::fflush(stdout);
   char line[256];

@@ -65,7 +65,16 @@ bool Parse(const uint8_t* d, size_t n, Object* o, uint64_t* first_load_vaddr) {
     if (ph[i].p_type == PT_INTERP) o->has_interp = true;
     if (ph[i].p_type == PT_LOAD) {
       if (first) *first_load_vaddr = ph[i].p_vaddr & ~uint64_t{0xfff}, first = false;
-      if (ph[i].p_flags & PF_X) o->text_end = ph[i].p_vaddr + ph[i].p_memsz;  // unbiased for now
+      if (ph[i].p_flags & PF_X) {
+        o->text_end = ph[i].p_vaddr + ph[i].p_memsz;  // unbiased for now
+        // The signal return trampoline: a return address there means a signal frame.
+        static const uint8_t kRt[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
+        const size_t end = std::min<size_t>(n, ph[i].p_offset + ph[i].p_filesz);
+        const uint8_t* hit = end > ph[i].p_offset + sizeof kRt
+                                 ? static_cast<const uint8_t*>(memmem(d + ph[i].p_offset, end - ph[i].p_offset, kRt, sizeof kRt))
+                                 : nullptr;
+        if (hit) o->sigreturn = ph[i].p_vaddr + (hit - (d + ph[i].p_offset));
+      }
     }
     if (ph[i].p_type == PT_NOTE && ph[i].p_offset + ph[i].p_filesz <= n) {
       size_t at = ph[i].p_offset, end = ph[i].p_offset + ph[i].p_filesz;
@@ -133,6 +142,7 @@ std::vector<Object> LoadObjects(pid_t pid, const std::vector<Mapping>& maps, std
       if (!Parse(static_cast<const uint8_t*>(img.data), img.size, &o, &first_vaddr)) continue;
       o.bias = m.start - first_vaddr;
       o.text_end += o.bias;
+      if (o.sigreturn) o.sigreturn += o.bias;
       o.text_page_end = (o.text_end + 0xfff) & ~uint64_t{0xfff};
       for (Symbol& s : o.functions) s.addr += o.bias;
       std::sort(o.functions.begin(), o.functions.end(), [](const Symbol& a, const Symbol& b) { return a.addr < b.addr; });

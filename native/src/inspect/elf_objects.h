@@ -34,6 +34,7 @@ struct Object {
   std::vector<Symbol> functions;                           // sorted by addr
   std::map<std::string, uint64_t> by_name;
   bool has_interp = false;
+  uint64_t sigreturn = 0;  // `mov $15, %rax; syscall` (glibc's __restore_rt), biased; 0 if none
   uint64_t Find(const std::string& name) const {
     auto it = by_name.find(name);
     return it == by_name.end() ? 0 : it->second;

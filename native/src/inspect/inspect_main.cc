@@ -129,6 +129,7 @@ const char* SyscallName(long nr) {
     case 128: return "rt_sigtimedwait";
     case 130: return "rt_sigsuspend";
     case 202: return "futex";
+    case 219: return "restart_syscall";
     case 230: return "clock_nanosleep";
     case 232: return "epoll_wait";
     case 247: return "waitid";
@@ -150,6 +151,7 @@ const char* SyscallName(long nr) {
 std::string SyscallWhyNot(long nr, const uint64_t a[6]) {
   switch (nr) {
     case 0: case 19: case 45: case 47: case 43: case 288: case 7: case 23: case 34: case 35: case 230: case 232:
+    case 219:  // restart_syscall: a sleep resumed after a stop
       return "";
     case 281: case 441:
       return a[4] == 0 ? "" : "swaps the signal mask";
@@ -324,6 +326,7 @@ Resolved Resolve(pid_t pid) {
     DenySpan(*r.libc, {"fork", "__fork", "__libc_fork", "_Fork"}, "fork", &r.deny);
     DenySpan(*r.libc, {"_IO_flush_all", "_IO_flush_all_linebuffered", "_flushlbf"}, "stdio list lock", &r.deny);
     DenySpan(*r.libc, {"_IO_list_lock", "_IO_list_unlock", "_IO_list_resetlock"}, "stdio list lock", &r.deny);
+    if (r.libc->sigreturn) r.deny.push_back({r.libc->sigreturn - 1, r.libc->sigreturn + 9, "signal return (a signal frame)"});
     // the trampoline itself (another inspector mid-call)
     r.deny.push_back({(r.libc->text_end + 15) & ~uint64_t{15}, r.libc->text_page_end, "trampoline"});
   }
@@ -693,7 +696,11 @@ void ChooseThread(Session& s) {
     for (pid_t tid : Tids(s.pid)) {
       if (s.opt.only_tid && tid != s.opt.only_tid) continue;
       ThreadInfo t = ReadThread(s.pid, tid);
-      if (!t.why_not.empty()) continue;
+      if (!t.why_not.empty()) {
+        if (s.opt.only_tid) s.res.skipped.push_back({{"tid", tid}, {"reason", t.why_not}});
+        if (s.opt.only_tid) break;
+        continue;
+      }
       if (TryThread(s, t)) return;
     }
     if (Clock::now() >= deadline) break;
