@@ -241,6 +241,87 @@ describe('leaklab-inspect', () => {
     expect((any.json.thread as Json).tid).not.toBe(ready.grower);
   });
 
+  it('1,000 snapshots with a client in flight: the lock holder, a fork loop, 8 allocating threads', async () => {
+    const shim = binaryPath('libleaklab_slow_mmap.so');
+    const servers = [
+      { args: ['--epoll', '--grow-in-mmap'], preload: [shim, allocatorLibrary('jemalloc')], n: 334 },
+      { args: ['--epoll', '--forker'], preload: [], n: 333 },
+      { args: ['--epoll', '--allocators', '8'], preload: [allocatorLibrary('tcmalloc')], n: 333 },
+    ];
+    let total = 0;
+    for (const sv of servers) {
+      const { h, ready } = await host(sv.args, { preload: sv.preload });
+      const client = new Client(ready.port);
+      const failures: string[] = [];
+      for (let i = 0; i < sv.n; i++) {
+        const r = await inspect([i % 10 === 9 ? 'release' : 'counters', ready.pid]);
+        if (r.code !== 0) failures.push(JSON.stringify(r.json));
+        total++;
+      }
+      await client.stop();
+      expect(failures).toEqual([]);
+      expect(client.failed).toBe(0);
+      expect(client.ok).toBeGreaterThan(0);
+      const st = await h.status();
+      expect(st.eintr).toBe(0);
+      expect(st.failed).toBe(0);
+      expect(tracers(ready.pid)).toEqual([]);
+      await h.stop();
+    }
+    expect(total).toBe(1000);
+  });
+
+  it('100 SIGKILLs of the inspector at random times: the target lives, answers, no tracer, registers intact', async () => {
+    const { h, ready } = await host(['--epoll', '--regs']);
+    const client = new Client(ready.port);
+    let killed = 0;
+    let seed = 24;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 100; i++) {
+      // half plain snapshots, half a 2 ms call, so some kills land inside the call itself
+      const args = i % 2 ? ['counters', ready.pid, '--tid', ready.regs] : ['call', ready.pid, 'usleep', '2000', '--tid', ready.regs];
+      const p = spawn(INSPECT, args.map(String), { stdio: 'ignore' });
+      children.add(p);
+      const exited = new Promise((r) => p.once('exit', r));
+      setTimeout(() => p.kill('SIGKILL'), Math.floor(rand() * 12));
+      await exited;
+      if (p.signalCode === 'SIGKILL') killed++;
+      children.delete(p);
+      for (let k = 0; k < 200 && tracers(ready.pid).length; k++) await sleep(5);
+      expect(tracers(ready.pid)).toEqual([]);
+      await sleep(5);  // a thread abandoned mid-call finishes it and restores itself
+      h.poke();
+    }
+    await sleep(100);
+    await client.stop();
+    expect(killed).toBeGreaterThan(50);
+    expect(h.alive()).toBe(true);
+    const st = await h.status();
+    expect(st).toMatchObject({ eintr: 0, regs_bad: 0, failed: 0, reg_checks: 100 });
+    expect(client.failed).toBe(0);
+    expect(client.ok).toBeGreaterThan(0);
+    const after = await inspect(['counters', ready.pid, '--tid', ready.regs]);
+    expect(after.code).toBe(0);
+  });
+
+  it('--max-stop and --call-timeout: exit 4, and the thread is whole afterwards', async () => {
+    const { h, ready } = await host(['--regs']);
+    const ms = await inspect(['counters', ready.pid, '--tid', ready.regs, '--max-stop', '0']);
+    expect(ms.code).toBe(4);
+    expect(ms.json).toMatchObject({ ok: false, error: 'max-stop' });
+    expect(tracers(ready.pid)).toEqual([]);
+    const ct = await inspect(['call', ready.pid, 'usleep', '300000', '--tid', ready.regs, '--call-timeout', '50']);
+    expect(ct.code).toBe(4);
+    expect(ct.json).toMatchObject({ ok: false, error: 'abandoned' });
+    await sleep(400);
+    expect(tracers(ready.pid)).toEqual([]);
+    h.poke();
+    await sleep(50);
+    expect(await h.status()).toMatchObject({ eintr: 0, regs_bad: 0, reg_checks: 1 });
+    const ok = await inspect(['counters', ready.pid, '--tid', ready.regs]);
+    expect(ok.code).toBe(0);
+  });
+
   it('inspects a process in another mount namespace (its files invisible here)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inspect-ns-'));
     try {
