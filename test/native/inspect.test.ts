@@ -322,6 +322,54 @@ describe('leaklab-inspect', () => {
     expect(ok.code).toBe(0);
   });
 
+  it('refusals, exit 3 naming the cause: traced, not dumpable, seccomp, another user, kernel thread, the lock; usage exit 2', async () => {
+    const refused = async (args: (string | number)[], re: RegExp, opts: { user?: number } = {}) => {
+      const r = await inspect(args, opts);
+      expect(r.code, JSON.stringify(r.json)).toBe(3);
+      expect(r.json.ok).toBe(false);
+      expect(r.json.error).toBe('refused');
+      expect(r.json.reason).toMatch(re);
+    };
+    const traced = await host(['--traced']);
+    await refused(['counters', traced.ready.pid], /^already traced by pid [1-9]\d* \(thread \d+\)$/);
+    const undumpable = await host(['--user', '65534', '--undumpable']);
+    await refused(['counters', undumpable.ready.pid], /not dumpable/);
+    const seccomp = await host(['--seccomp']);
+    await refused(['release', seccomp.ready.pid], /^seccomp filter or strict mode \(Seccomp: 2\)$/);
+    const plain = await host([]);
+    await refused(['counters', plain.ready.pid], /^process of another user \(uid 0\) and no CAP_SYS_PTRACE$/, { user: 65534 });
+    const kthread = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).find((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[6]) & 0x200000) !== 0;
+      } catch {
+        return false;
+      }
+    });
+    expect(kthread, 'a kernel thread visible in /proc').toBeDefined();
+    await refused(['counters', kthread!], /^kernel thread$/);
+    // another inspector holding the lock (flock -o: the lock stays with flock, not its child)
+    const lockFile = `/tmp/leaklab-inspect.${plain.ready.pid}.lock`;
+    const holder = spawn('flock', ['-o', lockFile, 'sleep', '30'], { stdio: 'ignore', detached: true });
+    children.add(holder);
+    try {
+      for (let k = 0; k < 100; k++) {
+        const probe = await execa('flock', ['-n', lockFile, 'true'], { reject: false });
+        if (probe.exitCode !== 0) break;
+        await sleep(10);
+      }
+      await refused(['counters', plain.ready.pid], /^another inspector holds the lock \/tmp\/leaklab-inspect\.\d+\.lock$/);
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL');
+      children.delete(holder);
+    }
+    const ok = await inspect(['counters', plain.ready.pid]);
+    expect(ok.code).toBe(0);
+    const usage = await inspect(['frobnicate', plain.ready.pid]);
+    expect(usage.code).toBe(2);
+    expect(usage.json).toMatchObject({ ok: false, error: 'usage' });
+  });
+
   it('inspects a process in another mount namespace (its files invisible here)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inspect-ns-'));
     try {
