@@ -37,13 +37,6 @@ std::vector<Mapping> ReadMaps(pid_t pid) {
 
 namespace {
 
-struct FileImage {
-  void* data = MAP_FAILED;
-  size_t size = 0;
-  ~FileImage() {
-    if (data != MAP_FAILED) munmap(data, size);
-  }
-};
 
 // Opens an object of the target without naming its path in our own namespace.
 int OpenObject(pid_t pid, const Mapping& m) {
@@ -65,6 +58,7 @@ bool Parse(const uint8_t* d, size_t n, Object* o, uint64_t* first_load_vaddr) {
     if (ph[i].p_type == PT_INTERP) o->has_interp = true;
     if (ph[i].p_type == PT_LOAD) {
       if (first) *first_load_vaddr = ph[i].p_vaddr & ~uint64_t{0xfff}, first = false;
+      if (!(ph[i].p_flags & PF_W)) o->ro_segments.push_back({ph[i].p_vaddr, ph[i].p_filesz, ph[i].p_offset});
       if (ph[i].p_flags & PF_X) {
         o->text_end = ph[i].p_vaddr + ph[i].p_memsz;  // unbiased for now
         // The signal return trampoline: a return address there means a signal frame.
@@ -74,6 +68,15 @@ bool Parse(const uint8_t* d, size_t n, Object* o, uint64_t* first_load_vaddr) {
                                  ? static_cast<const uint8_t*>(memmem(d + ph[i].p_offset, end - ph[i].p_offset, kRt, sizeof kRt))
                                  : nullptr;
         if (hit) o->sigreturn = ph[i].p_vaddr + (hit - (d + ph[i].p_offset));
+      }
+    }
+    if (ph[i].p_type == PT_GNU_EH_FRAME && ph[i].p_offset + 12 <= n) {
+      const uint8_t* h = d + ph[i].p_offset;
+      // version 1, fde_count udata4, table datarel|sdata4: the layout the table search wants
+      if (h[0] == 1 && h[2] == 0x03 && h[3] == 0x3b) {
+        o->eh_frame_hdr = ph[i].p_vaddr;
+        std::memcpy(&o->fde_count, h + 8, 4);
+        o->fde_count &= 0xffffffffu;
       }
     }
     if (ph[i].p_type == PT_NOTE && ph[i].p_offset + ph[i].p_filesz <= n) {
@@ -131,16 +134,19 @@ std::vector<Object> LoadObjects(pid_t pid, const std::vector<Mapping>& maps, std
       const int fd = OpenObject(pid, m);
       if (fd < 0) continue;
       struct stat st {};
-      FileImage img;
-      if (fstat(fd, &st) == 0 && st.st_size > 0) {
-        img.size = st.st_size;
-        img.data = mmap(nullptr, img.size, PROT_READ, MAP_PRIVATE, fd, 0);
-      }
+      void* data = MAP_FAILED;
+      const size_t size = fstat(fd, &st) == 0 && st.st_size > 0 ? st.st_size : 0;
+      if (size) data = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
       close(fd);
-      if (img.data == MAP_FAILED) continue;
+      if (data == MAP_FAILED) continue;
+      o.image = std::shared_ptr<const uint8_t>(static_cast<const uint8_t*>(data), [size](const uint8_t* p) {
+        munmap(const_cast<uint8_t*>(p), size);
+      });
       uint64_t first_vaddr = 0;
-      if (!Parse(static_cast<const uint8_t*>(img.data), img.size, &o, &first_vaddr)) continue;
+      if (!Parse(o.image.get(), size, &o, &first_vaddr)) continue;
       o.bias = m.start - first_vaddr;
+      for (auto& seg : o.ro_segments) seg.vaddr += o.bias;
+      if (o.eh_frame_hdr) o.eh_frame_hdr += o.bias;
       o.text_end += o.bias;
       if (o.sigreturn) o.sigreturn += o.bias;
       o.text_page_end = (o.text_end + 0xfff) & ~uint64_t{0xfff};
@@ -157,6 +163,15 @@ std::vector<Object> LoadObjects(pid_t pid, const std::vector<Mapping>& maps, std
     if (m.perms.find('x') != std::string::npos) out[it->second].exec_ranges.emplace_back(m.start, m.end);
   }
   return out;
+}
+
+bool Object::ReadLocal(uint64_t addr, void* out, size_t n) const {
+  for (const Segment& s : ro_segments)
+    if (addr >= s.vaddr && addr + n <= s.vaddr + s.filesz) {
+      std::memcpy(out, image.get() + s.offset + (addr - s.vaddr), n);
+      return true;
+    }
+  return false;
 }
 
 }  // namespace leaklab::inspect

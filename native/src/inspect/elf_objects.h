@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,14 @@ struct Object {
   std::vector<Symbol> functions;                           // sorted by addr
   std::map<std::string, uint64_t> by_name;
   bool has_interp = false;
-  uint64_t sigreturn = 0;  // `mov $15, %rax; syscall` (glibc's __restore_rt), biased; 0 if none
+  uint64_t sigreturn = 0;
+  // For the unwinder: the read-only PT_LOAD segments, read from this local copy of the file
+  // (never from the target), and .eh_frame_hdr's binary search table.
+  std::shared_ptr<const uint8_t> image;
+  struct Segment { uint64_t vaddr, filesz, offset; };  // vaddr biased
+  std::vector<Segment> ro_segments;
+  uint64_t eh_frame_hdr = 0, fde_count = 0;  // biased address, entries; 0 when unusable
+  bool ReadLocal(uint64_t addr, void* out, size_t n) const;  // `mov $15, %rax; syscall` (glibc's __restore_rt), biased; 0 if none
   uint64_t Find(const std::string& name) const {
     auto it = by_name.find(name);
     return it == by_name.end() ? 0 : it->second;

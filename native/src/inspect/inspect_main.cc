@@ -20,6 +20,7 @@
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <cpuid.h>
+#include <x86intrin.h>
 #include <dirent.h>
 #include <unistd.h>
 
@@ -49,7 +50,8 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 // ---- state layout on the target's stack (offsets used by trampoline.S) ----
-constexpr uint64_t kStage = 0, kNCalls = 8, kTgid = 16, kTid = 24, kSig = 32, kRestoreSp = 40;
+constexpr uint64_t kStage = 0, kNCalls = 8, kTgid = 16, kTid = 24, kSig = 32, kRestoreSp = 40, kTscStart = 48,
+                   kTscEnd = 56;
 constexpr uint64_t kCalls = 64, kCallSize = 128, kMaxCalls = 16, kXsave = 2112;
 constexpr uint64_t kRedZone = 128, kMargin = 384, kRetImm = kRedZone + kMargin;  // `ret 512`
 constexpr uint64_t kFlagRdiHandle = 1, kFlagRsiHandle = 2, kFlagSave = 0x40, kFlagSkipNull = 0x80;
@@ -59,6 +61,7 @@ constexpr uint64_t kStackHeadroom = 256 * 1024;  // below the state, for the cal
 enum Exit { kOk = 0, kFail = 1, kUsage = 2, kRefused = 3, kTime = 4 };
 
 Clock::time_point g_start = Clock::now();
+const uint64_t g_tsc_start = __rdtsc();
 double MsSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 struct Failure {
@@ -452,6 +455,8 @@ struct Chosen {
   std::string stack_method;
   int frames = 0;
   int first_signal = 0;  // a signal the thread was stopping for when we got it
+  Clock::time_point stopped;  // when PTRACE_INTERRUPT was sent
+  double unwind_ms = 0;
 };
 
 struct Result {
@@ -505,22 +510,92 @@ const Range* InDeny(const std::vector<Range>& deny, uint64_t ip) {
   return nullptr;
 }
 
+// libunwind with our own accessors: the unwind tables come from .eh_frame_hdr of the objects
+// already loaded, read from local copies of their read-only segments (libunwind's ptrace
+// accessors re-read /proc/P/maps and re-map a file per frame, and open files by path); the
+// registers from the GETREGS already done; only the stack is read from the target.
+extern "C" int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t, unw_word_t, unw_dyn_info_t*, unw_proc_info_t*, int, void*);
+
+struct UnwindCtx {
+  pid_t tid;
+  const Resolved* r;
+  const user_regs_struct* regs;
+};
+
+const Object* ObjectAt(const Resolved& r, uint64_t ip) {
+  for (const Object& o : r.objects)
+    for (auto [lo, hi] : o.exec_ranges)
+      if (ip >= lo && ip < hi) return &o;
+  return nullptr;
+}
+
+int FindProcInfo(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t* pi, int need, void* arg) {
+  auto* c = static_cast<UnwindCtx*>(arg);
+  const Object* o = ObjectAt(*c->r, ip);
+  if (!o || !o->eh_frame_hdr || !o->fde_count) return -UNW_ENOINFO;
+  unw_dyn_info_t di{};
+  di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+  di.start_ip = o->exec_ranges.front().first;
+  di.end_ip = o->exec_ranges.back().second;
+  di.u.rti.segbase = o->eh_frame_hdr;
+  di.u.rti.table_len = o->fde_count * 8 / sizeof(unw_word_t);
+  di.u.rti.table_data = o->eh_frame_hdr + 12;
+  return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need, arg);
+}
+
+void PutUnwindInfo(unw_addr_space_t, unw_proc_info_t* pi, void*) {
+  free(pi->unwind_info);
+  pi->unwind_info = nullptr;
+}
+
+int GetDynInfoListAddr(unw_addr_space_t, unw_word_t*, void*) { return -UNW_ENOINFO; }
+
+int AccessMem(unw_addr_space_t, unw_word_t addr, unw_word_t* val, int write, void* arg) {
+  if (write) return -UNW_EINVAL;
+  auto* c = static_cast<UnwindCtx*>(arg);
+  for (const Object& o : c->r->objects)
+    if (o.ReadLocal(addr, val, sizeof *val)) return 0;
+  return ReadMem(c->tid, addr, val, sizeof *val) ? 0 : -UNW_EINVAL;
+}
+
+int AccessReg(unw_addr_space_t, unw_regnum_t reg, unw_word_t* val, int write, void* arg) {
+  if (write) return -UNW_EREADONLYREG;
+  const user_regs_struct& g = *static_cast<UnwindCtx*>(arg)->regs;
+  const unsigned long long map[] = {g.rax, g.rdx, g.rcx, g.rbx, g.rsi, g.rdi, g.rbp, g.rsp, g.r8,
+                                    g.r9,  g.r10, g.r11, g.r12, g.r13, g.r14, g.r15, g.rip};
+  if (reg < 0 || reg > 16) return -UNW_EBADREG;
+  *val = map[reg];
+  return 0;
+}
+
+int AccessFpreg(unw_addr_space_t, unw_regnum_t, unw_fpreg_t*, int, void*) { return -UNW_EBADREG; }
+int Resume(unw_addr_space_t, unw_cursor_t*, void*) { return -UNW_EINVAL; }
+int GetProcName(unw_addr_space_t, unw_word_t, char*, size_t, unw_word_t*, void*) { return -UNW_ENOINFO; }
+
 unw_addr_space_t g_as = nullptr;
 
 StackCheck Unwind(pid_t tid, const Resolved& r, const user_regs_struct& regs) {
   StackCheck c{"unwind", 0, ""};
   if (!g_as) {
-    g_as = unw_create_addr_space(&_UPT_accessors, 0);
+    static unw_accessors_t acc{};
+    acc.find_proc_info = FindProcInfo;
+    acc.put_unwind_info = PutUnwindInfo;
+    acc.get_dyn_info_list_addr = GetDynInfoListAddr;
+    acc.access_mem = AccessMem;
+    acc.access_reg = AccessReg;
+    acc.access_fpreg = AccessFpreg;
+    acc.resume = Resume;
+    acc.get_proc_name = GetProcName;
+    g_as = unw_create_addr_space(&acc, 0);
     unw_set_caching_policy(g_as, UNW_CACHE_GLOBAL);
   }
-  void* ui = _UPT_create(tid);
+  UnwindCtx ctx{tid, &r, &regs};
   unw_cursor_t cur;
   bool complete = false;
-  if (unw_init_remote(&cur, g_as, ui) == 0) {
+  if (unw_init_remote(&cur, g_as, &ctx) == 0) {
     for (int i = 0; i < 512; ++i) {
-      unw_word_t ip = 0, sp = 0;
+      unw_word_t ip = 0;
       unw_get_reg(&cur, UNW_REG_IP, &ip);
-      unw_get_reg(&cur, UNW_REG_SP, &sp);
       ++c.frames;
       // A caller's ip points after its call: test ip - 1 except in the first frame.
       const uint64_t probe = i == 0 ? ip : ip - 1;
@@ -529,11 +604,8 @@ StackCheck Unwind(pid_t tid, const Resolved& r, const user_regs_struct& regs) {
       const int s = unw_step(&cur);
       if (s == 0) { complete = true; break; }
       if (s < 0) break;
-      if (ip == 0) { complete = true; break; }
     }
   }
-  _UPT_destroy(ui);
-  (void)regs;
   if (c.deny.empty() && !complete) c.method = "incomplete";
   return c;
 }
@@ -644,6 +716,7 @@ bool TryThread(Session& s, const ThreadInfo& t) {
   if (ptrace(PTRACE_SEIZE, t.tid, 0, 0) != 0) return skip(std::string("PTRACE_SEIZE: ") + std::strerror(errno));
   Chosen ch;
   ch.tid = t.tid;
+  ch.stopped = Clock::now();
   int status = 0;
   if (ptrace(PTRACE_INTERRUPT, t.tid, 0, 0) != 0 || !WaitStop(t.tid, &status) || !WIFSTOPPED(status)) {
     ptrace(PTRACE_DETACH, t.tid, 0, 0);
@@ -680,8 +753,10 @@ bool TryThread(Session& s, const ThreadInfo& t) {
   const uint64_t lo = StackLow(s.pid, s.r.maps, ch.regs.rsp);
   if (lo == 0 || ch.regs.rsp < lo + s.need_stack) return release("less stack room than the call needs");
   StackCheck c;
+  const auto t_unwind = Clock::now();
   if (s.opt.stack != "scan") c = Unwind(t.tid, s.r, ch.regs);
   if (s.opt.stack == "scan" || (c.deny.empty() && c.method == "incomplete")) c = Scan(s.pid, s.r, ch.regs);
+  ch.unwind_ms = MsSince(t_unwind);
   if (!c.deny.empty()) return release(c.deny);
   ch.stack_method = c.method;
   ch.frames = c.frames;
@@ -724,7 +799,7 @@ void RunPlan(Session& s, Plan& plan) {
   s.res.trampoline = {{"object", s.r.libc->path}, {"address", Hex(tramp)}, {"installed_now", installed_now}};
   s.need_stack = kRetImm + 8 + 16 * 8 + kXsave + XsaveSize() + plan.data.size() + 64 + kStackHeadroom;
   ChooseThread(s);
-  const auto t_stop = Clock::now();
+  const auto t_stop = s.ch.stopped;
   SetRealtime(true, s.opt.rt);
   Chosen& ch = s.ch;
   const user_regs_struct orig = ch.regs;
@@ -787,7 +862,7 @@ void RunPlan(Session& s, Plan& plan) {
   entry.rax = 0;
   entry.orig_rax = ~0ull;             // no syscall restart on the way into the trampoline
   entry.eflags &= ~(0x400ull | 0x100ull);  // DF and TF clear, as the ABI wants at a call
-  s.res.setup_ms = MsSince(t_setup) - MsSince(t_stop);  // before the stop
+  s.res.setup_ms = std::chrono::duration<double, std::milli>(t_stop - t_setup).count();  // before the stop
   if (MsSince(t_stop) > s.opt.max_stop_ms) {
     give_back(ch.first_signal);
     Fail(kTime, "max-stop", "the stop reached " + std::to_string(MsSince(t_stop)) + " ms before the call (--max-stop " +
@@ -841,6 +916,13 @@ void RunPlan(Session& s, Plan& plan) {
   for (size_t i = 0; i < plan.calls.size(); ++i)
     std::memcpy(&s.res.calls[i], back.data() + kCalls + i * kCallSize, sizeof(CallRec));
   s.res.data.assign(back.begin() + data_off, back.end());
+  // The target's own time in the functions, from the trampoline's TSC stamps, with the TSC
+  // rate measured over this run.
+  uint64_t tsc0 = 0, tsc1 = 0;
+  std::memcpy(&tsc0, back.data() + kTscStart, 8);
+  std::memcpy(&tsc1, back.data() + kTscEnd, 8);
+  const double per_ms = static_cast<double>(__rdtsc() - g_tsc_start) / MsSince(g_start);
+  if (tsc1 > tsc0 && per_ms > 0) s.res.target_call_ms = (tsc1 - tsc0) / per_ms;
   const char* sn = SyscallName(ch.nr);
   s.res.thread = {{"tid", ch.tid}, {"syscall", sn ? sn : std::to_string(ch.nr)},
                   {"stack", {{"method", ch.stack_method}, {"frames", ch.frames}}}};
@@ -1116,8 +1198,8 @@ int Run(int argc, char** argv, json& out) {
     out["attempts"] = s.res.attempts;
     out["skipped"] = s.res.skipped;
     out["thread"] = s.res.thread;
-    out["timing"] = {{"stop_ms", s.res.stop_ms}, {"call_ms", s.res.call_ms}, {"target_call_ms", s.res.call_ms},
-                     {"setup_ms", s.res.setup_ms}};
+    out["timing"] = {{"stop_ms", s.res.stop_ms}, {"call_ms", s.res.call_ms}, {"target_call_ms", s.res.target_call_ms},
+                     {"setup_ms", s.res.setup_ms}, {"unwind_ms", s.ch.unwind_ms}};
     out["trampoline"] = s.res.trampoline;
   };
   try {

@@ -8,6 +8,7 @@
 //      rax and rdx go back into the record and `done` is set. Flag bits (+104): 1 = rdi is
 //      the saved handle, 2 = rsi is the saved handle, 0x40 = save rax as the handle (r15),
 //      0x80 = skip the call when the handle is 0.
+//      The TSC before the first call and after the last goes to +48 and +56.
 //   3. XRSTOR, then tgkill(tgid, tid, sig) with a signal the process neither catches nor
 //      blocks. Traced, the thread stops there and the inspector puts the registers back.
 //      Untraced (the inspector died), the kernel discards the signal and the code below
@@ -23,6 +24,10 @@ leaklab_tramp_start:
         mov     edx, -1
         xsave64 [rbx + 2112]
         mov     qword ptr [rbx], 1
+        rdtsc                           // time stamp before the first call, at +48
+        shl     rdx, 32
+        or      rax, rdx
+        mov     [rbx + 48], rax
         lea     r12, [rbx + 64]
         mov     r13, [rbx + 8]
         xor     r15d, r15d
@@ -67,6 +72,10 @@ leaklab_tramp_start:
         dec     r13
         jmp     1b
 4:
+        rdtsc                           // and after the last one, at +56
+        shl     rdx, 32
+        or      rax, rdx
+        mov     [rbx + 56], rax
         mov     qword ptr [rbx], 2
         mov     eax, -1
         mov     edx, -1
