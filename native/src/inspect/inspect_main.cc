@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 
 #include "elf_objects.h"
+#include "mimalloc_stats_text.h"
 
 extern "C" const unsigned char leaklab_tramp_start[], leaklab_tramp_end[];
 
@@ -305,7 +306,7 @@ Resolved Resolve(pid_t pid) {
   static const char* const kFns[] = {
       "malloc_trim", "mallinfo2", "malloc_info", "MallocExtension_GetNumericProperty",
       "MallocExtension_ReleaseFreeMemory", "mallctl", "mi_version", "mi_collect", "mi_process_info",
-      "mi_stats_print_out"};
+      "mi_stats_print_out", "MallocExtension_GetStats"};
   if (r.malloc_object)
     for (const char* f : kFns)
       if (uint64_t a = r.malloc_object->Find(f)) r.fns[f] = a;
@@ -457,6 +458,7 @@ struct Chosen {
   int first_signal = 0;  // a signal the thread was stopping for when we got it
   Clock::time_point stopped;  // when PTRACE_INTERRUPT was sent
   double unwind_ms = 0;
+  double wake_ms = 0;  // from PTRACE_INTERRUPT to the stop
 };
 
 struct Result {
@@ -716,12 +718,16 @@ bool TryThread(Session& s, const ThreadInfo& t) {
   if (ptrace(PTRACE_SEIZE, t.tid, 0, 0) != 0) return skip(std::string("PTRACE_SEIZE: ") + std::strerror(errno));
   Chosen ch;
   ch.tid = t.tid;
-  ch.stopped = Clock::now();
+  const auto t_interrupt = Clock::now();
   int status = 0;
   if (ptrace(PTRACE_INTERRUPT, t.tid, 0, 0) != 0 || !WaitStop(t.tid, &status) || !WIFSTOPPED(status)) {
     ptrace(PTRACE_DETACH, t.tid, 0, 0);
     return skip("could not stop it");
   }
+  // The stop starts when the thread is stopped: until then it was waking from its sleep
+  // (runnable, waiting for a core), which can take long on a loaded machine.
+  ch.stopped = Clock::now();
+  ch.wake_ms = MsSince(t_interrupt) - MsSince(ch.stopped);
   if (status >> 16 != PTRACE_EVENT_STOP) ch.first_signal = WSTOPSIG(status);
   ptrace(PTRACE_GETREGS, t.tid, 0, &ch.regs);
   auto release = [&](const std::string& why) {
@@ -798,9 +804,14 @@ void RunPlan(Session& s, Plan& plan) {
   const uint64_t tramp = InstallTrampoline(s.pid, s.r, &installed_now);
   s.res.trampoline = {{"object", s.r.libc->path}, {"address", Hex(tramp)}, {"installed_now", installed_now}};
   s.need_stack = kRetImm + 8 + 16 * 8 + kXsave + XsaveSize() + plan.data.size() + 64 + kStackHeadroom;
-  ChooseThread(s);
-  const auto t_stop = s.ch.stopped;
   SetRealtime(true, s.opt.rt);
+  try {
+    ChooseThread(s);
+  } catch (...) {
+    SetRealtime(false, s.opt.rt);
+    throw;
+  }
+  const auto t_stop = s.ch.stopped;
   Chosen& ch = s.ch;
   const user_regs_struct orig = ch.regs;
   const int sig = HandbackSignal(s.pid, ch.tid);
@@ -968,7 +979,8 @@ json Counters(Session& s) {
                             "tcmalloc.central_cache_free_bytes", "tcmalloc.transfer_cache_free_bytes",
                             "tcmalloc.thread_cache_free_bytes", "tcmalloc.current_total_thread_cache_bytes"};
   const size_t ntc = sizeof tc_props / sizeof tc_props[0];
-  uint64_t je_ver_out = 0;
+  uint64_t je_ver_out = 0, mi_text = 0;
+  size_t mi_print_call = SIZE_MAX;
   if (a == "glibc") {
     mi_out = b.Buf(80);
     mi_call = b.Call("mallinfo2", "mallinfo2", {mi_out});
@@ -1007,6 +1019,15 @@ json Counters(Session& s) {
     for (int i = 0; i < 8; ++i) args.push_back(mi_out + 8 * i);
     mi_call = b.Call("mi_process_info", "mi_process_info", args);
     ver_call = b.Call("mi_version", "mi_version", {});
+    // The stats text, as the probe reads it for unmapped_bytes: mi_stats_print_out with
+    // fputs as the output function, into an unbuffered fmemopen stream over our buffer.
+    mi_text = b.Buf(kMallocInfoCap);
+    if (r.fns.count("fputs") && r.fns.count("mi_stats_print_out")) {
+      b.Call("fmemopen", "fmemopen", {mi_text, kMallocInfoCap, b.Str("w")}, kFlagSave);
+      b.Call("setvbuf", "setvbuf", {0, 0, _IONBF, 0}, kFlagRdiHandle | kFlagSkipNull);
+      mi_print_call = b.Call("mi_stats_print_out", "mi_stats_print_out", {r.fns.at("fputs"), 0}, kFlagRsiHandle | kFlagSkipNull);
+      b.Call("fclose", "fclose", {0}, kFlagRdiHandle | kFlagSkipNull);
+    }
   } else {
     Fail(kFail, "failed", "allocator unknown: no counters to read");
   }
@@ -1061,11 +1082,25 @@ json Counters(Session& s) {
                        "process.peak_rss", "process.current_commit", "process.peak_commit", "process.page_faults"};
     for (int i = 0; i < 8; ++i) j[f[i]] = done(mi_call) ? json(U64At(d, mi_out + 8 * i)) : json(nullptr);
     j["mi_version"] = done(ver_call) ? json(static_cast<int>(s.res.calls[ver_call].rax)) : json(nullptr);
-    // mimalloc's release build counts no live bytes; the probe reads unmapped from its stats
-    // text, which this engine does not parse yet.
+    // As the probe: a release build keeps only the OS-level counters in its stats text.
+    double reserved = 0, committed = 0, reset = 0;
+    bool have = false;
+    if (done(mi_print_call)) {
+      const char* text = reinterpret_cast<const char*>(d.data() + (mi_text & ~Plan::kData));
+      const std::string t(text, strnlen(text, kMallocInfoCap));
+      const bool hr = ParseMimallocCurrent(t.c_str(), "reserved", &reserved);
+      const bool hc = ParseMimallocCurrent(t.c_str(), "committed", &committed);
+      const bool hs = ParseMimallocCurrent(t.c_str(), "reset", &reset);
+      auto num = [](bool ok, double v) { return ok ? json(static_cast<int64_t>(v)) : json(nullptr); };
+      j["stats.reserved_approx"] = num(hr, reserved);
+      j["stats.committed_approx"] = num(hc, committed);
+      j["stats.reset_approx"] = num(hs, reset);
+      have = hr && hc && hs;
+    }
+    // mimalloc's release build does not count live malloc'd bytes.
     j["allocated_bytes"] = nullptr;
     j["free_bytes"] = nullptr;
-    j["unmapped_bytes"] = nullptr;
+    j["unmapped_bytes"] = have ? json(static_cast<int64_t>(reserved - committed + reset)) : json(nullptr);
   }
   return j;
 }
@@ -1098,24 +1133,38 @@ json Release(Session& s, json* calls_out) {
   return extra;
 }
 
+void MallocInfoStream(Builder& b, uint64_t buf);
+
 json MallocInfo(Session& s) {
   Builder b{{}, s.r};
   const uint64_t buf = b.Buf(kMallocInfoCap);
-  const uint64_t mode = b.Str("w");
   const std::string& a = s.r.allocator;
-  b.Call("fmemopen", "fmemopen", {buf, kMallocInfoCap, mode}, kFlagSave);
-  b.Call("setvbuf", "setvbuf", {0, 0, _IONBF, 0}, kFlagRdiHandle | kFlagSkipNull);
-  if (a == "glibc") b.Call("malloc_info(0)", "malloc_info", {0, 0}, kFlagRsiHandle | kFlagSkipNull);
-  else if (a == "mimalloc") b.Call("mi_stats_print_out(fputs)", "mi_stats_print_out", {s.r.fns.count("fputs") ? s.r.fns.at("fputs") : 0, 0}, kFlagRsiHandle | kFlagSkipNull);
-  else Fail(kFail, "failed", "malloc-info is implemented for glibc (malloc_info) and mimalloc (mi_stats_print_out) only");
-  b.Call("fclose", "fclose", {0}, kFlagRdiHandle | kFlagSkipNull);
-  if (b.p.calls.size() != 4) Fail(kFail, "failed", "fmemopen, setvbuf, fclose or the allocator's function is missing");
+  if (a == "tcmalloc") {
+    // gperftools writes its text straight into a buffer: no stream needed.
+    b.Call("MallocExtension_GetStats", "MallocExtension_GetStats", {buf, kMallocInfoCap});
+    if (b.p.calls.empty()) Fail(kFail, "failed", "MallocExtension_GetStats is not exported");
+  } else {
+    MallocInfoStream(b, buf);
+  }
   RunPlan(s, b.p);
   const auto& d = s.res.data;
   const size_t at = buf & ~Plan::kData;
   std::string text(reinterpret_cast<const char*>(d.data() + at), strnlen(reinterpret_cast<const char*>(d.data() + at), kMallocInfoCap));
   return {{"text", text}, {"bytes", text.size()}, {"truncated", text.size() >= kMallocInfoCap - 1},
           {"calls", CallsJson(s, b.p, false)}};
+}
+
+void MallocInfoStream(Builder& b, uint64_t buf) {
+  const Resolved& r = b.r;
+  const uint64_t mode = b.Str("w");
+  const std::string& a = r.allocator;
+  b.Call("fmemopen", "fmemopen", {buf, kMallocInfoCap, mode}, kFlagSave);
+  b.Call("setvbuf", "setvbuf", {0, 0, _IONBF, 0}, kFlagRdiHandle | kFlagSkipNull);
+  if (a == "glibc") b.Call("malloc_info(0)", "malloc_info", {0, 0}, kFlagRsiHandle | kFlagSkipNull);
+  else if (a == "mimalloc") b.Call("mi_stats_print_out(fputs)", "mi_stats_print_out", {r.fns.count("fputs") ? r.fns.at("fputs") : 0, 0}, kFlagRsiHandle | kFlagSkipNull);
+  else Fail(kFail, "failed", "malloc-info is implemented for glibc (malloc_info), tcmalloc (MallocExtension_GetStats) and mimalloc (mi_stats_print_out) only");
+  b.Call("fclose", "fclose", {0}, kFlagRdiHandle | kFlagSkipNull);
+  if (b.p.calls.size() != 4) Fail(kFail, "failed", "fmemopen, setvbuf, fclose or the allocator's function is missing");
 }
 
 json SmapsRollup(pid_t pid) {
@@ -1199,7 +1248,7 @@ int Run(int argc, char** argv, json& out) {
     out["skipped"] = s.res.skipped;
     out["thread"] = s.res.thread;
     out["timing"] = {{"stop_ms", s.res.stop_ms}, {"call_ms", s.res.call_ms}, {"target_call_ms", s.res.target_call_ms},
-                     {"setup_ms", s.res.setup_ms}, {"unwind_ms", s.ch.unwind_ms}};
+                     {"setup_ms", s.res.setup_ms}, {"unwind_ms", s.ch.unwind_ms}, {"wake_ms", s.ch.wake_ms}};
     out["trampoline"] = s.res.trampoline;
   };
   try {
