@@ -212,6 +212,12 @@ describe('leaklab-inspect', () => {
     const { h, ready } = await host(['--handler']);
     await h.signal();
     await sleep(50);
+    // /proc alone cannot tell: the handler's thread looks parked in read()
+    const th = await inspect(['threads', ready.pid]);
+    expect(th.code).toBe(0);
+    const row = (th.json.threads as { tid: number; syscall: { name: string } | null; candidate: boolean }[]).find((t) => t.tid === ready.handler)!;
+    expect(row.syscall!.name).toBe('read');
+    expect(row.candidate).toBe(true);
     for (const stack of ['auto', 'scan']) {
       const r = await inspect(['counters', ready.pid, '--tid', ready.handler, '--park-wait', '0', '--stack', stack]);
       expect(r.code).toBe(1);

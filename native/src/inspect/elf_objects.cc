@@ -49,6 +49,8 @@ int OpenObject(pid_t pid, const Mapping& m) {
 }
 
 bool Parse(const uint8_t* d, size_t n, Object* o, uint64_t* first_load_vaddr) {
+  const std::string base = o->path.substr(o->path.rfind('/') + 1);
+  const bool is_libc = base.rfind("libc.so", 0) == 0;
   if (n < sizeof(Elf64_Ehdr) || std::memcmp(d, ELFMAG, SELFMAG) != 0 || d[EI_CLASS] != ELFCLASS64) return false;
   auto* eh = reinterpret_cast<const Elf64_Ehdr*>(d);
   if (eh->e_phoff + eh->e_phnum * sizeof(Elf64_Phdr) > n) return false;
@@ -64,7 +66,7 @@ bool Parse(const uint8_t* d, size_t n, Object* o, uint64_t* first_load_vaddr) {
         // The signal return trampoline: a return address there means a signal frame.
         static const uint8_t kRt[] = {0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05};
         const size_t end = std::min<size_t>(n, ph[i].p_offset + ph[i].p_filesz);
-        const uint8_t* hit = end > ph[i].p_offset + sizeof kRt
+        const uint8_t* hit = is_libc && end > ph[i].p_offset + sizeof kRt
                                  ? static_cast<const uint8_t*>(memmem(d + ph[i].p_offset, end - ph[i].p_offset, kRt, sizeof kRt))
                                  : nullptr;
         if (hit) o->sigreturn = ph[i].p_vaddr + (hit - (d + ph[i].p_offset));

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ struct Object {
   uint64_t text_page_end = 0;
   std::vector<std::pair<uint64_t, uint64_t>> exec_ranges;  // r-x mappings
   std::vector<Symbol> functions;                           // sorted by addr
-  std::map<std::string, uint64_t> by_name;
+  std::unordered_map<std::string, uint64_t> by_name;
   bool has_interp = false;
   uint64_t sigreturn = 0;
   // For the unwinder: the read-only PT_LOAD segments, read from this local copy of the file
