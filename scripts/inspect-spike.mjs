@@ -6,8 +6,8 @@
 //   gdb-readnever gdb with --readnever, calling malloc_trim by an address resolved before;
 //   inspector     build/native/leaklab-inspect release: one thread stopped.
 // gdb's stop is timed inside gdb (a python time stamp before `attach` and after the call,
-// detach excluded: a lower bound); the inspector's is its own stop_ms, from PTRACE_INTERRUPT
-// to the hand-back. Plain Node, run after `lab build`:
+// detach excluded: a lower bound); the inspector's is its own stop_ms, from the thread's stop
+// to the hand-back (wake_ms, from PTRACE_INTERRUPT to the stop, apart). Plain Node, run after `lab build`:
 //   node scripts/inspect-spike.mjs [--runs N]
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -46,7 +46,7 @@ function gdbStop(pid, readnever, trimAddr) {
 function inspector(pid) {
   const r = spawnSync(join(BIN, 'leaklab-inspect'), ['release', String(pid)], { encoding: 'utf8' });
   const out = JSON.parse(r.stdout);
-  return out.ok ? { stop: out.timing.stop_ms, wall: out.wall_ms, unwind: out.timing.unwind_ms } : { error: `${out.error}: ${out.reason}` };
+  return out.ok ? { stop: out.timing.stop_ms, wall: out.wall_ms, unwind: out.timing.unwind_ms, wake: out.timing.wake_ms } : { error: `${out.error}: ${out.reason}` };
 }
 
 function stats(xs) {
@@ -59,7 +59,7 @@ function stats(xs) {
 const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
 
 async function measure(pid, trimAddr, label) {
-  const gdbBatch = [], gdbReadnever = [], insp = [], inspWall = [], inspUnwind = [], failures = [];
+  const gdbBatch = [], gdbReadnever = [], insp = [], inspWall = [], inspUnwind = [], inspWake = [], failures = [];
   for (let i = 0; i < RUNS; i++) gdbBatch.push(gdbStop(pid, false));
   for (let i = 0; i < RUNS; i++) gdbReadnever.push(gdbStop(pid, true, trimAddr));
   for (let i = 0; i < RUNS * 10; i++) {
@@ -71,9 +71,10 @@ async function measure(pid, trimAddr, label) {
     insp.push(r.stop);
     inspWall.push(r.wall);
     inspUnwind.push(r.unwind);
+    inspWake.push(r.wake);
   }
   return { label, uptime: uptime(), gdb_batch_stop_ms: stats(gdbBatch), gdb_readnever_stop_ms: stats(gdbReadnever),
-    inspector_stop_ms: stats(insp), inspector_unwind_ms: stats(inspUnwind), inspector_wall_ms: stats(inspWall),
+    inspector_stop_ms: stats(insp), inspector_unwind_ms: stats(inspUnwind), inspector_wake_ms: stats(inspWake), inspector_wall_ms: stats(inspWall),
     inspector_failures: failures };
 }
 
@@ -83,13 +84,17 @@ try {
   const pid = relay.p.pid;
   const resolve = JSON.parse(execFileSync(join(BIN, 'leaklab-inspect'), ['resolve', String(pid)], { encoding: 'utf8' }));
   const trimAddr = resolve.functions.malloc_trim;
+  const before = uptime();
   const results = [await measure(pid, trimAddr, 'idle')];
+  results[0].uptime_before = before;
   const schedule = { seed: 1, connections: 8, phases: [{ name: 'l', duration_ms: 600_000, load: { mode: 'closed', concurrency: 32, size: { dist: 'fixed', bytes: 4096 } } }] };
   const load = spawn(join(BIN, 'loadgen'), ['--port', String(relay.ready.port), '--schedule', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
   procs.push(load);
   load.stdin.end(JSON.stringify(schedule));
   await new Promise((r) => setTimeout(r, 1000));
+  const loaded = uptime();
   results.push(await measure(pid, trimAddr, 'load (loadgen, 32 in flight)'));
+  results[1].uptime_before = loaded;
   console.log(JSON.stringify({ date: new Date().toISOString(), cpu: execFileSync('sh', ['-c', "grep -m1 'model name' /proc/cpuinfo"], { encoding: 'utf8' }).trim(), runs: RUNS, results }, null, 2));
 } finally {
   for (const p of procs) p.kill('SIGKILL');
