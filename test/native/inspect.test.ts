@@ -13,7 +13,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { binaryPath } from '../../harness/core/paths.js';
 import { allocatorLibrary } from '../../harness/subjects/target/preload.js';
-import { ALLOCATORS } from './helpers.js';
+import { ALLOCATORS, type Lab, runLoadgen, startLab } from './helpers.js';
 
 type Json = Record<string, unknown>;
 interface Ready { pid: number; main: number; port: number; epoll: number; regs: number; handler: number; grower: number }
@@ -64,6 +64,7 @@ class Host {
 }
 
 const hosts: Host[] = [];
+const labs: Lab[] = [];
 async function host(args: string[], opts: { preload?: string[]; bin?: string; wrap?: string[] } = {}): Promise<{ h: Host; ready: Ready }> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.LD_PRELOAD;
@@ -141,6 +142,7 @@ const preloadFor = (a: (typeof ALLOCATORS)[number]) => (a === 'glibc' ? [] : [al
 
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
+  await Promise.all(labs.splice(0).map((l) => l.stop()));
 });
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -206,6 +208,36 @@ describe('leaklab-inspect', () => {
     expect(client.failed).toBe(0);
     expect(client.ok).toBeGreaterThan(0);
     expect(tracers(ready.pid)).toEqual([]);
+  });
+
+  it.each([...ALLOCATORS])('relay-%s under load: 10 snapshots and releases, no failed request, and it agrees with the relay on allocated bytes', async (alloc) => {
+    const lab = await startLab(alloc);
+    labs.push(lab);
+    const pid = lab.relay.pid;
+    const load = runLoadgen(lab.port, { seed: 1, connections: 4, phases: [{ name: 'l', duration_ms: 2000, load: { mode: 'closed', concurrency: 16, size: { dist: 'fixed', bytes: 4096 } } }] });
+    const codes: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await inspect([i % 2 ? 'release' : 'counters', pid]);
+      codes.push(r.code);
+      if (r.code === 0) expect(r.json.allocator).toBe(alloc);
+    }
+    const totals = (await load).find((l) => l.type === 'totals')!;
+    expect(codes).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(totals.errors).toBe(0);
+    expect(totals.completed as number).toBeGreaterThan(100);
+    // idle now: the inspector's reading and the relay's own (the same formulas) agree
+    const c = await inspect(['counters', pid]);
+    const st = await lab.admin.command<{ alloc: Json }>('stats');
+    const mine = (c.json.counters as Json).allocated_bytes;
+    const theirs = st.alloc.allocated_bytes;
+    if (alloc === 'mimalloc') {
+      expect(mine).toBeNull();
+      expect(theirs).toBeNull();
+    } else {
+      expect(mine as number).toBeGreaterThan(0);
+      expect(Math.abs((mine as number) - (theirs as number))).toBeLessThan(1 << 20);
+    }
+    expect(tracers(pid)).toEqual([]);
   });
 
   it('never enters a thread inside a signal handler (unwound, and with the stack scan alone)', async () => {
