@@ -1298,6 +1298,8 @@ int main(int argc, char** argv) {
   sigprocmask(SIG_BLOCK, &all, nullptr);
   json out = json::object();
   out["ok"] = true;
+  out["command"] = nullptr;  // every line names them, even a usage error before they are read
+  out["pid"] = nullptr;
   int code = kOk;
   try {
     code = Run(argc, argv, out);
