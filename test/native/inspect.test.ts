@@ -189,7 +189,10 @@ describe('leaklab-inspect', () => {
     expect(calls[0]!.ran).toBe(true);
     if (alloc === 'jemalloc') expect(calls[0]!.rc).toBe(0);
     if (alloc === 'mimalloc') expect(rel.json.reach).toMatch(/that thread's heap/);
+    const fds = () => readdirSync(`/proc/${ready.pid}/fd`).length;
+    const fdsBefore = fds();
     const mi = await inspect(['malloc-info', ready.pid]);
+    expect(fds()).toBe(fdsBefore);  // fmemopen: no descriptor opened in the target
     if (alloc === 'jemalloc') {
       expect(mi.code).toBe(1);
       expect(mi.json.reason).toMatch(/^malloc-info is implemented for glibc/);

@@ -659,9 +659,6 @@ uint64_t InstallTrampoline(pid_t pid, const Resolved& r, bool* installed_now) {
   const uint64_t at = (r.libc->text_end + 15) & ~uint64_t{15};
   if (at + n > r.libc->text_page_end) Fail(kFail, "failed", "libc has no room after its code");
   std::vector<uint8_t> cur(n);
-  if (!ReadMem(pid, at, cur.data(), n)) {
-    // process_vm_readv cannot read r-x pages? fall back to /proc/P/mem
-  }
   const std::string mem = "/proc/" + std::to_string(pid) + "/mem";
   const int fd = open(mem.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) Fail(kFail, "failed", mem + ": " + std::strerror(errno));
