@@ -9,6 +9,9 @@
 // detach excluded: a lower bound); the inspector's is its own stop_ms, from the thread's stop
 // to the hand-back (wake_ms, from PTRACE_INTERRUPT to the stop, apart). Plain Node, run after `lab build`:
 //   node scripts/inspect-spike.mjs [--runs N]
+// With --scale MIB instead: inspect_host holding MIB of heap (60 KB blocks, every other one
+// freed) under each allocator, and the target's own time in counters and in release (the
+// call time at that heap size), with RSS before and after the release.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join, dirname } from 'node:path';
@@ -78,7 +81,35 @@ async function measure(pid, trimAddr, label) {
     inspector_failures: failures };
 }
 
+const LIBS = { glibc: null, tcmalloc: 'libtcmalloc.so.4', jemalloc: 'libjemalloc.so.2', mimalloc: 'libmimalloc.so.2' };
+const rss = (pid) => Number(execFileSync('sh', ['-c', `grep VmRSS /proc/${pid}/status`], { encoding: 'utf8' }).split(/\s+/)[1]) * 1024;
+
+async function scale(mib) {
+  const rows = [];
+  for (const [alloc, lib] of Object.entries(LIBS)) {
+    const env = { ...process.env };
+    if (lib) env.LD_PRELOAD = `/usr/lib/x86_64-linux-gnu/${lib}`;
+    const p = spawn(join(BIN, 'inspect_host'), ['--heap', String(mib)], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    procs.push(p);
+    const rl = createInterface({ input: p.stdout });
+    await new Promise((res) => rl.once('line', res));
+    const run = (cmd) => JSON.parse(spawnSync(join(BIN, 'leaklab-inspect'), [cmd, String(p.pid), '--max-stop', '60000', '--call-timeout', '600000'], { encoding: 'utf8' }).stdout);
+    const c = run('counters');
+    const before = rss(p.pid);
+    const r = run('release');
+    rows.push({ allocator: alloc, heap_mib: mib, counters_ok: c.ok, counters_target_ms: c.timing?.target_call_ms, counters_stop_ms: c.timing?.stop_ms,
+      release_ok: r.ok, release_target_ms: r.timing?.target_call_ms, release_stop_ms: r.timing?.stop_ms, rss_before_mib: before / 2 ** 20, rss_after_mib: rss(p.pid) / 2 ** 20 });
+    p.kill('SIGKILL');
+  }
+  console.log(JSON.stringify({ date: new Date().toISOString(), uptime: uptime(), rows }, null, 2));
+}
+
+const scaleArg = process.argv.indexOf('--scale');
 try {
+  if (scaleArg > 0) {
+    await scale(Number(process.argv[scaleArg + 1]));
+    process.exit(0);
+  }
   const up = await start('upstream', []);
   const relay = await start('relay-glibc', ['--upstream-port', String(up.ready.port)]);
   const pid = relay.p.pid;
