@@ -5,7 +5,7 @@
 // never be entered on a thread that holds an allocator or signal-handler context.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -241,6 +241,50 @@ describe('leaklab-inspect', () => {
       expect(Math.abs((mine as number) - (theirs as number))).toBeLessThan(1 << 20);
     }
     expect(tracers(pid)).toEqual([]);
+  });
+
+  it('Redis from Debian (jemalloc): counters match its MEMORY STATS within 2%, release matches MEMORY PURGE', async () => {
+    const port = await new Promise<number>((res) => {
+      const srv = createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => res(p));
+      });
+    });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    children.add(redis);
+    const cli = async (...args: string[]) => (await execa('redis-cli', ['-p', String(port), ...args], { reject: false })).stdout;
+    try {
+      for (let k = 0; k < 200 && (await cli('ping')) !== 'PONG'; k++) await sleep(10);
+      await cli('EVAL', "for i=1,100000 do redis.call('set','k'..i,string.rep('x',512)) end return 1", '0');
+      await cli('EVAL', "for i=1,100000,2 do redis.call('del','k'..i) end return 1", '0');
+      const stats = async () => {
+        const lines = (await cli('MEMORY', 'STATS')).split('\n');
+        const v = (k: string) => Number(lines[lines.indexOf(k) + 1]);
+        return { allocated: v('allocator.allocated'), active: v('allocator.active'), resident: v('allocator.resident') };
+      };
+      const c = await inspect(['counters', redis.pid!]);
+      expect(c.code, JSON.stringify(c.json)).toBe(0);
+      expect(c.json.allocator).toBe('jemalloc');
+      const mine = c.json.counters as Json;
+      const theirs = await stats();
+      expect(theirs.allocated).toBeGreaterThan(32 << 20);  // 50,000 values of 512 bytes left
+      const within2 = (a: number, b: number) => expect(Math.abs(a - b) / b).toBeLessThan(0.02);
+      within2(mine['stats.allocated'] as number, theirs.allocated);
+      within2(mine['stats.active'] as number, theirs.active);
+      within2(mine['stats.resident'] as number, theirs.resident);
+      const rel = await inspect(['release', redis.pid!]);
+      expect(rel.code).toBe(0);
+      expect((rel.json.calls as { rc: number }[])[0]!.rc).toBe(0);
+      const afterRelease = await stats();
+      expect(afterRelease.resident).toBeLessThanOrEqual(theirs.resident);
+      expect(await cli('MEMORY', 'PURGE')).toBe('OK');
+      within2((await stats()).resident, afterRelease.resident);  // nothing left for PURGE
+      expect(await cli('ping')).toBe('PONG');
+      expect(tracers(redis.pid!)).toEqual([]);
+    } finally {
+      redis.kill('SIGKILL');
+      children.delete(redis);
+    }
   });
 
   it('never enters a thread inside a signal handler (unwound, and with the stack scan alone)', async () => {
