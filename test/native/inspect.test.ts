@@ -65,8 +65,8 @@ class Host {
 
 const hosts: Host[] = [];
 const labs: Lab[] = [];
-async function host(args: string[], opts: { preload?: string[]; bin?: string; wrap?: string[] } = {}): Promise<{ h: Host; ready: Ready }> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+async function host(args: string[], opts: { preload?: string[]; bin?: string; wrap?: string[]; env?: Record<string, string> } = {}): Promise<{ h: Host; ready: Ready }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   delete env.LD_PRELOAD;
   if (opts.preload?.length) env.LD_PRELOAD = opts.preload.join(':');
   const bin = opts.bin ?? binaryPath('inspect_host');
@@ -265,6 +265,9 @@ describe('leaklab-inspect', () => {
       const c = await inspect(['counters', redis.pid!]);
       expect(c.code, JSON.stringify(c.json)).toBe(0);
       expect(c.json.allocator).toBe('jemalloc');
+      // not the main thread in its timed epoll_wait (it would see EINTR): a bio_* thread
+      expect((c.json.thread as Json).tid).not.toBe(redis.pid);
+      expect((c.json.thread as Json).eintr_to_program).toBe(false);
       const mine = c.json.counters as Json;
       const theirs = await stats();
       expect(theirs.allocated).toBeGreaterThan(32 << 20);  // 50,000 values of 512 bytes left
@@ -276,7 +279,7 @@ describe('leaklab-inspect', () => {
       expect(rel.code).toBe(0);
       expect((rel.json.calls as { rc: number }[])[0]!.rc).toBe(0);
       const afterRelease = await stats();
-      expect(afterRelease.resident).toBeLessThanOrEqual(theirs.resident);
+      expect(afterRelease.resident).toBeLessThanOrEqual(theirs.resident * 1.02);  // Redis allocates meanwhile
       expect(await cli('MEMORY', 'PURGE')).toBe('OK');
       within2((await stats()).resident, afterRelease.resident);  // nothing left for PURGE
       expect(await cli('ping')).toBe('PONG');
@@ -313,7 +316,9 @@ describe('leaklab-inspect', () => {
 
   it.each([['jemalloc', 'mmap'], ['tcmalloc', 'sbrk']] as const)('%s: never enters a thread asleep in %s under the allocator lock', async (alloc, _call) => {
     const shim = binaryPath('libleaklab_slow_mmap.so');
-    const { ready } = await host(['--grow-in-mmap'], { preload: [shim, allocatorLibrary(alloc)] });
+    // retain:false: jemalloc maps each new extent instead of growing a retained range, so
+    // the grower keeps calling mmap (tcmalloc grows through sbrk each time anyway)
+    const { ready } = await host(['--grow-in-mmap'], { preload: [shim, allocatorLibrary(alloc)], env: { MALLOC_CONF: 'retain:false' } });
     let deniedInAllocator = 0;
     for (let i = 0; i < 20; i++) {
       for (const stack of ['auto', 'scan']) {
@@ -327,7 +332,7 @@ describe('leaklab-inspect', () => {
         }
       }
     }
-    expect(deniedInAllocator).toBeGreaterThan(10);
+    expect(deniedInAllocator).toBeGreaterThan(5);
     // with any thread allowed, the snapshot succeeds on another one
     const any = await inspect(['counters', ready.pid]);
     expect(any.code, JSON.stringify(any.json)).toBe(0);

@@ -179,6 +179,9 @@ struct ThreadInfo {
   uint64_t args[6] = {};
   uint64_t sp = 0, pc = 0;
   std::string why_not;
+  // epoll_wait (or epoll_pwait with no mask) with a timeout: it returns EINTR after any
+  // ptrace stop and that cannot be hidden, so such a thread is tried last.
+  bool eintr = false;
 };
 
 std::vector<pid_t> Tids(pid_t pid) {
@@ -220,6 +223,7 @@ ThreadInfo ReadThread(pid_t pid, pid_t tid) {
   else if (!t.in_syscall) t.why_not = "not in a system call";
   else t.why_not = SyscallWhyNot(t.nr, t.args);
   if (t.why_not.empty() && !ReadFile(dir + "/children").empty()) t.why_not = "has child processes";
+  t.eintr = t.why_not.empty() && (t.nr == 232 || t.nr == 281) && static_cast<int>(t.args[3]) >= 0;
   return t;
 }
 
@@ -234,6 +238,7 @@ json ThreadJson(const ThreadInfo& t) {
     j["syscall"] = nullptr;
   }
   j["candidate"] = t.why_not.empty();
+  j["eintr_to_program"] = t.eintr;
   j["why_not"] = t.why_not.empty() ? json(nullptr) : json(t.why_not);
   return j;
 }
@@ -469,6 +474,7 @@ struct Result {
   int attempts = 0;
   json thread;
   json trampoline;
+  bool eintr = false;  // the chosen thread's call returns EINTR to the program
 };
 
 bool WaitStop(pid_t tid, int* status) {
@@ -743,7 +749,6 @@ bool TryThread(Session& s, const ThreadInfo& t) {
   if (static_cast<long>(ch.regs.orig_rax) != t.nr) return release("left its call before the stop");
   if (!(rax == -512 || rax == -513 || rax == -514 || rax == -516 || rax == -EINTR))
     return release("its call completed before the stop (rax " + std::to_string(rax) + ")");
-  if (rax == -EINTR && !HideEintr(ch.regs)) return release("its call would return EINTR");
   // Re-apply the EINTR rewrite at once, so an inspector killed from here on hides it too.
   if (HideEintr(ch.regs)) {
     user_regs_struct early = ch.regs;
@@ -771,15 +776,22 @@ bool TryThread(Session& s, const ThreadInfo& t) {
 void ChooseThread(Session& s) {
   const auto deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(s.opt.park_wait_ms * 1000));
   for (;;) {
-    for (pid_t tid : Tids(s.pid)) {
-      if (s.opt.only_tid && tid != s.opt.only_tid) continue;
-      ThreadInfo t = ReadThread(s.pid, tid);
-      if (!t.why_not.empty()) {
-        if (s.opt.only_tid) s.res.skipped.push_back({{"tid", tid}, {"reason", t.why_not}});
-        if (s.opt.only_tid) break;
-        continue;
+    // Threads whose call would see EINTR (a timed epoll_wait) only when no other will do.
+    for (const bool allow_eintr : {false, true}) {
+      for (pid_t tid : Tids(s.pid)) {
+        if (s.opt.only_tid && tid != s.opt.only_tid) continue;
+        ThreadInfo t = ReadThread(s.pid, tid);
+        if (!t.why_not.empty()) {
+          // --tid: say why that thread was not tried (once)
+          if (s.opt.only_tid && s.res.skipped.empty()) s.res.skipped.push_back({{"tid", tid}, {"reason", t.why_not}});
+          continue;
+        }
+        if (t.eintr != allow_eintr) continue;
+        if (TryThread(s, t)) {
+          s.res.eintr = t.eintr;
+          return;
+        }
       }
-      if (TryThread(s, t)) return;
     }
     if (Clock::now() >= deadline) break;
     usleep(5000);
@@ -933,7 +945,8 @@ void RunPlan(Session& s, Plan& plan) {
   if (tsc1 > tsc0 && per_ms > 0) s.res.target_call_ms = (tsc1 - tsc0) / per_ms;
   const char* sn = SyscallName(ch.nr);
   s.res.thread = {{"tid", ch.tid}, {"syscall", sn ? sn : std::to_string(ch.nr)},
-                  {"stack", {{"method", ch.stack_method}, {"frames", ch.frames}}}};
+                  {"stack", {{"method", ch.stack_method}, {"frames", ch.frames}}},
+                  {"eintr_to_program", s.res.eintr}};
 }
 
 // ---- commands ----
