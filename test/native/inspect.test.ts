@@ -262,7 +262,10 @@ describe('leaklab-inspect', () => {
         const v = (k: string) => Number(lines[lines.indexOf(k) + 1]);
         return { allocated: v('allocator.allocated'), active: v('allocator.active'), resident: v('allocator.resident') };
       };
+      // MEMORY STATS reports what serverCron read last (every 100 ms): let it catch up
+      await sleep(300);
       const c = await inspect(['counters', redis.pid!]);
+      await sleep(300);
       expect(c.code, JSON.stringify(c.json)).toBe(0);
       expect(c.json.allocator).toBe('jemalloc');
       // not the main thread in its timed epoll_wait (it would see EINTR): a bio_* thread
@@ -278,9 +281,11 @@ describe('leaklab-inspect', () => {
       const rel = await inspect(['release', redis.pid!]);
       expect(rel.code).toBe(0);
       expect((rel.json.calls as { rc: number }[])[0]!.rc).toBe(0);
+      await sleep(300);
       const afterRelease = await stats();
       expect(afterRelease.resident).toBeLessThanOrEqual(theirs.resident * 1.02);  // Redis allocates meanwhile
       expect(await cli('MEMORY', 'PURGE')).toBe('OK');
+      await sleep(300);
       within2((await stats()).resident, afterRelease.resident);  // nothing left for PURGE
       expect(await cli('ping')).toBe('PONG');
       expect(tracers(redis.pid!)).toEqual([]);
