@@ -473,6 +473,28 @@ describe('leaklab-inspect', () => {
     expect(usage.json).toMatchObject({ ok: false, error: 'usage' });
   });
 
+  it('a signal that arrives during the call is held and delivered at hand-back', async () => {
+    const { ready } = await host(['--handler']);
+    const threadSyscall = async () => {
+      const th = await inspect(['threads', ready.pid]);
+      return (th.json.threads as { tid: number; syscall: { name: string } | null }[]).find((t) => t.tid === ready.handler)!.syscall!.name;
+    };
+    expect(await threadSyscall()).toBe('pause');
+    // a 300 ms call on the handler thread; SIGUSR1 (caught, unblocked only there) and SIGWINCH
+    // (ignored: dropped) arrive meanwhile
+    const call = inspect(['call', ready.pid, 'usleep', '300000', '--tid', ready.handler]);
+    await sleep(100);
+    process.kill(ready.pid, 'SIGUSR1');
+    process.kill(ready.pid, 'SIGWINCH');
+    const r = await call;
+    expect(r.code, JSON.stringify(r.json)).toBe(0);
+    expect(r.json.rax).toBe('0x0');
+    await sleep(50);
+    // the handler ran after the hand-back: the thread now sits in its read()
+    expect(await threadSyscall()).toBe('read');
+    expect(tracers(ready.pid)).toEqual([]);
+  });
+
   it('inspects a process in another mount namespace (its files invisible here)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'inspect-ns-'));
     try {
