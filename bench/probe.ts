@@ -1,12 +1,14 @@
 // npm run bench -- probe: what the probe costs a target, and what an attach release costs.
 // relay-glibc, run as a target would be (an allocator preloaded, or none: as built), under
-// the native bench's closed load, with and without the probe preloaded beside it:
-// req/s and peak RSS (VmHWM), medians of --rounds rounds, the order alternating (goal:
-// ratios >= 0.98 and <= 1.02). Then, per allocator, one gdb attach release after a burst:
+// the native bench's closed load, with and without the probe preloaded beside it, in paired
+// rounds interleaved (off, on, then on, off, ...): req/s and peak RSS (VmHWM). Each round
+// gives one throughput ratio on/off; the bench reports their mean with a 95% confidence
+// interval (Student's t), so the probe's effect is told from the machine's noise (goal:
+// ratio >= 0.98 with an interval of about +-2%; peak RSS ratio <= 1.02). Then, per allocator, one gdb attach release after a burst:
 // the call's time, how long the target was stopped, RSS before and after, and that the
 // target still answers.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { binaryPath } from '../harness/core/paths.js';
@@ -22,6 +24,19 @@ import { drive } from './native.js';
 import { table, writeBench } from './report.js';
 
 const MiB = 2 ** 20;
+
+// Student's t, two-sided 95%, by degrees of freedom (1-30; beyond, the normal 1.96).
+const T95 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131,
+  2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+
+/** Mean of `xs` and its 95% confidence interval (at least two values). */
+export function meanCi95(xs: number[]): { mean: number; low: number; high: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const half = (T95[n - 2] ?? 1.96) * sd / Math.sqrt(n);
+  return { mean, low: mean - half, high: mean + half };
+}
 type Preload = Allocator | null;  // null: as built (relay-glibc's own glibc malloc)
 const label = (a: Preload) => a ?? 'as-built (glibc)';
 
@@ -83,20 +98,23 @@ export async function benchProbe(rounds: number): Promise<void> {
   const rows = preloads.map((a) => {
     const off = runs.get(`${label(a)}|false`)!;
     const on = runs.get(`${label(a)}|true`)!;
+    const ci = meanCi95(on.rps.map((x, i) => x / off.rps[i]!));  // paired: round i's on / off
     return {
       preload: label(a),
       rpsOff: Math.round(median(off.rps)!), rpsOn: Math.round(median(on.rps)!),
-      throughputRatio: +(median(on.rps)! / median(off.rps)!).toFixed(3),
+      throughputRatio: +ci.mean.toFixed(3), ratioCi95: [+ci.low.toFixed(3), +ci.high.toFixed(3)],
       vmHwmOffMiB: +(median(off.vmHwm)! / MiB).toFixed(1), vmHwmOnMiB: +(median(on.vmHwm)! / MiB).toFixed(1),
       peakRssRatio: +(median(on.vmHwm)! / median(off.vmHwm)!).toFixed(3),
       rpsRoundsOff: off.rps.map(Math.round), rpsRoundsOn: on.rps.map(Math.round),
     };
   });
-  const written = writeBench('probe', { rounds, rows, attach });
-  console.log(table(['preload', 'req/s without probe', 'req/s with probe', 'throughput ratio (goal >= 0.98)', 'VmHWM MiB without / with', 'peak RSS ratio (goal <= 1.02)'],
-    rows.map((r) => [r.preload, r.rpsOff, r.rpsOn, r.throughputRatio, `${r.vmHwmOffMiB} / ${r.vmHwmOnMiB}`, r.peakRssRatio])));
+  const load = loadavg().map((x) => +x.toFixed(2));
+  const written = writeBench('probe', { rounds, load, rows, attach });
+  console.log(table(['preload', 'req/s without probe (median)', 'req/s with probe (median)', 'throughput ratio, mean of paired rounds (goal >= 0.98)', '95% CI', 'VmHWM MiB without / with', 'peak RSS ratio (goal <= 1.02)'],
+    rows.map((r) => [r.preload, r.rpsOff, r.rpsOn, r.throughputRatio, `${r.ratioCi95[0]} - ${r.ratioCi95[1]}`, `${r.vmHwmOffMiB} / ${r.vmHwmOnMiB}`, r.peakRssRatio])));
+  console.log(`load average (1, 5, 15 min) at the end: ${load.join(', ')}`);
   console.log(table(['allocator', 'attach call', 'ok', 'call ms', 'target stopped ms', 'RSS MiB before -> after', 'answers after'],
     attach.map((x) => [x.allocator, x.call, x.ok ? 'yes' : 'no', x.callMs, x.stoppedMs, `${x.rssBeforeMiB} -> ${x.rssAfterMiB}`, x.alive ? 'yes' : 'no'])));
-  console.log(JSON.stringify({ bench: 'probe', rows, attach }));
+  console.log(JSON.stringify({ bench: 'probe', rounds, load, rows, attach }));
   console.log(`written: ${written}`);
 }

@@ -9,6 +9,7 @@ import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
 import { benchObserver } from './observer.js';
 import { benchProbe } from './probe.js';
+import { benchProbePoll } from './probe-poll.js';
 import { benchProfile } from './profile.js';
 import { benchReach } from './reach.js';
 import { benchReport } from './render.js';
@@ -61,7 +62,8 @@ export function buildBenchProgram(): Command {
     .action(async (o: { rounds: string }) => benchReach(Math.max(1, Number(o.rounds) || 3)));
   program.command('probe')
     .description('the probe\'s cost to a target (relay-glibc, each allocator preloaded): req/s and peak RSS with and without it (goal: ratios >= 0.98, <= 1.02), and one gdb attach release per allocator')
-    .option('--rounds <n>', 'rounds (median reported)', '3')
-    .action(async (o: { rounds: string }) => benchProbe(Math.max(1, Number(o.rounds) || 3)));
+    .option('--rounds <n>', 'paired rounds (off and on, interleaved; the ratio with its 95% confidence interval)', '3')
+    .option('--poll', 'instead: the counters poll\'s own cost inside the target per allocator (stats_us, time in allocator calls), idle and with a 1 GiB heap')
+    .action(async (o: { rounds: string; poll?: boolean }) => (o.poll ? benchProbePoll() : benchProbe(Math.max(2, Number(o.rounds) || 3))));
   return program;
 }

@@ -48,3 +48,35 @@ describe('a real detect run (leak scenario): memcheck, heap checker (normal), Le
     expect(readFileSync(join(dir, 'detect.md'), 'utf8')).toMatch(/\| memcheck \| 0 B \/ 0 \| 0 B \/ 0 \|.*\| no \(missed\) \|/);
   }, 170_000);
 });
+
+// kv-unreachable: the kv server drops its only pointer to every second cleared value, and its
+// STATS says how many bytes that was (the truth). The checkers run their check through the
+// control channel before the stop (`leak-check`: LeakSanitizer's recoverable check in the
+// preloaded ASan runtime, HeapLeakChecker::NoGlobalLeaks under tcmalloc with HEAPCHECK), so
+// both rows report the leak, each once.
+describe('a real detect run on a target (kv-unreachable): heap checker (normal), LeakSanitizer', () => {
+  const out = mkdtempSync(join(tmpdir(), 'leaklab-detect-kv-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('both checkers report the unreachable values the server counted', async () => {
+    const r = await execa(NODE, [...LAB, 'detect', '--scenario', 'kv-unreachable', '--tools', 'heapcheck-normal,lsan', '--json', '--out', out],
+      { cwd: ROOT, reject: false, timeout: 150_000, env: { FORCE_COLOR: '0' } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout) as DetectResult;
+    const row = (tool: string) => d.rows.find((x) => x.tool === tool)!;
+    expect(d.rows.map((x) => x.tool)).toEqual(['native', 'heapcheck-normal', 'lsan']);
+    for (const x of d.rows) {
+      expect(x.status, `${x.tool}: ${x.error}`).toBe('complete');
+      expect(x.outcome, x.tool).toBe('found');
+      expect(x.leakedBytes).toBeGreaterThan(50 * 2 ** 20);
+    }
+    const truth = row('lsan').leakedBytes!;
+    // LeakSanitizer sees exactly the values: direct leaks of the server's own count.
+    expect(row('lsan').report!.leaked!.bytes).toBe(truth);
+    expect(row('lsan').report!.definitelyLost!.bytes).toBe(truth);
+    // The heap checker's figure is within 5% of the heapcheck run's own truth.
+    const hc = row('heapcheck-normal');
+    expect(hc.report!.leaked!.bytes).toBeGreaterThan(hc.leakedBytes! * 0.95);
+    expect(hc.report!.leaked!.bytes).toBeLessThanOrEqual(hc.leakedBytes! * 1.05);
+  }, 170_000);
+});

@@ -13,6 +13,7 @@
 // which input and how to get it; it never defaults to another kind. The evidence's `rule`
 // lists only the conditions that were evaluated, each with its value.
 import { allocatorRow } from '../allocators/registry.js';
+import { POOL_LABELS, POOL_REMEDIES } from './ledger.js';
 import type { Severity, SummaryRow, Verdict } from '../core/types.js';
 
 export type { Severity, Verdict, VerdictKind } from '../core/types.js';
@@ -46,7 +47,8 @@ export const THRESHOLDS = {
   releaseHelpsMin: 0.5,
 } as const;
 
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+/** MiB to one decimal; a value that rounds to zero is 0.0, never -0.0. */
+const mib = (bytes: number) => `${(Math.round((bytes / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** One condition a rule evaluated: what, its value, and whether it held. */
@@ -198,7 +200,7 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   const program = inp.program === null ? null : Math.max(0, inp.program);
   const byAllocator = kept - (program ?? 0);
   const severity = (fraction: number): Severity => (fraction >= t.criticalFraction ? 'critical' : 'warning');
-  const worth = grown > 0 && checks.atLeast('kept beyond the program', byAllocator, t.floorBytes)
+  const worth = grown > 0 && checks.atLeast(program === null ? 'kept after the idle (program bytes not measured)' : 'kept beyond the program', byAllocator, t.floorBytes)
     && checks.atLeast('kept / peak growth', byAllocator / grown, t.keptMin, ratioText);
   if (!worth) {
     return verdict('healthy', 'ok', 'nothing to do', { keptAfterIdle: kept });
@@ -218,8 +220,10 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   const excess = inp.released - inp.baseline! - program;
   if (checks.atLeast('releasedRss - baselineRss - program bytes', excess, t.floorBytes)
     && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)) {
-    return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes',
-      { excessAfterRelease: excess, excessFraction: excess / grown });
+    const where = dominantPoolOf(row);
+    return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes'
+      + (where ? `. Before the release, most of the free memory sat in ${where.label} (${mib(where.bytes)})` : ''),
+      { excessAfterRelease: excess, excessFraction: excess / grown, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
   }
   return retention(row, inp, grown, byAllocator, inp.retained! - inp.released, severity, verdict);
 }
@@ -231,7 +235,22 @@ function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, re
   const remedy = helps
     ? `${said} The release call returned ${mib(returned)}. ${capitalize(releaseAdvice(row.allocator))}`
     : `${said} The release call returned only ${mib(Math.max(0, returned))} of it, so it is not the remedy here. ${capitalize(otherRemedies(row.allocator))}`;
-  return verdict('retention', severity(kept / grown), remedy, { keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned });
+  const where = dominantPoolOf(row);
+  const located = where ? ` Most of it sat in ${where.label} (${mib(where.bytes)}): ${where.remedy}.` : '';
+  return verdict('retention', severity(kept / grown), remedy + located,
+    { keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
+}
+
+/** The ledger's largest pool of free memory at the retention point (pool.<id> medians),
+ * with its documented remedy; null without a ledger. */
+function dominantPoolOf(row: SummaryRow): { id: string; label: string; bytes: number; remedy: string } | null {
+  let best: { id: string; bytes: number } | null = null;
+  for (const [k, v] of Object.entries(row.metrics)) {
+    const id = k.startsWith('pool.') ? k.slice('pool.'.length) : null;
+    if (!id || !POOL_REMEDIES[id] || v.median === null) continue;
+    if (!best || v.median > best.bytes) best = { id, bytes: v.median };
+  }
+  return best && best.bytes > 0 ? { ...best, label: POOL_LABELS[best.id] ?? best.id, remedy: POOL_REMEDIES[best.id]! } : null;
 }
 
 /** The row with its verdict attached (summary.json carries it); none when no trial

@@ -1,8 +1,9 @@
 // Metrics (docs/metrics.md), computed from a trace. Pure functions: no I/O, no clocks.
 import { max, median, min } from './stats.js';
-import type { Sample, SummaryRow, Trace } from '../core/types.js';
+import type { LedgerEvent, ReleaseEvent, Sample, SummaryRow, Trace } from '../core/types.js';
 import { METRICS, type TrialMetrics } from '../core/metric-names.js';
 import { type RssPoints, pointsOf } from '../core/rss-series.js';
+import { allocatorLedger } from './ledger.js';
 
 /** RSS levels are the median of the statm samples in the last WINDOW_MS of a span, so one
  * noisy 10 ms sample cannot move a metric. */
@@ -150,7 +151,7 @@ function pointsOfTrace(trace: Trace): Points {
   const rss = statm(trace);
   const spans = phaseSpans(trace);
   const baselineName = trace.schedule.find((p) => p.name === 'baseline')?.name ?? trace.schedule[0]?.name;
-  const release = trace.events.find((e) => e.type === 'release');
+  const release = trace.events.find((e): e is ReleaseEvent => e.type === 'release' && !e.periodic);
   const lastT = rss.length ? rss.tAt(rss.length - 1) : 0;
   return {
     // In time order: the samples a trial takes itself at phase ends reach the run folder
@@ -228,10 +229,38 @@ export function repetitionMetrics(trace: Trace, stats: readonly Sample[], baseli
   return { repetitions: count, repeatGrowthShare: pn - p0 <= 0 ? 0 : Math.max(0, pn - p1) / (pn - p0), ends: levels };
 }
 
+/** Where RSS sat at the retention point: the ledger read right before the release, else
+ * the last one read at a phase end (the end of the trial); and the resident heap (brk heap
+ * and other anonymous memory) the program does not use by the allocator's count. */
+export function ledgerMetrics(trace: Trace, inUseAfter: number | null) {
+  const ledgers = trace.events.filter((e): e is LedgerEvent => e.type === 'ledger');
+  const at = ledgers.find((e) => e.point === 'before-release') ?? ledgers.filter((e) => e.point === 'phase-end').at(-1);
+  const reads = ledgers.map((e) => e.readMs).sort((a, b) => a - b);
+  if (!at) {
+    return {
+      ledgerBrkHeap: null, ledgerAnonymous: null, ledgerStacks: null, ledgerFile: null, ledgerOther: null, ledgerLazyFree: null, ledgerHeapNotInUse: null, ledgerReadMs: null,
+      ledgerInUse: null, ledgerUnexplained: null,
+    };
+  }
+  const s = at.split;
+  const own = allocatorLedger(trace.allocator, at.alloc, s);
+  const pools = Object.fromEntries([...(own?.pools ?? []), ...(own?.apart ?? [])].map((p) => [`pool.${p.id}`, p.bytes]));
+  return {
+    ledgerBrkHeap: s.brkHeap, ledgerAnonymous: s.anonymous, ledgerStacks: s.stacks, ledgerFile: s.file, ledgerOther: s.other, ledgerLazyFree: s.lazyFree,
+    ledgerHeapNotInUse: inUseAfter === null ? null : s.brkHeap + s.anonymous - inUseAfter,
+    ledgerReadMs: reads[Math.floor((reads.length - 1) / 2)] ?? null,
+    ledgerInUse: own?.inUse ?? null, ledgerUnexplained: own?.unexplained ?? null,
+    ...pools,
+  };
+}
+
 export function trialMetrics(trace: Trace): TrialMetrics {
   const p = pointsOfTrace(trace);
   const reps = repetitionMetrics(trace, p.stats, p.baseline);
-  const m: TrialMetrics = { ...rssMetrics(p, trace), ...programMetrics(p, trace), repetitions: reps.repetitions, repeatGrowthShare: reps.repeatGrowthShare };
+  const program = programMetrics(p, trace);
+  const m: TrialMetrics = {
+    ...rssMetrics(p, trace), ...program, repetitions: reps.repetitions, repeatGrowthShare: reps.repeatGrowthShare, ...ledgerMetrics(trace, program.inUseAfter),
+  };
   Object.assign(m, reps.ends);
   for (const [name, span] of p.spans) m[`rssEnd.${name}`] = rssAt(p.rss, span.end + 1, WINDOW_MS, span.start);
   for (const ph of trace.phases) {

@@ -22,6 +22,8 @@ export interface RunFlags {
   statsPoll?: boolean;
   memoryLimit?: number;
   rate?: number;
+  remedies?: boolean;
+  remedyBudget?: number;
 }
 
 export interface GateFlags {

@@ -42,6 +42,8 @@ const addRun: AddCommand = (program, actions, done) => {
     .option('--profile', 'growth profiles: heap dumps at phase ends on the jemalloc and tcmalloc variants, the call sites whose live bytes grew (docs/profiles.md)')
     .addOption(new Option('--memory-limit <size>', 'a leak verdict forecasts when RSS reaches this limit, e.g. 16GiB').argParser(sizeFlag('--memory-limit')))
     .addOption(new Option('--rate <rps>', 'with --memory-limit: the production request rate (default: the rate measured in the run)').argParser(rateFlag))
+    .option('--remedies', 'after the verdicts, re-run each retention and fragmentation row with each remedy of its allocator (a tuned variant, a periodic release, a swap) and measure it (docs/remedies.md)')
+    .addOption(new Option('--remedy-budget <n>', 'with --remedies: at most this many remedied runs (each with the scenario\'s trials)').argParser(intFlag('--remedy-budget', 1)))
     .exitOverride()
     .action(async (flags: RunFlags) => { done(await actions.run(flags)); });
 };

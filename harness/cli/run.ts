@@ -95,7 +95,13 @@ function checkFlags(flags: RunFlags): void {
 /** Everything checked, built, and each scenario's subject checked: the run's plan. A run
  * whose subjects need no relay binary is checked before the build too, so a typo costs no
  * build; the probe, which the build makes, is checked after it. */
+/** --remedies without --remedy-budget: at most this many remedied runs. */
+export const DEFAULT_REMEDY_BUDGET = 8;
+
 async function prepare(flags: RunFlags, io: Io): Promise<{ scenarios: PlannedScenario[]; variants: Variant[] }> {
+  if (flags.remedyBudget !== undefined && !flags.remedies) {
+    throw new LabError('badFlag', { flag: '--remedy-budget', value: String(flags.remedyBudget), valid: 'a budget for --remedies: add --remedies' });
+  }
   const loaded = await loadScenarios(flags);
   checkFlags(flags);
   const kinds = loaded.map((s) => s.subject);
@@ -123,6 +129,7 @@ export async function runCommand(flags: RunFlags, argv: string[], io: Io): Promi
       outDir: resolve(flags.out ?? RESULTS_DIR), argv: ['npm', 'run', 'lab', '--', ...argv], shard: flags.shard,
       profile: Boolean(flags.profile), statsPolling: flags.statsPoll !== false,
       ...(flags.memoryLimit !== undefined ? { forecast: { limitBytes: flags.memoryLimit, ...(flags.rate !== undefined ? { rateRps: flags.rate } : {}) } } : {}),
+      ...(flags.remedies ? { remedies: { budget: flags.remedyBudget ?? DEFAULT_REMEDY_BUDGET } } : {}),
     }, controller.signal, {
       onProgress: (p) => progress.update(p),
       onTrialDone: (trace) => {

@@ -27,6 +27,16 @@ export const METRIC_TABLE = {
   repetitions: 'count',
   repeatGrowthShare: 'ratio',
   policyReleases: 'count',
+  ledgerBrkHeap: 'bytes',
+  ledgerAnonymous: 'bytes',
+  ledgerStacks: 'bytes',
+  ledgerFile: 'bytes',
+  ledgerOther: 'bytes',
+  ledgerLazyFree: 'bytes',
+  ledgerHeapNotInUse: 'bytes',
+  ledgerReadMs: 'ms',
+  ledgerInUse: 'bytes',
+  ledgerUnexplained: 'bytes',
   relayCpuMs: 'ms',
 } as const satisfies Record<string, MetricUnit>;
 
@@ -35,9 +45,10 @@ export type MetricName = keyof typeof METRIC_TABLE;
 /** The scalar metric names, in report order. */
 export const METRICS = Object.keys(METRIC_TABLE) as MetricName[];
 
-/** Per-phase metrics: the RSS level at each phase's end, the program's in-use bytes at the
- * end of each repetition, and for phases with built-in load throughput and latency. */
-export const PHASE_METRICS = { 'rssEnd.': 'bytes', 'inUseEnd.': 'bytes', 'throughput.': 'rps', 'p50.': 'ms', 'p99.': 'ms' } as const satisfies Record<string, MetricUnit>;
+/** Per-phase and per-name metrics: the RSS level at each phase's end, the program's in-use
+ * bytes at the end of each repetition, each allocator pool of the ledger at the retention
+ * point, and for phases with built-in load throughput and latency. */
+export const PHASE_METRICS = { 'rssEnd.': 'bytes', 'inUseEnd.': 'bytes', 'pool.': 'bytes', 'throughput.': 'rps', 'p50.': 'ms', 'p99.': 'ms' } as const satisfies Record<string, MetricUnit>;
 
 export type PhaseMetricName = `${keyof typeof PHASE_METRICS}${string}`;
 

@@ -1,5 +1,6 @@
 // The data every stage passes on: trace (what a trial recorded) -> summary (metrics).
 import type { RssSeries } from './rss-series.js';
+import type { RssSplit } from './smaps.js';
 
 export const ALLOCATORS = ['glibc', 'tcmalloc', 'jemalloc', 'mimalloc'] as const;
 export type Allocator = (typeof ALLOCATORS)[number];
@@ -48,14 +49,25 @@ export interface Sample {
 
 export type TraceEvent =
   | { type: 'phase'; tMs: number; name: string; index: number }
-  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[] }
+  | { type: 'release'; tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null; call: string | null; error?: string; calls?: ReleaseCall[]; periodic?: boolean }
   | { type: 'load'; tMs: number; phase: string; sent: number; completed: number; errors: number; inFlight: number; intervalCompleted: number; p50Us: number | null; p99Us: number | null }
   | {
     type: 'profile'; tMs: number; phase: string; path: string; ok: boolean; ms: number | null; beforeRelease: boolean; error?: string;
     /** The dump before a release waits until nothing is in flight (harness/run/profile.ts waitQuiet). */
     quiet?: { inFlight: number | null; waitedMs: number; timedOut: boolean };
   }
-  | { type: 'end'; tMs: number };
+  | { type: 'end'; tMs: number }
+  /** Where RSS sits (core/smaps.ts), read at each phase end and right before and after a
+   * release. */
+  | {
+    type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number;
+    /** The allocator's counters from the subject's full `stats` at that point (null: none). */
+    alloc?: Record<string, number | null> | null;
+  };
+
+/** When a ledger is read. */
+export type LedgerPoint = 'phase-end' | 'before-release' | 'after-release';
+export type LedgerEvent = Extract<TraceEvent, { type: 'ledger' }>;
 
 /** A heap dump taken at a phase end (--profile). */
 export type DumpEvent = Extract<TraceEvent, { type: 'profile' }>;
@@ -159,6 +171,29 @@ export interface SummaryRow {
   growth?: GrowthSite[];
   /** With a leak verdict and --memory-limit: when RSS would reach the limit. */
   forecast?: ForecastSummary;
+  /** A remedied row (--remedies): the remedy tried on another row, and how it compares. */
+  remedy?: RemedyOutcome;
+}
+
+/** A remedy measured against the row it was tried on (analysis/remedy.ts). */
+export interface RemedyOutcome {
+  id: string;
+  kind: 'variant' | 'release-every' | 'swap';
+  label: string;
+  /** The variant of the row it was tried on. */
+  of: string;
+  /** RSS kept above baseline at the retention point: the remedied run's, and the original's. */
+  keptBytes: number | null;
+  baseKeptBytes: number | null;
+  /** (kept - base kept) / base kept. */
+  keptChange: number | null;
+  /** Mean throughput of the loaded phases, remedied / original; null without built-in load. */
+  throughputRatio: number | null;
+  /** Worst p99 of the loaded phases, remedied minus original (ms). */
+  p99DeltaMs: number | null;
+  /** Kept at most half of the original's, at no more than 2% throughput cost. */
+  fixes: boolean;
+  conclusion: string;
 }
 
 export interface GrowthSite {

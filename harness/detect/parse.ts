@@ -74,7 +74,11 @@ export function parseHeapCheck(text: string): ToolReport {
  * leak of ..." records and a SUMMARY line; nothing at all when it found no leak, so
  * `exitedNormally` (the process ended by exit(), where LSan's check runs) tells a clean
  * check from none. */
-export function parseLsan(text: string, exitedNormally: boolean): ToolReport {
+export function parseLsan(all: string, exitedNormally: boolean): ToolReport {
+  // The leak check asked for before the stop (`leak-check`) and the one at exit report the
+  // same leaks twice: the last complete report is read.
+  const reports = all.split(/^(?==+\d*=+ERROR: LeakSanitizer: detected memory leaks)/m);
+  const text = reports.filter((r) => /SUMMARY: AddressSanitizer: \d+ byte/.test(r)).at(-1) ?? all;
   const sum = (kind: 'Direct' | 'Indirect'): Amount => {
     let bytes = 0;
     let blocks = 0;

@@ -8,6 +8,7 @@ import { ROOT, SCENARIOS_DIR } from '../core/paths.js';
 import { listScenarioNames, loadScenario } from '../scenario/scenario.js';
 import type { SummaryRow } from '../core/types.js';
 import { variantIds } from '../allocators/variants.js';
+import { remedyIds } from '../allocators/remedies.js';
 import { parseCeilings, readCeilingsFile, type Ceilings } from './ceilings.js';
 import { runGate, type GateResult, type GateRun } from './gate.js';
 import { type RunInfo } from '../results/schema.js';
@@ -31,12 +32,15 @@ export async function loadCeilings(path: string | undefined, extra: ReadonlyArra
   return parseCeilings(raw, shown, {
     scenarios: [...new Set([...listScenarioNames(), ...extra.map((s) => s.name)])],
     variants: variantIds(),
+    // A remedied row (--remedies) is named '<variant>+<remedy>': a ceiling on it requires that the remedy holds.
+    remedies: remedyIds(),
     phases,
   });
 }
 
 export function gateRunOf(info: RunInfo, summary: readonly SummaryRow[]): GateRun {
-  return { quick: info.quick, scenarios: info.scenarios.map((s) => s.name), variants: info.variants.map((v) => v.id), summary };
+  const remedied = [...new Set(summary.filter((r) => r.remedy).map((r) => r.variant))];
+  return { quick: info.quick, scenarios: info.scenarios.map((s) => s.name), variants: [...info.variants.map((v) => v.id), ...remedied], summary };
 }
 
 export function scenariosOf(info: RunInfo): Array<{ name: string; phases: string[] }> {

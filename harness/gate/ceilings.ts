@@ -43,7 +43,16 @@ export interface Ceilings {
 export interface KnownNames {
   scenarios: readonly string[];
   variants: readonly string[];
+  /** Remedy ids: a remedied row is named '<variant>+<remedy>' (lab run --remedies). */
+  remedies?: readonly string[];
   phases?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A variant id the ceilings may name: a variant, or a variant remedied by a known remedy. */
+function knownVariant(known: KnownNames, id: string): boolean {
+  if (known.variants.includes(id)) return true;
+  const plus = id.indexOf('+');
+  return plus > 0 && known.variants.includes(id.slice(0, plus)) && (known.remedies ?? []).includes(id.slice(plus + 1));
 }
 
 const shape = z.record(z.string(), z.record(z.string(), z.record(z.string(), z.union([z.number(), z.string()]), {
@@ -120,8 +129,9 @@ export function parseCeilings(raw: unknown, file: string, known: KnownNames): Ce
       continue;
     }
     for (const [variant, metrics] of Object.entries(variants)) {
-      if (variant !== '*' && !known.variants.includes(variant)) {
-        issues.push(`${formatPath([key, variant])}: unknown variant '${variant}'; valid: *, ${known.variants.join(', ')}`);
+      if (variant !== '*' && !knownVariant(known, variant)) {
+        const remedied = known.remedies?.length ? `, or <variant>+<remedy> with a remedy of ${known.remedies.join(', ')}` : '';
+        issues.push(`${formatPath([key, variant])}: unknown variant '${variant}'; valid: *, ${known.variants.join(', ')}${remedied}`);
         continue;
       }
       for (const [metric, value] of Object.entries(metrics)) {

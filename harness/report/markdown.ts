@@ -5,6 +5,8 @@ import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { MiB } from '../core/units.js';
 import { growthMarkdown } from './growth.js';
+import { LEDGER_TITLE, ledgerTable } from './ledger.js';
+import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -97,6 +99,10 @@ function scenarioSection(run: RunData, name: string): string {
   if (rows.some((r) => r.trials > 1)) out.push('Medians across trials; (min-max) where the trials differ.');
   const verdicts = verdictList(rows);
   if (verdicts) out.push(verdicts);
+  const ledger = ledgerTable(rows);
+  if (ledger) out.push(`### ${LEDGER_TITLE}`, table(ledger.head.map(mdText), ledger.head.map((_, i) => (i === 0 ? 'l' : 'r')), ledger.body.map((r) => r.map(mdText))));
+  const remedies = remedyLines(rows);
+  if (remedies.length) out.push(`### ${REMEDIES_TITLE}`, remedies.map((g) => [`- **${mdText(g.head)}**`, ...g.lines.map((l) => `  - ${mdText(l)}`)].join('\n')).join('\n'));
   const growth = growthMarkdown(rows, mdText);
   if (growth) out.push(growth);
   const chart = mermaidChart(`${name}: RSS over time`, charts);

@@ -6,6 +6,8 @@ import pc from 'picocolors';
 import type { SummaryRow } from '../core/types.js';
 import { MiB, formatMiB, formatMs, formatPercent } from '../core/units.js';
 import { growthLines } from './growth.js';
+import { LEDGER_TITLE, ledgerTable } from './ledger.js';
+import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 
 interface Column {
   head: string;
@@ -52,6 +54,14 @@ export function summaryTable(summary: readonly SummaryRow[], color = false): str
       else out.push(`  ${row.variant}: ${kind}`);
       for (const line of growthLines(row)) out.push(`    ${line}`);
     }
+    const ledger = ledgerTable(summary.filter((r) => r.scenario === scenario));
+    if (ledger) {
+      const t = new Table({ head: ledger.head, style: { head: color ? ['cyan'] : [], border: color ? ['grey'] : [] } });
+      for (const row of ledger.body) t.push(row);
+      out.push(`  ${LEDGER_TITLE}`, t.toString());
+    }
+    const remedies = remedyLines(summary.filter((r) => r.scenario === scenario));
+    if (remedies.length) out.push(`  ${REMEDIES_TITLE}`, ...remedies.flatMap((g) => [`  ${g.head}`, ...g.lines.map((l) => `    - ${l}`)]));
   }
   return out.join('\n');
 }

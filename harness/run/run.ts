@@ -5,13 +5,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { profilerFor } from '../allocators/registry.js';
-import type { Variant } from '../allocators/variants.js';
+import { type Remedy, remediesFor, remedyVariantId } from '../allocators/remedies.js';
+import { type Variant, findVariant } from '../allocators/variants.js';
 import { withVerdict } from '../analysis/diagnosis.js';
+import { compareRemedy } from '../analysis/remedy.js';
 import { type TrialGrowth, withGrowthProfile } from '../analysis/growth.js';
 import { summarize, trialMetrics } from '../analysis/metrics.js';
 import { type ForecastOptions, withForecast, withProfileEvidence } from '../analysis/profile-verdict.js';
 import type { RssPoints } from '../core/rss-series.js';
-import type { DumpEvent, Sample, SummaryRow, Trace, TrialMetrics } from '../core/types.js';
+import { ALLOCATORS, type DumpEvent, type ReleaseEvent, type Sample, type SummaryRow, type Trace, type TrialMetrics } from '../core/types.js';
 import { writeTrialGrowth } from '../results/growth-files.js';
 import type { RunInfo, TargetInfo } from '../results/schema.js';
 import { type Shard, cellKey, runMatrix, shardMatrix } from '../results/shard.js';
@@ -20,7 +22,8 @@ import { RunStore, makeRunId } from '../results/store.js';
 import { readTrialBack } from '../results/trial-back.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { subjectFor } from '../subjects/index.js';
-import type { SubjectFacts, SubjectKind, SubjectReady } from '../subjects/subject.js';
+import type { SubjectFacts, SubjectKind, SubjectReady, TrialHook } from '../subjects/subject.js';
+import { periodicReleaseHook } from '../trial/periodic-release.js';
 import { profileHook } from '../trial/profile-dump.js';
 import { type Progress, type TrialOptions, runTrial } from '../trial/runner.js';
 import { collectEnvironment } from './environment.js';
@@ -56,6 +59,9 @@ export interface RunPlan {
   profile?: boolean;
   /** --memory-limit / --rate: a leak verdict's forecast. */
   forecast?: ForecastOptions;
+  /** --remedies: after each scenario, its retention and fragmentation rows re-run with each
+   * remedy of their allocator, at most `budget` remedied runs in all. */
+  remedies?: { budget: number };
 }
 
 export interface RunOutcome {
@@ -78,6 +84,7 @@ export async function executeRun(plan: RunPlan, signal: AbortSignal, hooks: RunH
   for (const s of plan.scenarios) {
     if (signal.aborted) break;
     await run.scenario(s);
+    if (plan.remedies) await run.remedies(s, plan.remedies.budget);
   }
   return run.close();
 }
@@ -97,6 +104,7 @@ class Run {
   private readonly curves: RunOutcome['curves'] = [];
   private readonly samplerIntervals: number[] = [];
   private samplerCpuMs = 0;
+  private remediesRun = 0;
 
   constructor(private readonly plan: RunPlan, private readonly signal: AbortSignal, private readonly hooks: RunHooks) {
     const startedAt = new Date();
@@ -126,8 +134,51 @@ class Run {
     this.summarize(p, cells);
   }
 
+  /** Each retention or fragmentation row of scenario `p`, re-run with each remedy its
+   * allocator has (allocators/remedies.ts) while the budget lasts; a swap to a variant the
+   * run already measured reuses that row. The remedied rows join the summary. */
+  async remedies(p: PlannedScenario, budget: number): Promise<void> {
+    const s = this.info.scenarios.find((x) => x.name === p.scenario.name)!;
+    const rows = this.summary.filter((r) => r.scenario === s.name && !r.remedy && (r.verdict?.kind === 'retention' || r.verdict?.kind === 'fragmentation'));
+    for (const row of rows) {
+      const allocator = ALLOCATORS.find((a) => a === row.allocator);
+      if (!allocator) continue;
+      for (const remedy of remediesFor(allocator, this.plan.quick)) {
+        if (this.signal.aborted) return;
+        const id = remedyVariantId(row.variant, remedy);
+        const variant = remedy.kind === 'release-every' ? this.plan.variants.find((v) => v.id === row.variant) : findVariant(remedy.variant);
+        if (!variant || !p.subject.variantApplies(variant.id)) continue;
+        const status = p.subject.variantStatuses([variant])[0];
+        if (status && !status.available) {
+          (this.info.warnings ??= []).push(`${s.name} / ${id}: not run, variant ${variant.id} is not available: ${status.reason ?? 'unknown'}`);
+          continue;
+        }
+        const measured = remedy.kind === 'swap' ? this.summary.find((r) => r.scenario === s.name && r.variant === remedy.variant && !r.remedy) : undefined;
+        if (!measured && this.remediesRun >= budget) {
+          (this.info.warnings ??= []).push(`${s.name} / ${id}: not run, the --remedy-budget of ${budget} runs is spent`);
+          continue;
+        }
+        const remedied = measured ? { ...measured } : await this.remedyRun(p, s, id, variant, remedy);
+        if (!remedied) continue;
+        this.summary.push({ ...remedied, variant: id, remedy: compareRemedy(row, remedied, remedy) });
+        this.store.writeJson('summary.json', this.summary);
+      }
+    }
+  }
+
+  private async remedyRun(p: PlannedScenario, s: RunInfo['scenarios'][number], id: string, variant: Variant, remedy: Remedy): Promise<SummaryRow | null> {
+    this.remediesRun += 1;
+    const cell: Cell = { traces: [], metrics: [], growth: { trials: [], errors: [] } };
+    for (let trial = 1; trial <= s.trials; trial++) {
+      if (this.signal.aborted) break;
+      const hooks = remedy.kind === 'release-every' ? [periodicReleaseHook(remedy.everyMs)] : [];
+      await this.trial(p, { scenario: s.name, variant: id, trial }, variant, trialSeed(s.seed, trial), s.trials, cell, hooks);
+    }
+    return cell.traces.length ? this.rowOf(p, cell) : null;
+  }
+
   /** One trial, read back from the run folder, its metrics and growth kept. */
-  private async trial(p: PlannedScenario, key: TrialKey, variant: Variant, seed: number, trials: number, cell: Cell): Promise<void> {
+  private async trial(p: PlannedScenario, key: TrialKey, variant: Variant, seed: number, trials: number, cell: Cell, extraHooks: TrialHook[] = []): Promise<void> {
     const profileDir = join(this.store.dir, 'profiles', key.scenario, `${variant.id}-${key.trial}`);
     const profiler = this.profiling(p) ? profilerFor(variant.allocator) : undefined;
     const profiled = profiler && 'tool' in profiler ? profiler : undefined;
@@ -141,7 +192,8 @@ class Run {
       onReady: (r) => this.ready(key, variant, r),
       onProcess: (r) => this.store.process(key, r),
       workDir: join(this.store.dir, 'trials', `${key.scenario}.${variant.id}.${key.trial}`),
-      ...(profiled ? { launch: { env: profiled.env(profileDir, variant.env) }, hooks: [profileHook(mkdirp(profileDir))] } : {}),
+      ...(profiled ? { launch: { env: profiled.env(profileDir, variant.env) } } : {}),
+      hooks: [...(profiled ? [profileHook(mkdirp(profileDir))] : []), ...extraHooks],
     };
     const { trace, samplerIntervals, samplerCpuMs } = await runTrial(options);
     Object.assign(trace, await readTrialBack(this.store, written, key));
@@ -193,7 +245,7 @@ class Run {
     cell.traces.push(trace);
     cell.metrics.push(metrics);
     if (trace.status === 'complete' && !this.curves.some((c) => c.scenario === key.scenario && c.variant === key.variant)) {
-      const release = trace.events.find((e) => e.type === 'release');
+      const release = trace.events.find((e): e is ReleaseEvent => e.type === 'release' && !e.periodic);
       this.curves.push({ scenario: key.scenario, variant: key.variant, points: maxPerBucket(trace.rss!, CURVE_POINTS), releaseAt: release ? release.tMs : null });
     }
     // On disk already: the next trial starts from nothing.
@@ -205,12 +257,16 @@ class Run {
   private summarize(p: PlannedScenario, cells: Map<string, Cell>): void {
     for (const cell of cells.values()) {
       if (cell.traces.length === 0) continue;
-      let row = withVerdict(summarize(cell.traces, cell.metrics));
-      if (this.profiling(p)) row = withProfileEvidence(withGrowthProfile(row, cell.growth, this.store.dir, p.scenario.name));
-      if (this.plan.forecast) row = withForecast(row, this.plan.forecast);
-      this.summary.push(row);
+      this.summary.push(this.rowOf(p, cell));
     }
     this.store.writeJson('summary.json', this.summary);
+  }
+
+  private rowOf(p: PlannedScenario, cell: Cell): SummaryRow {
+    let row = withVerdict(summarize(cell.traces, cell.metrics));
+    if (this.profiling(p)) row = withProfileEvidence(withGrowthProfile(row, cell.growth, this.store.dir, p.scenario.name));
+    if (this.plan.forecast) row = withForecast(row, this.plan.forecast);
+    return row;
   }
 
   async close(): Promise<RunOutcome> {

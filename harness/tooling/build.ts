@@ -80,16 +80,6 @@ export async function buildNative(log: (line: string) => void = () => {}, dir = 
   return { skipped, ms: performance.now() - started };
 }
 
-/** Where `lab detect` builds its AddressSanitizer relay (next to BUILD_DIR). */
-export const ASAN_BUILD_DIR = `${BUILD_DIR}-asan`;
-
-/** Builds relay-glibc with clang and -fsanitize=address (LeakSanitizer) into ASAN_BUILD_DIR,
- * for `lab detect`; incremental like buildNative. Returns the binary's path. */
-export async function buildAsanRelay(log: (line: string) => void = () => {}): Promise<string> {
-  await cmakeBuild({ dir: ASAN_BUILD_DIR, clang: true, defines: ['-DLEAKLAB_SANITIZE=address'], target: 'relay-glibc', label: 'ASan relay-glibc' }, log);
-  return join(ASAN_BUILD_DIR, 'relay-glibc');
-}
-
 /** Where the libFuzzer target frame_fuzz is built (clang, -DLEAKLAB_FUZZ=ON). */
 export const FUZZ_BUILD_DIR = join(ROOT, 'build', 'native-fuzz');
 

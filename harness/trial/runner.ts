@@ -6,7 +6,8 @@
 // never in parallel: they would disturb each other.
 import { RssSeries } from '../core/rss-series.js';
 import { readCpuMs, readVmHwm } from '../core/proc.js';
-import type { Trace, TraceEvent, TrialStatus } from '../core/types.js';
+import { readRssSplit } from '../core/smaps.js';
+import type { LedgerPoint, Trace, TraceEvent, TrialStatus } from '../core/types.js';
 import type { Variant } from '../allocators/variants.js';
 import type { Scenario } from '../scenario/scenario.js';
 import { scheduledMs } from '../scenario/schedule.js';
@@ -138,6 +139,22 @@ class Trial {
     this.trace.error = message;
   }
 
+  /** Where the subject's RSS sits now (its smaps), with the allocator's counters from its
+   * full `stats`, as a ledger event; nothing when the process is gone. The split is read at
+   * once; the counters follow over the control channel (a few ms). */
+  private async ledger(point: LedgerPoint, phase: string): Promise<void> {
+    if (!this.subject) return;
+    const tMs = this.elapsed();
+    const started = performance.now();
+    const split = readRssSplit(this.subject.pid);
+    const readMs = performance.now() - started;
+    if (!split) return;
+    // --no-stats-poll: the subject is not asked for anything, its ledger has no counters.
+    const control = this.o.statsPolling === false ? null : this.subject.control;
+    const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats', 5_000).catch(() => null) : null;
+    this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null });
+  }
+
   private event(e: TraceEvent): void {
     if (this.o.retain ?? true) this.trace.events.push(e);
     else if (e.type !== 'load') this.trace.events.push(e);
@@ -225,6 +242,7 @@ class Trial {
     if (ended !== null) {
       this.progress();
       if (this.o.statsPolling !== false) void this.observer?.sampleStats();
+      this.actions.push(this.ledger('phase-end', ended));
     }
     this.phase = name;
     const tMs = this.elapsed();
@@ -240,9 +258,12 @@ class Trial {
     this.actions.push(hooked);
     // A failed release fails the trial: its releasedRss would measure nothing.
     for (const _ of releases) {
-      this.actions.push(hooked.then(() => this.subject!.release(() => this.elapsed(), (e) => this.event(e))).then((e) => {
-        if (!e.ok) this.fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
-      }));
+      this.actions.push(hooked.then(() => this.ledger('before-release', name))
+        .then(() => this.subject!.release(() => this.elapsed(), (e) => this.event(e)))
+        .then(async (e) => {
+          await this.ledger('after-release', name);
+          if (!e.ok) this.fail('failed', `release failed: ${e.error ?? 'no reason given'}`);
+        }));
     }
   }
 
@@ -257,7 +278,10 @@ class Trial {
     await Promise.all(this.actions);
     const ctx = this.hookContext();
     for (const h of this.hooks) await h.end?.(ctx, this.phase);
-    if (this.trace.status === 'complete') await this.observer!.sampleStats();
+    if (this.trace.status === 'complete') {
+      await this.observer!.sampleStats();
+      await this.ledger('phase-end', this.phase);
+    }
     this.phase = 'end';
     const endMs = this.elapsed();
     this.phaseStarts.push({ tMs: endMs, name: 'end' });

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -13,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_command.h"
+#include "control/alloc_calls_hook.h"
+#include "control/leak_check.h"
 #include "alloc.h"
 #include "connection.h"
 #include "json_writer.h"
@@ -31,13 +34,6 @@ std::string MallocLibrary() {
     return "unknown";
   const char* slash = std::strrchr(info.dli_fname, '/');
   return slash ? slash + 1 : info.dli_fname;
-}
-
-// Test hook: leaklab_alloc_calls() of the counting shim (native/test/alloc_count.cc) when
-// it is preloaded, else null. The calling thread's malloc-family and free-family calls.
-using AllocCallsFn = uint64_t (*)(uint64_t* frees);
-AllocCallsFn FindAllocCounter() {
-  return reinterpret_cast<AllocCallsFn>(dlsym(RTLD_DEFAULT, "leaklab_alloc_calls"));
 }
 
 // One per admin connection, made when it is accepted: a reply is copied here and sent
@@ -60,7 +56,7 @@ Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
       stats_reply_(new char[kStatsReplyBytes]) {}
 
 void Admin::Start() {
-  count_fn_ = FindAllocCounter();
+  alloc_calls_.Find();
   listen_fd_ = ListenLoopback(&port_);
   listener_ = std::make_unique<Acceptor>(loop_, listen_fd_, "relay admin", [this](int fd) { OnAccept(fd); });
   listener_->Start();
@@ -83,13 +79,9 @@ void Admin::OnAccept(int fd) {
     // Every command name fits std::string's inline buffer: no allocation for it.
     const std::string command(f.payload ? f.payload : "", f.header.length);
     std::free(f.payload);
-    uint64_t frees0 = 0, frees1 = 0;
-    const uint64_t allocs0 = count_fn_ ? count_fn_(&frees0) : 0;
+    alloc_calls_.Begin();
     const std::string_view reply = Handle(command);
-    if (count_fn_) {
-      last_handle_allocs_ = count_fn_(&frees1) - allocs0;
-      last_handle_frees_ = frees1 - frees0;
-    }
+    alloc_calls_.End();
     const uint32_t size = static_cast<uint32_t>(reply.size());
     if (c.output_bytes() == 0 && reply.size() <= sizeof buffer->bytes) {
       std::memcpy(buffer->bytes, reply.data(), reply.size());
@@ -117,6 +109,7 @@ std::string_view Admin::Handle(const std::string& command) {
     case AdminCommand::kConfig: reply_ = Config(); break;
     case AdminCommand::kSet: reply_ = RunSetCommand(relay_.settings(), args); break;
     case AdminCommand::kProfileDump: reply_ = ProfileDump(args); break;
+    case AdminCommand::kLeakCheck: reply_ = LeakCheckReply(); break;
     case AdminCommand::kUnknown: reply_ = UnknownCommandReply(command); break;
   }
   return reply_;
@@ -143,11 +136,12 @@ std::string Admin::Config() {
 std::string_view Admin::Stats(bool with_smaps) {
   const int64_t start = NowUs();
   uint64_t test_frees = 0;
-  const uint64_t test_allocs = count_fn_ ? count_fn_(&test_frees) : 0;
+  const uint64_t test_allocs = alloc_calls_.Now(&test_frees);
   const RelayCounters& c = relay_.counters();
   JsonWriter j(stats_reply_.get(), kStatsReplyBytes);
   j.Bool("ok", true);
   j.Int("t_us", start);
+  j.Int("pid", static_cast<int64_t>(getpid()));
   j.IntOrNull("rss_bytes", ReadRssBytes());
   if (with_smaps) {
     const SmapsRollup smaps = ReadSmapsRollup();
@@ -179,17 +173,10 @@ std::string_view Admin::Stats(bool with_smaps) {
   j.String("malloc_library", malloc_library_.c_str());
   j.EndObject();
   j.BeginObject("alloc");
-  alloc::Stats(j);
+  alloc::Stats(j, with_smaps);
   j.EndObject();
   j.Int("stats_us", NowUs() - start);
-  if (count_fn_) {
-    j.BeginObject("test_alloc_calls");
-    j.Uint("thread_allocs", test_allocs);
-    j.Uint("thread_frees", test_frees);
-    j.Uint("last_handle_allocs", last_handle_allocs_);
-    j.Uint("last_handle_frees", last_handle_frees_);
-    j.EndObject();
-  }
+  alloc_calls_.Write(j, test_allocs, test_frees);
   if (!j.Finish()) {
     reply_ = AdminErrorReply("stats reply larger than " + std::to_string(kStatsReplyBytes) +
                              " bytes (Admin::kStatsReplyBytes)");

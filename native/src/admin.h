@@ -1,6 +1,6 @@
 // The relay's admin port: ADMIN frames in, one JSON object per ADMIN_REPLY out.
 // Runs its own thread and event loop; commands: ping, stats, stats-counters, release,
-// config, set, profile-dump. The relay's release policies are checked on the same loop.
+// config, set, profile-dump, leak-check. The relay's release policies are checked on the same loop.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "acceptor.h"
+#include "control/alloc_calls_hook.h"
 #include "event_loop.h"
 #include "release_policy.h"
 
@@ -55,11 +56,8 @@ class Admin {
   const std::string malloc_library_;
   std::unique_ptr<char[]> stats_reply_;  // kStatsReplyBytes; Stats() writes here
   std::string reply_;                    // the other commands' replies
-  // Test hook (native/test/alloc_count.cc preloaded): this thread's allocation calls so
-  // far, and those of the last Handle(); reported by stats as test_alloc_calls.
-  uint64_t (*count_fn_)(uint64_t* frees) = nullptr;
-  uint64_t last_handle_allocs_ = 0;
-  uint64_t last_handle_frees_ = 0;
+  // Test hook (native/test/alloc_count.cc preloaded): reported by stats as test_alloc_calls.
+  AllocCallsHook alloc_calls_;
 };
 
 }  // namespace leaklab

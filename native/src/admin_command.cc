@@ -12,6 +12,7 @@ AdminCommand ParseAdminCommand(const std::string& payload, std::string* args) {
   if (payload == "stats-counters") return AdminCommand::kStatsCounters;
   if (payload == "release") return AdminCommand::kRelease;
   if (payload == "config") return AdminCommand::kConfig;
+  if (payload == "leak-check") return AdminCommand::kLeakCheck;
   if (payload == "set" || payload.rfind("set ", 0) == 0) {
     *args = payload.substr(3);
     return AdminCommand::kSet;
@@ -30,7 +31,7 @@ std::string AdminErrorReply(const std::string& message) {
 
 std::string UnknownCommandReply(const std::string& payload) {
   return AdminErrorReply("unknown admin command " + Quote(payload) +
-                         "; valid: ping, stats, stats-counters, release, config, set <key> <value>, profile-dump <path>");
+                         "; valid: ping, stats, stats-counters, release, leak-check, config, set <key> <value>, profile-dump <path>");
 }
 
 std::string RunSetCommand(RelaySettings& settings, const std::string& args) {

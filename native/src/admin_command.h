@@ -10,7 +10,7 @@
 namespace leaklab {
 
 enum class AdminCommand { kPing, kStats, kStatsCounters, kRelease, kConfig, kSet, kProfileDump,
-                          kUnknown };
+                          kLeakCheck, kUnknown };
 
 // Which command `payload` names; for kSet, *args is what follows "set"; for kProfileDump,
 // the path after "profile-dump ".

@@ -17,8 +17,11 @@ std::string Version();
 // the normalized allocated_bytes, free_bytes and unmapped_bytes (null where unknowable).
 // Makes no malloc/free call once it has run once (the admin thread runs it at start):
 // the harness asks for it every 100 ms, and allocator activity would drive the very
-// decay and release it measures. Checked by test/native/observer.test.ts.
-void Stats(StatsOut& out);
+// decay and release it measures. Checked by test/native/observer.test.ts. `full`: also
+// what is too slow for the 100 ms poll (`stats` only): glibc's arena count, from
+// malloc_info(), which walks every arena's free chunks under its lock once more (on a heap
+// with 8.4 M free chunks mallinfo2 alone took 91-195 ms: docs/benches.md, probe --poll).
+void Stats(StatsOut& out, bool full);
 
 // What one allocator call of a release did.
 struct CallResult {

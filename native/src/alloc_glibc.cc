@@ -63,7 +63,7 @@ const char* Name() { return "glibc"; }
 
 std::string Version() { return gnu_get_libc_version(); }
 
-void Stats(StatsOut& out) {
+void Stats(StatsOut& out, bool full) {
   const struct mallinfo2 mi = mallinfo2();
   out.Int("arena", mi.arena);        // bytes in sbrk/mmap'ed arenas (non-mmapped chunks)
   out.Int("uordblks", mi.uordblks);  // in-use bytes in arenas
@@ -75,7 +75,7 @@ void Stats(StatsOut& out) {
   // ptmalloc does not track memory it madvise()d away but kept mapped (malloc_trim
   // releases inside arenas without a counter), so this is unknowable here.
   out.Null("unmapped_bytes");
-  out.IntOrNull("arenas", g_arenas.Count());  // MALLOC_ARENA_MAX shows here
+  if (full) out.IntOrNull("arenas", g_arenas.Count());  // MALLOC_ARENA_MAX shows here
 }
 
 CallResult ReleaseThread() { return {}; }  // ptmalloc has only tcache, which malloc_trim does not need.

@@ -45,7 +45,7 @@ std::string Version() {
   return v;
 }
 
-void Stats(StatsOut& out) {
+void Stats(StatsOut& out, bool) {
   uint64_t epoch = 1;
   size_t elen = sizeof epoch;
   mallctl("epoch", &epoch, &elen, &epoch, elen);  // refresh the cached stats

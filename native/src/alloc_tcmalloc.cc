@@ -34,7 +34,7 @@ static bool OwnsMalloc() {
   return owned;
 }
 
-void Stats(StatsOut& out) {
+void Stats(StatsOut& out, bool) {
   MallocExtension* ext = MallocExtension::instance();
   size_t v[kTcmallocPropertyCount] = {};
   bool ok[kTcmallocPropertyCount] = {};

@@ -36,9 +36,11 @@ void JsonWriter::Raw(const char* s, size_t n) {
 
 void JsonWriter::Raw(const char* s) { Raw(s, std::strlen(s)); }
 
+// key == nullptr: an element of an array (no key).
 void JsonWriter::Key(const char* key) {
   if (!first_) Char(',');
   first_ = false;
+  if (key == nullptr) return;
   String(nullptr, key);
   Char(':');
 }
@@ -104,10 +106,31 @@ void JsonWriter::String(const char* key, const char* value) {
   Char('"');
 }
 
+void JsonWriter::StringArray(const char* key, const char* const* values, size_t count) {
+  Key(key);
+  Char('[');
+  for (size_t i = 0; i < count; ++i) {
+    if (i > 0) Char(',');
+    String(nullptr, values[i]);
+  }
+  Char(']');
+}
+
 void JsonWriter::BeginObject(const char* key) {
   Key(key);
   Char('{');
   first_ = true;
+}
+
+void JsonWriter::BeginArray(const char* key) {
+  Key(key);
+  Char('[');
+  first_ = true;
+}
+
+void JsonWriter::EndArray() {
+  Char(']');
+  first_ = false;
 }
 
 void JsonWriter::EndObject() {

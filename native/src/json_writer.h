@@ -40,7 +40,12 @@ class JsonWriter : public StatsOut {
   void Uint(const char* key, uint64_t value);
   // `value` null is written as null.
   void String(const char* key, const char* value);
+  // ["a","b",...]
+  void StringArray(const char* key, const char* const* values, size_t count);
+  // `key` null: an element of the array being written.
   void BeginObject(const char* key);
+  void BeginArray(const char* key);
+  void EndArray();
   void EndObject();
 
   // Closes the top-level object; false if the buffer was too small (the text is then cut).

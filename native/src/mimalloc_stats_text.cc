@@ -18,6 +18,17 @@ double UnitScale(const char* unit, size_t len) {
 
 }  // namespace
 
+void MimallocStatsText::Append(const char* msg, void* arg) {
+  auto* t = static_cast<MimallocStatsText*>(arg);
+  const size_t n = std::strlen(msg);
+  const size_t room = sizeof t->text - 1 - t->used;
+  const size_t take = n < room ? n : room;
+  std::memcpy(t->text + t->used, msg, take);
+  t->used += take;
+  t->text[t->used] = '\0';
+  if (take < n) t->truncated = true;
+}
+
 // No allocation: the relay calls it from its stats path, which must not drive the allocator.
 bool ParseMimallocCurrent(const char* text, const char* label, double* out) {
   const size_t label_len = std::strlen(label);
@@ -55,6 +66,32 @@ bool ParseMimallocCurrent(const char* text, const char* label, double* out) {
     line = *end == '\n' ? end + 1 : nullptr;
   }
   return false;
+}
+
+void WriteMimallocProcessInfo(MiProcessInfoFn info, StatsOut& out) {
+  size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
+  info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  out.Int("process.current_rss", static_cast<int64_t>(rss));
+  out.Int("process.peak_rss", static_cast<int64_t>(peak_rss));
+  out.Int("process.current_commit", static_cast<int64_t>(commit));
+  out.Int("process.peak_commit", static_cast<int64_t>(peak_commit));
+  out.Int("process.page_faults", static_cast<int64_t>(faults));
+}
+
+void WriteMimallocStatsText(MiStatsPrintFn print, MimallocStatsText& text, StatsOut& out) {
+  text.Clear();
+  if (print != nullptr) print(&MimallocStatsText::Append, &text);
+  double reserved = 0, committed = 0, reset = 0;
+  const bool have_reserved = ParseMimallocCurrent(text.text, "reserved", &reserved);
+  const bool have_committed = ParseMimallocCurrent(text.text, "committed", &committed);
+  const bool have_reset = ParseMimallocCurrent(text.text, "reset", &reset);
+  auto num = [&](const char* key, bool ok, double v) { out.IntOrNull(key, ok ? static_cast<int64_t>(v) : -1); };
+  num("stats.reserved_approx", have_reserved, reserved);
+  num("stats.committed_approx", have_committed, committed);
+  num("stats.reset_approx", have_reset, reset);
+  // Reserved address space that is decommitted, plus committed memory that was reset
+  // (madvise'd) but kept mapped; approximate (see ParseMimallocCurrent).
+  num("unmapped_bytes", have_reserved && have_committed && have_reset, reserved - committed + reset);
 }
 
 }  // namespace leaklab

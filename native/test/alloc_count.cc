@@ -103,7 +103,9 @@ void* malloc(size_t n) {
 }
 
 void free(void* p) {
-  if (p == nullptr || IsBoot(p)) return;
+  // Inside dlsym() (resolving): a block freed there cannot be forwarded yet, and looking
+  // free up again would recurse into dlsym until the stack ran out. It is left alone.
+  if (p == nullptr || IsBoot(p) || t_resolving) return;
   Counted c(&t_frees);
   Next(&g_free, "free")(p);
 }

@@ -6,6 +6,12 @@
 //               what they inherited do; the probe's socket, epoll set and file go with them
 //   worker=MiB  once listening, fork one worker (no exec) that touches MiB of memory and
 //               sleeps: memory outside the first process, as prefork servers have it
+//   commands    also read workloads from stdin, one a line, each answered "done <line>" on
+//               stdout once done (the probe's counting layer, test/subjects/probe-count.test.ts):
+//                 hold=NxSIZE  malloc N blocks of SIZE bytes and keep them (written to)
+//                 sparse       free every other block held
+//                 free         free every block held
+//                 churn=N      N times malloc(64) then free it at once
 // drop-root and close-fds happen in a constructor of the executable, which runs right
 // after the preloaded libraries' constructors: earlier than any main() could. It listens on
 // 127.0.0.1:PORT with an epoll set of its own (it gets the probe's old descriptor
@@ -15,6 +21,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -43,11 +50,78 @@ __attribute__((constructor)) void EarlyStart(int argc, char** argv, char**) {
   }
 }
 
+// The blocks held, in an mmap()ed array: the workloads' own bookkeeping never goes
+// through malloc, so the probe's count moves by exactly the blocks (probe-count.test.ts).
+void** g_held = nullptr;
+size_t g_count = 0, g_cap = 0;
+
+void Hold(void* p) {
+  if (g_count == g_cap) {
+    const size_t cap = g_cap ? g_cap * 2 : 65536;
+    void* m = g_held ? mremap(g_held, g_cap * sizeof(void*), cap * sizeof(void*), MREMAP_MAYMOVE)
+                     : mmap(nullptr, cap * sizeof(void*), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) std::abort();
+    g_held = static_cast<void**>(m);
+    g_cap = cap;
+  }
+  g_held[g_count++] = p;
+}
+
+// One workload line (see the header); false if it is not one.
+bool RunCommand(const char* line) {
+  unsigned long n = 0, size = 0;
+  if (std::sscanf(line, "hold=%lux%lu", &n, &size) == 2) {
+    for (unsigned long i = 0; i < n; ++i) {
+      char* p = static_cast<char*>(std::malloc(size));
+      if (p != nullptr && size > 0) p[0] = static_cast<char>(i);
+      Hold(p);
+    }
+  } else if (std::strcmp(line, "sparse") == 0) {
+    for (size_t i = 0; i < g_count; i += 2) {
+      std::free(g_held[i]);
+      g_held[i] = nullptr;
+    }
+  } else if (std::strcmp(line, "free") == 0) {
+    for (size_t i = 0; i < g_count; ++i) std::free(g_held[i]);
+    g_count = 0;
+  } else if (std::sscanf(line, "churn=%lu", &n) == 1) {
+    for (unsigned long i = 0; i < n; ++i) {
+      void* volatile p = std::malloc(64);
+      std::free(p);
+    }
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Reads what stdin has, runs each complete line (fixed buffers: no malloc); false at its end.
+bool ReadCommands() {
+  static char pending[4096];
+  static size_t used = 0;
+  const ssize_t n = read(0, pending + used, sizeof pending - 1 - used);
+  if (n <= 0) return false;
+  used += static_cast<size_t>(n);
+  char* start = pending;
+  while (char* nl = static_cast<char*>(std::memchr(start, '\n', pending + used - start))) {
+    *nl = '\0';
+    char reply[512];
+    const int len = std::snprintf(reply, sizeof reply, "%s %s\n", RunCommand(start) ? "done" : "unknown", start);
+    const ssize_t w = write(1, reply, static_cast<size_t>(len < 0 ? 0 : len));
+    (void)w;
+    start = nl + 1;
+  }
+  used = static_cast<size_t>(pending + used - start);
+  std::memmove(pending, start, used);
+  if (used == sizeof pending - 1) used = 0;  // a line too long: dropped
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: test_host PORT [drop-root] [close-fds]\n");
+    std::fprintf(stderr, "usage: test_host PORT [drop-root] [close-fds] [worker=MiB] [commands]\n");
     return 2;
   }
   const int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -77,9 +151,19 @@ int main(int argc, char** argv) {
       for (;;) pause();
     }
   }
+  if (Has(argc, argv, "commands")) {
+    epoll_event in{};
+    in.events = EPOLLIN;
+    in.data.fd = 0;
+    epoll_ctl(ep, EPOLL_CTL_ADD, 0, &in);
+  }
   for (;;) {
     epoll_event got;
     if (epoll_wait(ep, &got, 1, -1) != 1) continue;
+    if (got.data.fd == 0) {
+      if (!ReadCommands()) epoll_ctl(ep, EPOLL_CTL_DEL, 0, nullptr);
+      continue;
+    }
     for (;;) {
       const int c = accept(fd, nullptr, nullptr);
       if (c < 0) break;

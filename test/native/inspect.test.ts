@@ -177,6 +177,7 @@ describe('leaklab-inspect', () => {
         expect(k.free_bytes as number).toBeGreaterThanOrEqual(0);
       }
       if (alloc === 'jemalloc') expect(k.version).toMatch(/^5\./);
+      expect(k.allocated_bytes_source).toBe(alloc === 'mimalloc' ? null : 'allocator');
       if (alloc === 'glibc') expect(k.arena as number).toBeGreaterThan(k.uordblks as number);
       if (alloc === 'tcmalloc') expect(k['generic.heap_size'] as number).toBeGreaterThan(32 << 20);
       const timing = c.json.timing as Json;

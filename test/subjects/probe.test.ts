@@ -69,10 +69,16 @@ describe.each(preloads)('probe in relay-glibc, preloaded allocator %s', (allocat
     const release = await admin.command<Json>('release');
     expect(release.ok).toBe(true);
     expect(release.calls.length).toBeGreaterThanOrEqual(1);
+    // The relay's call shape (native/PROTOCOL.md): the probe thread's own caches, then the
+    // process-wide call.
     for (const c of release.calls) {
-      expect(Object.keys(c).sort()).toEqual(['ms', 'name', 'rc']);
+      expect(Object.keys(c).sort()).toEqual(['call', 'main_thread', 'ms', 'ok', 'rc', 'thread', 'tid']);
+      expect(['probe', 'process']).toContain(c.thread);
+      expect(c.ok).toBe(true);
+      expect(c.main_thread).toBe(false);
       expect(c.ms).toBeGreaterThanOrEqual(0);
     }
+    expect(release.calls.at(-1).thread).toBe('process');
     expect(release.rss_after_bytes).toBeGreaterThan(0);
     expect(release.release_ms).toBeGreaterThanOrEqual(0);
   });
@@ -93,7 +99,7 @@ describe('probe release with tcmalloc preloaded', () => {
     expect(retained - baseline).toBeGreaterThan(40 * MiB);
     const release = await admin.command<Json>('release');
     expect(release.ok).toBe(true);
-    expect(release.calls.map((c: Json) => c.name)).toContain('MallocExtension_ReleaseFreeMemory()');
+    expect(release.calls.map((c: Json) => c.call)).toContain('MallocExtension_ReleaseFreeMemory()');
     const released = readStatmRss(pid)!;
     console.log(JSON.stringify({ baselineMiB: baseline / MiB, retainedMiB: retained / MiB, releasedMiB: released / MiB, releaseMs: release.release_ms }));
     expect(release.rss_after_bytes).toBeLessThan(release.rss_before_bytes);
@@ -118,7 +124,7 @@ describe('probe in redis-server from Debian', () => {
     await redis.cli('FLUSHALL');
     const release = await admin.command<Json>('release');
     expect(release.ok).toBe(true);
-    expect(release.calls.at(-1)).toMatchObject({ name: 'mallctl("arena.4096.purge")', rc: 0 });
+    expect(release.calls.at(-1)).toMatchObject({ thread: 'process', call: 'mallctl("arena.4096.purge")', rc: 0, ok: true });
     expect(await redis.cli('PING')).toBe('PONG');
   });
 
@@ -276,7 +282,7 @@ describe('probe: announcement, children, profile dumps', () => {
     const no = await a2.command<Json>(`profile-dump ${join(dir2, 'x.prof')}`);
     expect(no.ok).toBe(false);
     expect(no.error).toMatch(/glibc malloc has no heap profiler/);
-    expect((await a2.command<Json>('frobnicate')).error).toMatch(/valid: ping, stats, stats-counters, release, profile-dump <path>/);
+    expect((await a2.command<Json>('frobnicate')).error).toMatch(/valid: ping, stats, stats-counters, release, leak-check, profile-dump <path>/);
   });
 
   it('profile-dump: tcmalloc preloaded writes its sampled heap (GetHeapSample) with TCMALLOC_SAMPLE_PARAMETER, says how to turn it on without', async () => {

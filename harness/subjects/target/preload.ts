@@ -51,13 +51,23 @@ export function probeLibrary(): string {
   return path;
 }
 
-/** LD_PRELOAD for a target: `allocator` null means as-built (the probe alone). */
+/** LD_PRELOAD for a target: the probe first, then the allocator (`allocator` null means
+ * as-built: the probe alone). First, because the dynamic linker binds malloc to the first
+ * definition: only then does the probe's counting layer see every call (docs/targets.md). */
 export function preloadValue(allocator: Allocator | null, withProbe = true): string {
   const parts = [
-    ...(allocator ? [allocatorLibrary(allocator)] : []),
     ...(withProbe ? [probeLibrary()] : []),
+    ...(allocator ? [allocatorLibrary(allocator)] : []),
   ];
   return parts.join(':');
+}
+
+/** Whether the probe counts in-use bytes itself (LEAKLAB_PROBE_COUNT=1): where the
+ * allocator does not count them, mimalloc's release build, and as-built, where the
+ * allocator serving malloc is not known before the target starts (the probe reports the
+ * allocator's own figure when it has one, the count beside it). */
+export function probeCounts(allocator: Allocator | null): boolean {
+  return allocator === null || allocator === 'mimalloc';
 }
 
 /** The environment that turns the probe on, writing its announcement into `probeDir`. */
@@ -66,5 +76,6 @@ export function preloadEnv(allocator: Allocator | null, probeDir: string | null)
   return {
     ...(preload ? { LD_PRELOAD: preload } : {}),
     ...(probeDir !== null ? { LEAKLAB_PROBE_DIR: probeDir } : {}),
+    ...(probeDir !== null && probeCounts(allocator) ? { LEAKLAB_PROBE_COUNT: '1' } : {}),
   };
 }

@@ -27,14 +27,16 @@ export interface TargetStart extends SubjectStart {
 }
 
 /** The target's environment: the scenario's, the variant's, then LD_PRELOAD with (in that
- * order) the variant's allocator, the probe, a tool's runtime and what the scenario
- * preloads itself. */
+ * order) a tool's runtime, the probe, the variant's allocator and what the scenario
+ * preloads itself. A tool's runtime comes first: the AddressSanitizer runtime must serve
+ * malloc from the start (behind the probe's counting layer its init aborted with "CHECK
+ * failed: asan_interceptors.cpp:466"); the probe then does not count. */
 function targetEnv(o: TargetStart, fillEnv: (e: Record<string, string>) => Record<string, string>, withProbe: boolean, token: string): Record<string, string> {
   const t = o.scenario.target;
   const preload = o.staticBinary ? {} : preloadEnv(o.variant.allocator, withProbe ? o.workDir : null);
   const env: Record<string, string> = { ...fillEnv(t.env), ...o.variant.env, ...o.launch?.env, ...preload, [TOKEN_VAR]: token };
   const own = t.env.LD_PRELOAD ? fillEnv({ p: t.env.LD_PRELOAD }).p! : '';
-  const libs = [preload.LD_PRELOAD ?? '', ...(o.launch?.preload ?? []), own].filter(Boolean);
+  const libs = [...(o.launch?.preload ?? []), preload.LD_PRELOAD ?? '', own].filter(Boolean);
   if (libs.length) env.LD_PRELOAD = libs.join(':');
   return env;
 }

@@ -1112,6 +1112,8 @@ json Counters(Session& s) {
     j["free_bytes"] = nullptr;
     j["unmapped_bytes"] = have ? json(static_cast<int64_t>(reserved - committed + reset)) : json(nullptr);
   }
+  // As the probe says where its allocated_bytes came from: here only ever the allocator.
+  j["allocated_bytes_source"] = j["allocated_bytes"].is_null() ? json(nullptr) : json("allocator");
   return j;
 }
 

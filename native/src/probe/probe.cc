@@ -15,6 +15,9 @@
 // (one file per pid). A child forked without exec has no probe thread (threads do not survive
 // fork) and closes the inherited sockets. Nothing here may crash or block the host: any
 // failure prints one "leaklab-probe:" line to stderr and leaves the probe inert.
+// Also in the probe: its counting layer (probe_count.cc; it serves malloc whenever the probe
+// is first in LD_PRELOAD, and counts with LEAKLAB_PROBE_COUNT=1) and the plain-C entry
+// points (probe_entry.cc, leaklab_probe.h), which work without LEAKLAB_PROBE_DIR.
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>

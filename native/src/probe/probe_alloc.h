@@ -8,6 +8,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "json_writer.h"
 #include <vector>
 
 namespace leaklab::probe {
@@ -19,13 +21,28 @@ struct MallocObject {
   std::string name;            // the file name alone, e.g. "libtcmalloc.so.4"
 };
 
-// One allocator call made by `release`: its name, its return value (null for a void
-// function) and its duration; `ok` false when the call reported a failure.
+// One allocator call made by `release`: the thread it ran on ("probe": the probe thread's
+// own caches; "process": process-wide), the call, its return value (has_rc false for a
+// void function) and its duration; `ok` false when the call reported a failure. Strings
+// are static or owned by the allocator object: a release allocates nothing between its
+// two RSS reads but the list, which is reserved before.
 struct CallResult {
-  std::string name;
-  nlohmann::json rc;
+  const char* thread = "process";
+  const char* call = nullptr;
+  bool has_rc = false;
+  int64_t rc = 0;
   double ms = 0;
   bool ok = true;
+};
+
+// The calls of one release, in a fixed array (a release allocates nothing).
+struct CallList {
+  static constexpr int kMax = 4;
+  CallResult items[kMax];
+  int count = 0;
+  void push_back(const CallResult& c) {
+    if (count < kMax) items[count++] = c;
+  }
 };
 
 class AllocatorApi {
@@ -34,12 +51,15 @@ class AllocatorApi {
   // "glibc", "tcmalloc", "jemalloc", "mimalloc" or "unknown".
   virtual const char* Name() const = 0;
   virtual std::string Version() const = 0;
-  // The allocator's own counters, flat, always with allocated_bytes (bytes in use by the
-  // program), free_bytes and unmapped_bytes (null where the allocator cannot tell).
-  virtual nlohmann::json Stats() const = 0;
+  // The allocator's own counters, flat, always with free_bytes and unmapped_bytes (null
+  // where the allocator cannot tell); returns the bytes in use by the program, -1 where the
+  // allocator does not count them (the caller writes allocated_bytes). Makes no
+  // malloc/free call (the 100 ms counters poll). `full`: also what is too slow for the
+  // poll (glibc's arena count, which walks every arena under its lock: `stats` only).
+  virtual int64_t Stats(StatsOut& out, bool full) const = 0;
   // The process-wide release, as the relay's ReleaseProcess() (plus what can be done for
-  // the probe's own thread); one entry per call.
-  virtual std::vector<CallResult> Release() const = 0;
+  // the probe's own thread); one entry per call, appended to *calls (at most 4).
+  virtual void Release(CallList* calls) const = 0;
   // A one-line description of Release(), for reports.
   virtual const char* ReleaseCall() const = 0;
   // Writes a heap profile to `path`: {"ok":true,"path":...} or {"ok":false,"error":...}.

@@ -17,30 +17,31 @@ class Glibc : public AllocatorApi {
   const char* Name() const override { return "glibc"; }
   std::string Version() const override { return gnu_get_libc_version(); }
 
-  nlohmann::json Stats() const override {
-    nlohmann::json j;
+  int64_t Stats(StatsOut& out, bool) const override {
     if (mallinfo2_ == nullptr) {  // glibc < 2.33
-      j["allocated_bytes"] = j["free_bytes"] = j["unmapped_bytes"] = nullptr;
-      return j;
+      out.Null("free_bytes");
+      out.Null("unmapped_bytes");
+      return -1;
     }
     const struct mallinfo2 mi = mallinfo2_();
-    j["arena"] = mi.arena;        // bytes in sbrk/mmap'ed arenas
-    j["uordblks"] = mi.uordblks;  // in-use bytes in arenas
-    j["fordblks"] = mi.fordblks;  // free bytes in arenas
-    j["hblkhd"] = mi.hblkhd;      // bytes in individually mmapped chunks
-    j["keepcost"] = mi.keepcost;  // releasable top-of-heap bytes
-    j["allocated_bytes"] = mi.uordblks + mi.hblkhd;
-    j["free_bytes"] = mi.fordblks;
-    j["unmapped_bytes"] = nullptr;  // ptmalloc does not count what malloc_trim madvise()d
-    return j;
+    out.Int("arena", static_cast<int64_t>(mi.arena));        // bytes in sbrk/mmap'ed arenas
+    out.Int("uordblks", static_cast<int64_t>(mi.uordblks));  // in-use bytes in arenas
+    out.Int("fordblks", static_cast<int64_t>(mi.fordblks));  // free bytes in arenas
+    out.Int("hblkhd", static_cast<int64_t>(mi.hblkhd));      // bytes in individually mmapped chunks
+    out.Int("keepcost", static_cast<int64_t>(mi.keepcost));  // releasable top-of-heap bytes
+    out.Int("free_bytes", static_cast<int64_t>(mi.fordblks));
+    out.Null("unmapped_bytes");  // ptmalloc does not count what malloc_trim madvise()d
+    return static_cast<int64_t>(mi.uordblks + mi.hblkhd);
   }
 
-  std::vector<CallResult> Release() const override {
-    CallResult c{"malloc_trim(0)", nullptr, 0, true};
+  void Release(CallList* calls) const override {
+    CallResult c;
+    c.call = "malloc_trim(0)";
+    c.has_rc = true;
     const double t0 = NowMsF();
     c.rc = trim_(0);  // 1 when memory was returned, 0 when there was none: both succeed
     c.ms = NowMsF() - t0;
-    return {c};
+    calls->push_back(c);
   }
   const char* ReleaseCall() const override { return "malloc_trim(0)"; }
 

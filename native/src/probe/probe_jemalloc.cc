@@ -12,7 +12,8 @@ namespace {
 
 using MallctlFn = int (*)(const char*, void*, size_t*, void*, size_t);
 
-constexpr unsigned kArenasAll = 4096;  // MALLCTL_ARENAS_ALL in jemalloc 5
+// "arena.<MALLCTL_ARENAS_ALL>.purge"; MALLCTL_ARENAS_ALL is 4096 in jemalloc 5.
+constexpr char kPurgeAll[] = "arena.4096.purge";
 
 const char* const kStats[] = {"stats.allocated", "stats.active", "stats.resident",
                               "stats.retained",  "stats.mapped", "stats.metadata"};
@@ -28,38 +29,33 @@ class Jemalloc : public AllocatorApi {
     return mallctl_("version", &v, &len, nullptr, 0) == 0 && v != nullptr ? v : "unknown";
   }
 
-  nlohmann::json Stats() const override {
+  int64_t Stats(StatsOut& out, bool) const override {
     uint64_t epoch = 1;
     size_t elen = sizeof epoch;
     mallctl_("epoch", &epoch, &elen, &epoch, elen);  // refresh the cached stats
-    nlohmann::json j;
     size_t v[kCount] = {};
     bool ok[kCount] = {};
     for (size_t i = 0; i < kCount; ++i) {
       size_t len = sizeof v[i];
       ok[i] = mallctl_(kStats[i], &v[i], &len, nullptr, 0) == 0;
-      j[kStats[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
+      out.IntOrNull(kStats[i], ok[i] ? static_cast<int64_t>(v[i]) : -1);
     }
-    j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
-    j["free_bytes"] = ok[0] && ok[2] && v[2] >= v[0] ? nlohmann::json(v[2] - v[0]) : nlohmann::json(nullptr);
-    j["unmapped_bytes"] = ok[3] ? nlohmann::json(v[3]) : nlohmann::json(nullptr);
+    out.IntOrNull("free_bytes", ok[0] && ok[2] && v[2] >= v[0] ? static_cast<int64_t>(v[2] - v[0]) : -1);
+    out.IntOrNull("unmapped_bytes", ok[3] ? static_cast<int64_t>(v[3]) : -1);
     ssize_t decay = 0;
     size_t dlen = sizeof decay;
-    if (mallctl_("opt.dirty_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.dirty_decay_ms"] = decay;
+    if (mallctl_("opt.dirty_decay_ms", &decay, &dlen, nullptr, 0) == 0) out.Int("opt.dirty_decay_ms", decay);
     dlen = sizeof decay;
-    if (mallctl_("opt.muzzy_decay_ms", &decay, &dlen, nullptr, 0) == 0) j["opt.muzzy_decay_ms"] = decay;
+    if (mallctl_("opt.muzzy_decay_ms", &decay, &dlen, nullptr, 0) == 0) out.Int("opt.muzzy_decay_ms", decay);
     bool flag = false;
     size_t blen = sizeof flag;
-    if (mallctl_("background_thread", &flag, &blen, nullptr, 0) == 0) j["opt.background_thread"] = flag ? 1 : 0;
-    return j;
+    if (mallctl_("background_thread", &flag, &blen, nullptr, 0) == 0) out.Int("opt.background_thread", flag ? 1 : 0);
+    return ok[0] ? static_cast<int64_t>(v[0]) : -1;
   }
 
-  std::vector<CallResult> Release() const override {
-    std::vector<CallResult> calls;
-    calls.push_back(Call("mallctl(\"thread.tcache.flush\") [probe thread]", "thread.tcache.flush"));
-    const std::string purge = "arena." + std::to_string(kArenasAll) + ".purge";
-    calls.push_back(Call("mallctl(\"" + purge + "\")", purge.c_str()));
-    return calls;
+  void Release(CallList* calls) const override {
+    calls->push_back(Call("probe", "mallctl(\"thread.tcache.flush\")", "thread.tcache.flush"));
+    calls->push_back(Call("process", "mallctl(\"arena.4096.purge\")", kPurgeAll));
   }
   const char* ReleaseCall() const override { return "mallctl(\"arena.<MALLCTL_ARENAS_ALL>.purge\")"; }
 
@@ -78,10 +74,16 @@ class Jemalloc : public AllocatorApi {
   }
 
  private:
-  CallResult Call(const std::string& name, const char* key) const {
+  CallResult Call(const char* thread, const char* call, const char* key) const {
+    CallResult c;
+    c.thread = thread;
+    c.call = call;
+    c.has_rc = true;
     const double t0 = NowMsF();
-    const int rc = mallctl_(key, nullptr, nullptr, nullptr, 0);
-    return {name, rc, NowMsF() - t0, rc == 0};
+    c.rc = mallctl_(key, nullptr, nullptr, nullptr, 0);
+    c.ms = NowMsF() - t0;
+    c.ok = c.rc == 0;
+    return c;
   }
   MallctlFn mallctl_;
 };

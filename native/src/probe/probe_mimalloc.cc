@@ -16,12 +16,9 @@ namespace {
 
 using VersionFn = int (*)();
 using CollectFn = void (*)(bool);
-using ProcessInfoFn = void (*)(size_t*, size_t*, size_t*, size_t*, size_t*, size_t*, size_t*, size_t*);
-using OutputFn = void (*)(const char*, void*);
-using StatsPrintFn = void (*)(OutputFn, void*);
+using ProcessInfoFn = MiProcessInfoFn;
+using StatsPrintFn = MiStatsPrintFn;
 using OptionGetFn = long (*)(int);
-
-void Append(const char* msg, void* arg) { static_cast<std::string*>(arg)->append(msg); }
 
 class Mimalloc : public AllocatorApi {
  public:
@@ -39,49 +36,29 @@ class Mimalloc : public AllocatorApi {
     return std::to_string(v / 100) + "." + std::to_string(v % 100 / 10) + "." + std::to_string(v % 10);
   }
 
-  nlohmann::json Stats() const override {
-    nlohmann::json j;
-    if (info_ != nullptr) {
-      size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
-      info_(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
-      j["process.current_rss"] = rss;
-      j["process.peak_rss"] = peak_rss;
-      j["process.current_commit"] = commit;
-      j["process.peak_commit"] = peak_commit;
-      j["process.page_faults"] = faults;
-    }
-    // As in the relay: a release build keeps only the OS-level counters.
-    std::string text;
-    if (print_ != nullptr) print_(&Append, &text);
-    double reserved = 0, committed = 0, reset = 0;
-    const bool have_reserved = ParseMimallocCurrent(text.c_str(), "reserved", &reserved);
-    const bool have_committed = ParseMimallocCurrent(text.c_str(), "committed", &committed);
-    const bool have_reset = ParseMimallocCurrent(text.c_str(), "reset", &reset);
-    auto num = [](bool ok, double v) { return ok ? nlohmann::json(static_cast<int64_t>(v)) : nlohmann::json(nullptr); };
-    j["stats.reserved_approx"] = num(have_reserved, reserved);
-    j["stats.committed_approx"] = num(have_committed, committed);
-    j["stats.reset_approx"] = num(have_reset, reset);
+  int64_t Stats(StatsOut& out, bool) const override {
+    if (info_ != nullptr) WriteMimallocProcessInfo(info_, out);
+    WriteMimallocStatsText(print_, text_, out);  // as in the relay
 #ifdef LEAKLAB_HAVE_MIMALLOC_H
     if (option_ != nullptr) {
-      j["opt.decommit_delay"] = option_(mi_option_decommit_delay);
-      j["opt.segment_decommit_delay"] = option_(mi_option_segment_decommit_delay);
-      j["opt.page_reset"] = option_(mi_option_page_reset);
-      j["opt.allow_decommit"] = option_(mi_option_allow_decommit);
-      j["opt.eager_commit"] = option_(mi_option_eager_commit);
+      out.Int("opt.decommit_delay", option_(mi_option_decommit_delay));
+      out.Int("opt.segment_decommit_delay", option_(mi_option_segment_decommit_delay));
+      out.Int("opt.page_reset", option_(mi_option_page_reset));
+      out.Int("opt.allow_decommit", option_(mi_option_allow_decommit));
+      out.Int("opt.eager_commit", option_(mi_option_eager_commit));
     }
 #endif
-    // mimalloc's release build does not count live malloc'd bytes.
-    j["allocated_bytes"] = nullptr;
-    j["free_bytes"] = nullptr;
-    j["unmapped_bytes"] = have_reserved && have_committed && have_reset
-                              ? num(true, reserved - committed + reset) : nlohmann::json(nullptr);
-    return j;
+    out.Null("free_bytes");
+    return -1;  // mimalloc's release build does not count live malloc'd bytes
   }
 
-  std::vector<CallResult> Release() const override {
+  void Release(CallList* calls) const override {
+    CallResult c;
+    c.call = "mi_collect(true)";
     const double t0 = NowMsF();
     collect_(true);
-    return {{"mi_collect(true)", nullptr, NowMsF() - t0, true}};
+    c.ms = NowMsF() - t0;
+    calls->push_back(c);
   }
   const char* ReleaseCall() const override { return "mi_collect(true)"; }
 
@@ -96,6 +73,7 @@ class Mimalloc : public AllocatorApi {
   ProcessInfoFn info_;
   StatsPrintFn print_;
   OptionGetFn option_;
+  mutable MimallocStatsText text_;  // per adapter: the probe thread and the C entry points have one each
 };
 
 }  // namespace

@@ -91,7 +91,10 @@ std::string ProbeServer::Run(ProbeCommands& commands) {
       Client& c = *it->second;
       bool keep = true;
       if (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) keep = OnReadable(c, commands);
-      if (keep && (events[i].events & EPOLLOUT)) keep = Flush(c);
+      if (keep && (events[i].events & EPOLLOUT)) {
+        keep = Flush(c);
+        if (keep && c.out_used == 0 && c.in_used > 0) keep = Serve(c, commands);
+      }
       if (!keep) Drop(fd);
     }
   }
@@ -115,48 +118,59 @@ void ProbeServer::Accept() {
 }
 
 bool ProbeServer::OnReadable(Client& c, ProbeCommands& commands) {
-  uint8_t buf[4096];
   for (;;) {
-    const ssize_t n = read(c.fd, buf, sizeof buf);
+    if (c.in_used == sizeof c.in) return Serve(c, commands);  // full: answer, then read on
+    const ssize_t n = read(c.fd, c.in + c.in_used, sizeof c.in - c.in_used);
     if (n == 0) return false;
     if (n < 0) {
       if (errno == EINTR) continue;
-      return errno == EAGAIN || errno == EWOULDBLOCK;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+      return Serve(c, commands);
     }
-    const uint8_t* data = buf;
-    size_t size = static_cast<size_t>(n);
-    for (;;) {
-      Frame frame;
-      std::string error;
-      const DecodeStatus st = c.reader.Next(&data, &size, &frame, &error);
-      if (st == DecodeStatus::kNeedMore) break;
-      if (st == DecodeStatus::kError) {
-        Queue(c, FrameType::kError, 0, error);
-        c.close_after_flush = true;
-        return Flush(c);
-      }
-      const std::string command(frame.payload ? frame.payload : "", frame.header.length);
-      std::free(frame.payload);
-      Queue(c, FrameType::kAdminReply, frame.header.id, commands.Handle(command));
-    }
-    if (!Flush(c)) return false;
+    c.in_used += static_cast<size_t>(n);
+    if (!Serve(c, commands)) return false;
+    if (c.out_used > 0) return true;  // waiting for EPOLLOUT: read no more until sent
   }
 }
 
-void ProbeServer::Queue(Client& c, FrameType type, uint64_t id, const std::string& payload) {
+bool ProbeServer::Serve(Client& c, ProbeCommands& commands) {
+  size_t at = 0;
+  while (c.out_used == 0 && !c.close_after_flush) {
+    FrameHeader h;
+    std::string error;
+    const DecodeStatus st = DecodeHeader(c.in + at, c.in_used - at, kMaxCommand, TypeBit(FrameType::kAdmin), &h, &error);
+    if (st == DecodeStatus::kError) {
+      Queue(c, FrameType::kError, 0, error);
+      c.close_after_flush = true;
+      break;
+    }
+    if (st == DecodeStatus::kNeedMore || c.in_used - at < kHeaderSize + h.length) break;
+    const std::string_view command(reinterpret_cast<const char*>(c.in + at + kHeaderSize), h.length);
+    at += kHeaderSize + h.length;
+    const std::string_view reply = commands.Handle(command);
+    if (reply.size() > kMaxReply) Queue(c, FrameType::kError, h.id, "reply larger than the probe's reply buffer");
+    else Queue(c, FrameType::kAdminReply, h.id, reply);
+    if (!Flush(c)) return false;
+  }
+  std::memmove(c.in, c.in + at, c.in_used - at);
+  c.in_used -= at;
+  return c.out_used > 0 || !c.close_after_flush;
+}
+
+void ProbeServer::Queue(Client& c, FrameType type, uint64_t id, std::string_view payload) {
   FrameHeader h;
   h.length = static_cast<uint32_t>(payload.size());
   h.type = type;
   h.id = id;
-  uint8_t header[kHeaderSize];
-  EncodeHeader(h, header);
-  c.out.append(reinterpret_cast<const char*>(header), kHeaderSize);
-  c.out.append(payload);
+  EncodeHeader(h, reinterpret_cast<uint8_t*>(c.out));
+  std::memcpy(c.out + kHeaderSize, payload.data(), payload.size());
+  c.out_used = kHeaderSize + payload.size();
+  c.sent = 0;
 }
 
 bool ProbeServer::Flush(Client& c) {
-  while (c.sent < c.out.size()) {
-    const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+  while (c.sent < c.out_used) {
+    const ssize_t n = send(c.fd, c.out + c.sent, c.out_used - c.sent, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
@@ -168,7 +182,7 @@ bool ProbeServer::Flush(Client& c) {
     }
     c.sent += static_cast<size_t>(n);
   }
-  c.out.clear();
+  c.out_used = 0;
   c.sent = 0;
   epoll_event ev{};
   ev.events = EPOLLIN;

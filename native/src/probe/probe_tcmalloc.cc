@@ -43,6 +43,13 @@ class Tcmalloc : public AllocatorApi {
         instance_(reinterpret_cast<InstanceFn>(SymbolIn(o, "_ZN15MallocExtension8instanceEv"))) {}
 
   bool usable() const { return get_ != nullptr && release_ != nullptr; }
+  // Asked once, at detection: a test allocation every 100 ms would be allocator activity.
+  void CheckOwnership() {
+    if (owner_ == nullptr) return;
+    void* p = std::malloc(100);
+    owns_malloc_ = owner_(p) == 1;  // kOwned
+    std::free(p);
+  }
   const char* Name() const override { return "tcmalloc"; }
   std::string Version() const override {
     int major = 0, minor = 0;
@@ -51,31 +58,23 @@ class Tcmalloc : public AllocatorApi {
     return v ? v : "unknown";
   }
 
-  nlohmann::json Stats() const override {
-    nlohmann::json j;
+  int64_t Stats(StatsOut& out, bool) const override {
     size_t v[kTcmallocPropertyCount] = {};
     bool ok[kTcmallocPropertyCount] = {};
     for (size_t i = 0; i < kTcmallocPropertyCount; ++i) {
       ok[i] = get_(kTcmallocProperties[i], &v[i]) != 0;
-      j[kTcmallocProperties[i]] = ok[i] ? nlohmann::json(v[i]) : nlohmann::json(nullptr);
+      out.IntOrNull(kTcmallocProperties[i], ok[i] ? static_cast<int64_t>(v[i]) : -1);
     }
-    j["allocated_bytes"] = ok[0] ? nlohmann::json(v[0]) : nlohmann::json(nullptr);
-    j["free_bytes"] = ok[3] && ok[5] && ok[6] && ok[7] ? nlohmann::json(v[3] + v[5] + v[6] + v[7])
-                                                       : nlohmann::json(nullptr);
-    j["unmapped_bytes"] = ok[4] ? nlohmann::json(v[4]) : nlohmann::json(nullptr);
-    if (owner_ != nullptr) {
-      void* p = std::malloc(100);
-      j["owns_malloc"] = owner_(p) == 1;  // kOwned
-      std::free(p);
-    }
-    return j;
+    out.IntOrNull("free_bytes", ok[3] && ok[5] && ok[6] && ok[7]
+                                    ? static_cast<int64_t>(v[3] + v[5] + v[6] + v[7]) : -1);
+    out.IntOrNull("unmapped_bytes", ok[4] ? static_cast<int64_t>(v[4]) : -1);
+    if (owner_ != nullptr) out.Bool("owns_malloc", owns_malloc_);
+    return ok[0] ? static_cast<int64_t>(v[0]) : -1;
   }
 
-  std::vector<CallResult> Release() const override {
-    std::vector<CallResult> calls;
-    if (idle_ != nullptr) calls.push_back(Time("MallocExtension_MarkThreadIdle() [probe thread]", idle_));
-    calls.push_back(Time("MallocExtension_ReleaseFreeMemory()", release_));
-    return calls;
+  void Release(CallList* calls) const override {
+    if (idle_ != nullptr) calls->push_back(Time("probe", "MallocExtension_MarkThreadIdle()", idle_));
+    calls->push_back(Time("process", "MallocExtension_ReleaseFreeMemory()", release_));
   }
   const char* ReleaseCall() const override { return "MallocExtension_ReleaseFreeMemory()"; }
 
@@ -111,10 +110,14 @@ class Tcmalloc : public AllocatorApi {
   }
 
  private:
-  static CallResult Time(const char* name, VoidFn fn) {
+  static CallResult Time(const char* thread, const char* call, VoidFn fn) {
+    CallResult c;
+    c.thread = thread;
+    c.call = call;
     const double t0 = NowMsF();
     fn();
-    return {name, nullptr, NowMsF() - t0, true};
+    c.ms = NowMsF() - t0;
+    return c;
   }
 
   // The most recently modified "<prefix>.*.heap".
@@ -150,6 +153,7 @@ class Tcmalloc : public AllocatorApi {
   DumpFn dump_;
   RunningFn running_;
   InstanceFn instance_;
+  bool owns_malloc_ = false;
 };
 
 }  // namespace
@@ -157,6 +161,7 @@ class Tcmalloc : public AllocatorApi {
 std::unique_ptr<AllocatorApi> FindTcmalloc(const MallocObject& object) {
   auto a = std::make_unique<Tcmalloc>(object);
   if (!a->usable()) return nullptr;
+  a->CheckOwnership();
   return a;
 }
 

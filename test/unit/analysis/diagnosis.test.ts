@@ -273,11 +273,17 @@ describe('the evidence and the rule text', () => {
     expect(v.evidence.programGrowth).toBe(290 * MiB);
   });
 
+  it('a release that returned a few bytes less than nothing reads 0.0 MiB, not -0.0', () => {
+    // RSS rose 0.01 MiB across the release (300 -> 300.01 MiB).
+    const v = diagnose(target(300, 300.01, null, null, 'mimalloc'));
+    expect(v.evidence.rule).toContain('returned by the release 0.0 MiB < 150.0 MiB');
+  });
+
   it('a subject without a program count and a release that returned little: the rule says what was read', () => {
     // 400 MiB of growth, 300 MiB kept, the release returned 20 MiB: under half of 300 (150 MiB).
     const v = diagnose(target(300, 280, null, null, 'mimalloc'));
     expect(v.severity).toBe('warning');
-    expect(v.evidence.rule).toBe('kept beyond the program 300.0 MiB >= 32.0 MiB; kept / peak growth 0.75 >= 0.10; returned by the release 20.0 MiB < 150.0 MiB; program in-use bytes not measured');
+    expect(v.evidence.rule).toBe('kept after the idle (program bytes not measured) 300.0 MiB >= 32.0 MiB; kept / peak growth 0.75 >= 0.10; returned by the release 20.0 MiB < 150.0 MiB; program in-use bytes not measured');
     expect([v.evidence.keptAfterIdle, v.evidence.returnedByRelease]).toEqual([300 * MiB, 20 * MiB]);
   });
 
@@ -402,5 +408,25 @@ describe('the leak remedy names the measure it read', () => {
     const v = diagnose(row({ baselineRss: 10 * MiB, peakRss: 110 * MiB, retainedRss: 100 * MiB, releasedRss: 100 * MiB, liveGrowth: 80 * MiB, lateGrowthShare: 0.5 }));
     expect(v.kind).toBe('leak');
     expect(v.remedy).toContain('80.0 MiB over the run, 50% of it in the second half of the load');
+  });
+});
+
+describe('the ledger\'s largest pool in the verdict', () => {
+  it('retention names the pool that held most of the free memory, with its documented remedy', () => {
+    const row = target(300, 20, 0, 0, 'tcmalloc');
+    row.metrics['pool.pageheapFree'] = { median: 250 * MiB, min: 250 * MiB, max: 250 * MiB };
+    row.metrics['pool.threadCaches'] = { median: 30 * MiB, min: 30 * MiB, max: 30 * MiB };
+    row.metrics['pool.metadata'] = { median: 400 * MiB, min: 400 * MiB, max: 400 * MiB };
+    const v = diagnose(row);
+    expect(v.kind).toBe('retention');
+    expect(v.evidence.dominantPool).toBe('pageheapFree');
+    expect(v.evidence.dominantPoolBytes).toBe(250 * MiB);
+    expect(v.remedy).toContain('Most of it sat in tcmalloc page heap free (250.0 MiB): MallocExtension::instance()->ReleaseFreeMemory() returns it');
+  });
+
+  it('without a ledger the verdict names no pool', () => {
+    const v = diagnose(target(300, 20, 0, 0, 'tcmalloc'));
+    expect(v.evidence.dominantPool).toBeUndefined();
+    expect(v.remedy).not.toContain('Most of it sat');
   });
 });

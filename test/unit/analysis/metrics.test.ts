@@ -544,3 +544,36 @@ describe('summarizeTrials', () => {
     expect(() => summarizeTrials([])).toThrow('summarize: no traces');
   });
 });
+
+describe('ledgerMetrics: where RSS sat at the retention point', () => {
+  const split = (heapMiB: number, anonMiB: number) => ({
+    rss: (heapMiB + anonMiB + 7) * MiB, brkHeap: heapMiB * MiB, anonymous: anonMiB * MiB, stacks: 1 * MiB, file: 5 * MiB, other: 1 * MiB,
+    lazyFree: 0.5 * MiB, threads: 3, threadsLocated: 3,
+  });
+  const ledger = (tMs: number, point: 'phase-end' | 'before-release' | 'after-release', phase: string, heapMiB: number, anonMiB: number, readMs: number) =>
+    ({ type: 'ledger' as const, tMs, point, phase, split: split(heapMiB, anonMiB), readMs });
+
+  it('reads the ledger right before the release, not a later phase end; the heap not in use by the allocator\'s count', () => {
+    const base = fakeTrace();
+    const events = [...base.events.slice(0, 4),
+      ledger(2999, 'phase-end', 'idle', 300, 100, 0.5), ledger(3000, 'before-release', 'after-release', 250, 150, 0.7),
+      base.events[4]!, ledger(3001, 'after-release', 'after-release', 5, 10, 0.9), ledger(3999, 'phase-end', 'after-release', 5, 10, 1.1), base.events[5]!];
+    const m = trialMetrics({ ...base, events });
+    expect([m.ledgerBrkHeap, m.ledgerAnonymous, m.ledgerStacks, m.ledgerFile, m.ledgerOther, m.ledgerLazyFree])
+      .toEqual([250 * MiB, 150 * MiB, 1 * MiB, 5 * MiB, 1 * MiB, 0.5 * MiB]);
+    // inUseAfter is the last allocated count before the release: 1 MiB at 2500 ms.
+    expect(m.inUseAfter).toBe(1 * MiB);
+    expect(m.ledgerHeapNotInUse).toBe(399 * MiB);
+    // The median of the four reads (0.5, 0.7, 0.9, 1.1): the lower middle one.
+    expect(m.ledgerReadMs).toBe(0.7);
+  });
+
+  it('without a release, the last phase end; without ledgers, nothing', () => {
+    const base = fakeTrace();
+    const noRelease = [...base.events.slice(0, 4), ledger(2999, 'phase-end', 'idle', 300, 100, 2), ledger(3999, 'phase-end', 'after-release', 40, 60, 3), base.events[5]!];
+    const m = trialMetrics({ ...base, events: noRelease });
+    expect([m.ledgerBrkHeap, m.ledgerAnonymous]).toEqual([40 * MiB, 60 * MiB]);
+    const none = trialMetrics(base);
+    expect([none.ledgerBrkHeap, none.ledgerHeapNotInUse, none.ledgerReadMs]).toEqual([null, null, null]);
+  });
+});

@@ -49,6 +49,12 @@ describe('parsers on real tool output', () => {
     expect(parseLsan(fixture('lsan-leak.log'), true)).toMatchObject({ reported: true, leaked: { bytes: 0, blocks: 0 } });
     expect(parseLsan(fixture('lsan-leak.log'), false).reported).toBe(false);
   });
+  it('LeakSanitizer: the check asked for before the stop and the one at exit report the same leaks once (kv-unreachable)', () => {
+    const r = parseLsan(fixture('lsan-two-reports.log'), true);
+    expect(r.leaked).toEqual({ bytes: 241_682_608, blocks: 809 });
+    expect(r.definitelyLost!.bytes + r.indirectlyLost!.bytes).toBe(241_682_608);
+    expect(r.definitelyLost!.blocks + r.indirectlyLost!.blocks).toBe(809);
+  });
   it('LeakSanitizer: direct and indirect records and the SUMMARY (a run with stack roots off)', () => {
     const r = parseLsan(fixture('lsan-no-stack-roots.log'), false);
     expect(r.leaked).toEqual({ bytes: 1_178_188, blocks: 141 });

@@ -107,7 +107,16 @@ describe('loadCeilings', () => {
     expect(e.exitCode).toBe(2);
     // The list is sorted and complete: the first and last scenario names of scenarios/, nothing after.
     expect(e.message).toMatch(/^ {2}- nope: no scenario named 'nope'; scenarios are burst, [a-z, -]*tuning$/m);
-    expect(e.message).toMatch(/^ {2}- \['steady --quick'\]\.hoard: unknown variant 'hoard'; valid: \*, glibc, tcmalloc, jemalloc, mimalloc, [a-z0-9, -]*, as-built$/m);
+    expect(e.message).toMatch(/^ {2}- \['steady --quick'\]\.hoard: unknown variant 'hoard'; valid: \*, glibc, tcmalloc, jemalloc, mimalloc, [a-z0-9, -]*, as-built, or <variant>\+<remedy> with a remedy of glibc-arenas2, [a-z0-9, -]*, tcmalloc-rate10$/m);
+  });
+
+  it('a remedied row may be named <variant>+<remedy>, with a known variant and a known remedy only', async () => {
+    const ok = await loadCeilings(ceilingsFile({ 'burst --quick': { 'tcmalloc+release-1s': { retainedRss: '64MiB' }, 'glibc+glibc-arenas2': { peakRss: '1GiB' } } }));
+    expect(ok.entries.map((x) => x.variant)).toEqual(['tcmalloc+release-1s', 'glibc+glibc-arenas2']);
+    for (const bad of ['tcmalloc+nope', 'nope+release-1s', '+release-1s', 'tcmalloc+']) {
+      const e = await rejection(loadCeilings(ceilingsFile({ 'burst --quick': { [bad]: { peakRss: '1GiB' } } })));
+      expect(e.message, bad).toContain(`unknown variant '${bad}'`);
+    }
   });
 
   it('adds the scenarios of a run given by path (`extra`), with their phases', async () => {

@@ -49,7 +49,12 @@ describe('runTrial on a fake subject', () => {
     expect(trace.status).toBe('complete');
     expect(trace.allocator).toBe('jemalloc');
     expect(trace.events.filter((e) => e.type === 'phase').map((e) => e.type === 'phase' && e.name)).toEqual(['a', 'b', 'c']);
-    expect(trace.events.map((e) => e.type)).toEqual(['phase', 'phase', 'phase', 'release', 'end']);
+    // A ledger (where RSS sits) at each phase end and right before and after the release;
+    // the fake subject's pid is this test process, whose smaps are real.
+    expect(trace.events.map((e) => (e.type === 'ledger' ? `ledger ${e.point} ${e.phase}` : e.type))).toEqual([
+      'phase', 'ledger phase-end a', 'phase', 'ledger phase-end b', 'phase', 'ledger before-release c', 'release', 'ledger after-release c', 'ledger phase-end c', 'end']);
+    const ledger = trace.events.find((e) => e.type === 'ledger')!;
+    expect(ledger.type === 'ledger' && ledger.split.rss).toBeGreaterThan(10 * 1024 * 1024);
     const c = trace.events.find((e) => e.type === 'phase' && e.name === 'c')!;
     expect(fake.releases).toHaveLength(1);
     expect(fake.releases[0]!).toBeGreaterThanOrEqual(c.tMs);

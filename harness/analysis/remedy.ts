@@ -1,0 +1,64 @@
+// A remedy, measured: the remedied run's row against the row it was tried on. What RSS kept
+// above baseline at the retention point (right before the scenario's own release), the
+// throughput and p99 of the loaded phases, and a one-line conclusion. A remedy fixes the
+// row when it keeps at most half of what the original kept, at a throughput cost of at
+// most 2%; the best of several is the one that keeps least within that cost. Pure.
+import type { RemedyOutcome, SummaryRow } from '../core/types.js';
+
+const MiB = 1024 * 1024;
+/** A remedy must keep at most this fraction of the original's kept RSS... */
+export const FIX_KEPT_MAX = 0.5;
+/** ...at no less than this fraction of its throughput... */
+export const THROUGHPUT_MIN = 0.98;
+/** ...judged only when both rows have at least this many trials. */
+export const COST_TRIALS_MIN = 3;
+
+const med = (row: SummaryRow, k: string): number | null => row.metrics[k]?.median ?? null;
+
+/** RSS kept above baseline at the retention point. */
+export function keptBytes(row: SummaryRow): number | null {
+  const r = med(row, 'retainedRss');
+  const b = med(row, 'baselineRss');
+  return r === null || b === null ? null : Math.max(0, r - b);
+}
+
+/** Mean throughput over the phases with built-in load, and their worst p99; null without load. */
+export function loadFigures(row: SummaryRow): { throughput: number | null; p99: number | null } {
+  const tp = Object.keys(row.metrics).filter((k) => k.startsWith('throughput.')).map((k) => med(row, k)).filter((x): x is number => x !== null && x > 0);
+  const p99 = Object.keys(row.metrics).filter((k) => k.startsWith('p99.')).map((k) => med(row, k)).filter((x): x is number => x !== null);
+  return { throughput: tp.length ? tp.reduce((a, b) => a + b, 0) / tp.length : null, p99: p99.length ? Math.max(...p99) : null };
+}
+
+const mib = (b: number) => `${(Math.round((b / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
+
+export function compareRemedy(base: SummaryRow, remedied: SummaryRow, remedy: { id: string; kind: RemedyOutcome['kind']; label: string }): RemedyOutcome {
+  const kept = keptBytes(remedied);
+  const baseKept = keptBytes(base);
+  const keptChange = kept === null || baseKept === null || baseKept === 0 ? null : (kept - baseKept) / baseKept;
+  const a = loadFigures(base);
+  const b = loadFigures(remedied);
+  const throughputRatio = a.throughput && b.throughput ? b.throughput / a.throughput : null;
+  const p99DeltaMs = a.p99 !== null && b.p99 !== null ? b.p99 - a.p99 : null;
+  // A throughput cost is judged only on medians of several trials: one trial of a short
+  // burst moves by tens of percent from run to run.
+  const judged = throughputRatio !== null && base.trials >= COST_TRIALS_MIN && remedied.trials >= COST_TRIALS_MIN;
+  const cheap = !judged || throughputRatio! >= THROUGHPUT_MIN;
+  const improved = kept !== null && baseKept !== null && kept <= FIX_KEPT_MAX * baseKept;
+  const fixes = improved && cheap;
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${Math.round(x * 100)}%`;
+  const cost = throughputRatio === null ? ''
+    : ` at ${Math.round(throughputRatio * 100)}% of the throughput${p99DeltaMs === null ? '' : `, p99 ${p99DeltaMs >= 0 ? '+' : ''}${p99DeltaMs.toFixed(1)} ms`}${judged ? '' : ` (cost not judged: ${Math.min(base.trials, remedied.trials)} trial, run --trials ${COST_TRIALS_MIN})`}`;
+  const said = kept === null || baseKept === null
+    ? `${remedy.label}: RSS kept not measured`
+    : `${remedy.label} kept ${mib(kept)} instead of ${mib(baseKept)}${keptChange === null ? '' : ` (${pct(keptChange)})`}${cost}`;
+  const why = !improved ? 'it does not fix this' : cheap ? 'it fixes this' : `it fixes the RSS but costs ${Math.round((1 - throughputRatio!) * 100)}% of the throughput`;
+  return { id: remedy.id, kind: remedy.kind, label: remedy.label, of: base.variant, keptBytes: kept, baseKeptBytes: baseKept, keptChange, throughputRatio, p99DeltaMs, fixes, conclusion: `${said}: ${why}` };
+}
+
+/** The remedied rows of one original row, best first: those that fix it, by RSS kept; then
+ * the others, by RSS kept. */
+export function rankRemedies(rows: readonly SummaryRow[]): SummaryRow[] {
+  const cheap = (r: SummaryRow) => (r.remedy!.fixes ? 0 : 1);
+  const kept = (r: SummaryRow) => r.remedy!.keptBytes ?? Number.POSITIVE_INFINITY;
+  return [...rows].sort((x, y) => cheap(x) - cheap(y) || kept(x) - kept(y));
+}
