@@ -19,6 +19,8 @@ export const SYSTEM_PACKAGES = [
   'redis-server', 'redis-tools', 'gdb',
   // the plain-malloc example target (scenarios/mosquitto-queue.ts): the broker and its clients
   'mosquitto', 'mosquitto-clients',
+  // leaklab-inspect (docs/inspect.md): libunwind-ptrace walks a stopped thread's stack
+  'libunwind-dev',
 ];
 
 $.verbose = false;
