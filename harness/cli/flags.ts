@@ -3,7 +3,7 @@
 import { LabError } from '../core/errors.js';
 import { parseRegression } from '../gate/gate.js';
 import { type Shard, parseShard } from '../results/shard.js';
-import { SIZE_HELP, parseSize } from '../core/units.js';
+import { SIZE_HELP, parseDuration, parseSize } from '../core/units.js';
 
 export interface RunFlags {
   scenario?: string[];
@@ -51,6 +51,14 @@ export function intFlag(flag: string, min: number) {
     if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
       throw new LabError('badFlag', { flag, value, valid: `an integer >= ${min}` });
     }
+    return n;
+  };
+}
+
+export function durationFlag(flag: string) {
+  return (value: string): number => {
+    const n = parseDuration(value);
+    if (n === undefined || n <= 0) throw new LabError('badFlag', { flag, value, valid: 'a duration such as 500ms, 30s or 5m' });
     return n;
   };
 }

@@ -8,6 +8,7 @@ import { adminCommand } from './admin.js';
 import { buildCommand } from './build.js';
 import { detectCommand } from './detect.js';
 import { gateCommand } from './gate.js';
+import { inspectCommand } from './inspect.js';
 import type { Io } from './io.js';
 import { listCommand } from './list.js';
 import { mergeCommand } from './merge.js';
@@ -27,6 +28,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     report: async (dir) => reportCommand(dir, io),
     compare: async (base, head, flags) => compareCommand(base, head, flags, io),
     detect: async (flags) => detectCommand(flags, argv, io),
+    inspect: async (pid, flags) => inspectCommand(pid, flags, io),
     admin: (port, command) => adminCommand(port, command, io),
   });
   try {

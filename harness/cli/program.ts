@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { ExitCode } from '../core/errors.js';
 import { RESULTS_DIR } from '../core/paths.js';
 import type { DetectFlags } from './detect.js';
-import { type GateFlags, type RunFlags, collect, intFlag, regressionFlag, shardFlag, sizeFlag, rateFlag } from './flags.js';
+import type { InspectFlags } from './inspect.js';
+import { type GateFlags, type RunFlags, collect, durationFlag, intFlag, regressionFlag, shardFlag, sizeFlag, rateFlag } from './flags.js';
 import type { Io } from './io.js';
 
 /** Each command's work, passed in by main.ts. */
@@ -18,6 +19,7 @@ export interface Actions {
   report?: (dir: string) => Promise<number>;
   compare?: (base: string, head: string, flags: { md?: string; all?: boolean }) => Promise<number>;
   detect?: (flags: DetectFlags) => Promise<number>;
+  inspect?: (pid: number, flags: InspectFlags) => Promise<number>;
 }
 
 /** Adds one command to the program; `done` records its exit code. */
@@ -127,7 +129,21 @@ const addDetect: AddCommand = (program, actions, done) => {
     .action(async (flags: DetectFlags) => { done(await actions.detect!(flags)); });
 };
 
-const COMMANDS: readonly AddCommand[] = [addRun, addBuild, addList, addAdmin, addGate, addMerge, addReport, addCompare, addDetect];
+const addInspect: AddCommand = (program, actions, done) => {
+  program.command('inspect')
+    .description('look at a live process the lab did not start, without a preload or a restart: where its RSS sits, the allocator\'s counters, a verdict (docs/inspect.md)')
+    .argument('<pid>', 'the process to inspect', intFlag('<pid>', 1))
+    .option('--release', 'call the allocator\'s release in the process and report RSS before and after')
+    .addOption(new Option('--watch <duration>', 'take snapshots for this long (e.g. 30s, 5m): does the in-use memory grow?').argParser(durationFlag('--watch')))
+    .addOption(new Option('--every <interval>', 'with --watch: time between snapshots').default(1000, '1s').argParser(durationFlag('--every')))
+    .addOption(new Option('--max-stop <ms>', 'refuse a call that would keep the thread stopped longer than this').default(50, '50 ms').argParser(intFlag('--max-stop', 1)))
+    .option('--json', 'print the inspection as JSON and nothing else on stdout')
+    .option('--md', 'print the inspection as Markdown and nothing else on stdout')
+    .exitOverride()
+    .action(async (pid: number, flags: InspectFlags) => { done(await actions.inspect!(pid, flags)); });
+};
+
+const COMMANDS: readonly AddCommand[] = [addRun, addBuild, addList, addAdmin, addGate, addMerge, addReport, addCompare, addDetect, addInspect];
 
 export function buildProgram(io: Io, actions: Actions): { program: Command; result: () => number } {
   let code: number = ExitCode.ok;

@@ -61,6 +61,14 @@ const messages = {
     `attach release failed for pid ${p.pid}: ${p.reason}`,
   targetLostAfterAttach: (p: { pid: number; what: string }) =>
     `the target (pid ${p.pid}) ${p.what} after the attach release: the attach damaged it; the run fails`,
+  noProcess: (p: { pid: string }) =>
+    `inspect: no process ${p.pid}; expected the pid of a running process (see \`pgrep -a <name>\`)`,
+  inspectorMissing: (p: { path: string }) =>
+    `inspect: the inspector ${p.path} is not built; build it with \`npm run lab -- build\` (needs libunwind-dev from \`npm run setup\`)`,
+  inspectRefused: (p: { pid: number; reason: string }) =>
+    `inspect refused for pid ${p.pid}: ${p.reason}`,
+  inspectFailed: (p: { pid: number; command: string; error: string; reason: string }) =>
+    `inspect ${p.command} of pid ${p.pid} failed (${p.error}): ${p.reason}`,
 } as const;
 
 export type ErrorId = keyof typeof messages;
@@ -93,6 +101,10 @@ const exitCodes: Record<ErrorId, ExitCode> = {
   attachRefused: ExitCode.environment,
   attachFailed: ExitCode.failed,
   targetLostAfterAttach: ExitCode.failed,
+  noProcess: ExitCode.usage,
+  inspectorMissing: ExitCode.environment,
+  inspectRefused: ExitCode.environment,
+  inspectFailed: ExitCode.failed,
 };
 
 type ErrorArgs = { [K in ErrorId]: Params<K> extends undefined ? [id: K] : [id: K, params: Params<K>] }[ErrorId];

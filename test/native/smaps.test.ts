@@ -7,11 +7,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { type Socket, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { binaryPath } from '../../harness/core/paths.js';
+import { KV, startKv } from '../support/kv.js';
 import { readSmapsRollup } from '../../harness/core/proc.js';
 import { type RssSplit, readRssSplit } from '../../harness/core/smaps.js';
 
-const KV = binaryPath('leaklab-kv');
 const MiB = 1024 * 1024;
 
 let server: ChildProcess;
@@ -19,16 +18,9 @@ let port = 0;
 const sockets: Socket[] = [];
 
 beforeAll(async () => {
-  server = spawn(KV, ['--port', '0', '--mode', 'free'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    server.on('exit', (code) => reject(new Error(`leaklab-kv exited (${code}): ${out}`)));
-  });
+  const kv = await startKv(['--mode', 'free']);
+  server = kv.proc;
+  port = kv.port;
   for (let i = 0; i < 3; i++) {
     const s = connect(port, '127.0.0.1');
     await new Promise<void>((r) => s.once('connect', () => r()));

@@ -51,7 +51,7 @@ function findCycle(graph: Map<string, string[]>): string[] | null {
 
 /** The stage folders from the bottom up (docs/architecture.md): each may import only from
  * the folders before it in this list, never from one after it. No exceptions. */
-export const LAYERS = ['core', 'allocators', 'tooling', 'scenario', 'subjects', 'analysis', 'results', 'trial', 'run', 'gate', 'report', 'detect', 'cli'] as const;
+export const LAYERS = ['core', 'allocators', 'tooling', 'scenario', 'subjects', 'analysis', 'results', 'trial', 'run', 'gate', 'report', 'detect', 'inspect', 'cli'] as const;
 
 describe('harness layout', () => {
   const graph = importGraph();
