@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
 import { benchHostile } from './hostile.js';
+import { benchLedger } from './ledger.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
 import { benchObserver } from './observer.js';
@@ -65,5 +66,9 @@ export function buildBenchProgram(): Command {
     .option('--rounds <n>', 'paired rounds (off and on, interleaved; the ratio with its 95% confidence interval)', '3')
     .option('--poll', 'instead: the counters poll\'s own cost inside the target per allocator (stats_us, time in allocator calls), idle and with a 1 GiB heap')
     .action(async (o: { rounds: string; poll?: boolean }) => (o.poll ? benchProbePoll() : benchProbe(Math.max(2, Number(o.rounds) || 3))));
+  program.command('ledger')
+    .description('the cost of one ledger reading (smaps read and split) per allocator, on the kv server filled to 200 MiB and 1 GiB: median and p99, mappings, the target\'s RSS change')
+    .option('--reads <n>', 'readings per allocator and size', '30')
+    .action(async (o: { reads: string }) => benchLedger(Math.max(1, Number(o.reads) || 30)));
   return program;
 }
