@@ -1,7 +1,7 @@
 // The allocator's side of the ledger: the resident heap (the kernel's count: brk heap and
 // other anonymous memory, core/smaps.ts) split by the allocator's own introspection into
 // what the program uses and the pools that hold free memory, and the remainder, always
-// shown. Read from the subject's full `stats` at the ledger's points. Each allocator names
+// shown. Read from the subject's allocation-free `stats-counters` at the ledger's points. Each allocator names
 // different pools and counts them differently (docs/metrics.md, "The ledger"):
 //   tcmalloc: page heap free, central, transfer and thread caches (resident; unmapped spans
 //     are not), metadata = total_physical - (heap_size - unmapped);

@@ -61,7 +61,7 @@ export type TraceEvent =
    * release. */
   | {
     type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number;
-    /** The allocator's counters from the subject's full `stats` at that point (null: none). */
+    /** The allocator's counters from the subject's `stats-counters` at that point (null: none). */
     alloc?: Record<string, number | null> | null;
   };
 

@@ -10,7 +10,9 @@ import { ROOT } from '../core/paths.js';
 import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { growthHtml } from './growth.js';
-import { MiB } from '../core/units.js';
+import { MiB, formatMiB } from '../core/units.js';
+import { LEDGER_TITLE, ledgerBars, ledgerTable } from './ledger.js';
+import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -156,8 +158,34 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   }
   parts.push('<h3>Summary</h3>', rows.length ? summaryTable(rows, colors) : '<p class="note">No trial of this scenario finished.</p>');
   if (rows.some((r) => r.trials > 1)) parts.push('<p class="note">Medians across trials; (min-max) where the trials differ.</p>');
-  parts.push(verdictList(rows), growthHtml(rows, esc), '</section>');
+  parts.push(verdictList(rows), ledgerHtml(rows), remediesHtml(rows), growthHtml(rows, esc), '</section>');
   return { html: parts.filter(Boolean).join('\n'), chart };
+}
+
+const BAR_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+/** The ledger at the retention point: a stacked bar per variant (on one scale), then the table. */
+function ledgerHtml(rows: readonly SummaryRow[]): string {
+  const t = ledgerTable(rows);
+  if (!t) return '';
+  const bars = ledgerBars(rows);
+  const max = Math.max(...bars.map((b) => b.total), 1);
+  const labels = [...new Set(bars.flatMap((b) => b.segments.map((x) => x.label)))];
+  const color = (label: string) => BAR_COLORS[labels.indexOf(label) % BAR_COLORS.length]!;
+  const bar = (b: (typeof bars)[number]) => `<div class="ledger-row"><span class="ledger-name">${esc(b.variant)}</span><div class="ledger-bar" style="width:${((b.total / max) * 100).toFixed(1)}%">`
+    + b.segments.map((x) => `<span title="${esc(x.label)}: ${formatMiB(x.bytes)} MiB" style="width:${((x.bytes / b.total) * 100).toFixed(2)}%;background:${color(x.label)}"></span>`).join('')
+    + `</div><span class="ledger-total">${formatMiB(b.total)} MiB</span></div>`;
+  const legend = labels.map((l) => `<span><i style="background:${color(l)}"></i>${esc(l)}</span>`).join('');
+  const head = `<tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`;
+  const body = t.body.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`)).join('')}</tr>`).join('');
+  return [`<h3>${esc(LEDGER_TITLE)}</h3>`, `<div class="ledger">${bars.map(bar).join('')}<div class="ledger-legend">${legend}</div></div>`,
+    `<table class="ledger-table"><thead>${head}</thead><tbody>${body}</tbody></table>`].join('\n');
+}
+
+function remediesHtml(rows: readonly SummaryRow[]): string {
+  const groups = remedyLines(rows);
+  if (!groups.length) return '';
+  return `<h3>${esc(REMEDIES_TITLE)}</h3><ul class="remedies">${groups.map((g) => `<li><strong>${esc(g.head)}</strong><ul>${g.lines.map((l) => `<li>${esc(l)}</li>`).join('')}</ul></li>`).join('')}</ul>`;
 }
 
 export function htmlReport(run: RunData): string {

@@ -45,3 +45,26 @@ export function ledgerTable(rows: readonly SummaryRow[]): { head: string[]; body
   ];
   return { head: ['', ...withLedger.map((r) => r.variant)], body };
 }
+
+/** One stacked bar per variant: where its RSS sat, in the order of the table; the heap's
+ * parts are the allocator's (in use, each resident pool, the remainder when positive), or
+ * the kernel's brk heap and anonymous memory when the allocator has no count. */
+export function ledgerBars(rows: readonly SummaryRow[]): Array<{ variant: string; total: number; segments: Array<{ label: string; bytes: number }> }> {
+  return rows.filter((r) => med(r, 'ledgerAnonymous') !== null).map((r) => {
+    const inUse = med(r, 'ledgerInUse');
+    const heap = inUse === null
+      ? [{ label: 'brk heap', bytes: med(r, 'ledgerBrkHeap') ?? 0 }, { label: 'anonymous', bytes: med(r, 'ledgerAnonymous') ?? 0 }]
+      : [
+        { label: 'in use by the program', bytes: inUse },
+        ...Object.keys(r.metrics).filter((k) => k.startsWith('pool.') && RESIDENT_POOLS.has(k.slice(5)))
+          .map((k) => ({ label: POOL_LABELS[k.slice(5)] ?? k, bytes: med(r, k) ?? 0 })),
+        { label: 'unexplained', bytes: Math.max(0, med(r, 'ledgerUnexplained') ?? 0) },
+      ];
+    const segments = [...heap, { label: 'thread stacks', bytes: med(r, 'ledgerStacks') ?? 0 }, { label: 'file-backed', bytes: med(r, 'ledgerFile') ?? 0 },
+      { label: 'other', bytes: med(r, 'ledgerOther') ?? 0 }].filter((x) => x.bytes > 0);
+    return { variant: r.variant, total: segments.reduce((s, x) => s + x.bytes, 0), segments };
+  });
+}
+
+/** The pools counted inside the resident heap (the others are apart or a part of one). */
+const RESIDENT_POOLS = new Set(['pageheapFree', 'centralCache', 'transferCache', 'threadCaches', 'metadata', 'activeMinusAllocated', 'dirtyMuzzy', 'fordblks']);

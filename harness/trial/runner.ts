@@ -140,8 +140,9 @@ class Trial {
   }
 
   /** Where the subject's RSS sits now (its smaps), with the allocator's counters from its
-   * full `stats`, as a ledger event; nothing when the process is gone. The split is read at
-   * once; the counters follow over the control channel (a few ms). */
+   * allocation-free `stats-counters` (the 100 ms poll's reply; the full `stats` would
+   * allocate inside the subject), as a ledger event; nothing when the process is gone. The
+   * split is read at once; the counters follow over the control channel (a few ms). */
   private async ledger(point: LedgerPoint, phase: string): Promise<void> {
     if (!this.subject) return;
     const tMs = this.elapsed();
@@ -151,7 +152,7 @@ class Trial {
     if (!split) return;
     // --no-stats-poll: the subject is not asked for anything, its ledger has no counters.
     const control = this.o.statsPolling === false ? null : this.subject.control;
-    const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats', 5_000).catch(() => null) : null;
+    const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats-counters', 5_000).catch(() => null) : null;
     this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null });
   }
 
