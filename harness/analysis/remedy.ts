@@ -1,6 +1,6 @@
 // A remedy, measured: the remedied run's row against the row it was tried on. What RSS kept
 // above baseline at the retention point (right before the scenario's own release), the
-// throughput and p99 of the loaded phases, and a one-line conclusion. A remedy fixes the
+// throughput and p99 of the main loaded phase, and a one-line conclusion. A remedy fixes the
 // row when it keeps at most half of what the original kept, at a throughput cost of at
 // most 2%; the best of several is the one that keeps least within that cost. Pure.
 import type { RemedyOutcome, SummaryRow } from '../core/types.js';
@@ -22,11 +22,20 @@ export function keptBytes(row: SummaryRow): number | null {
   return r === null || b === null ? null : Math.max(0, r - b);
 }
 
-/** Mean throughput over the phases with built-in load, and their worst p99; null without load. */
-export function loadFigures(row: SummaryRow): { throughput: number | null; p99: number | null } {
-  const tp = Object.keys(row.metrics).filter((k) => k.startsWith('throughput.')).map((k) => med(row, k)).filter((x): x is number => x !== null && x > 0);
-  const p99 = Object.keys(row.metrics).filter((k) => k.startsWith('p99.')).map((k) => med(row, k)).filter((x): x is number => x !== null);
-  return { throughput: tp.length ? tp.reduce((a, b) => a + b, 0) / tp.length : null, p99: p99.length ? Math.max(...p99) : null };
+/** The main loaded phase of a row: the one with the highest throughput (a short warm-up
+ * phase of a few requests would make any mean noise); null without built-in load. */
+export function mainLoadPhase(row: SummaryRow): string | null {
+  let best: { phase: string; rps: number } | null = null;
+  for (const k of Object.keys(row.metrics)) {
+    const rps = k.startsWith('throughput.') ? med(row, k) : null;
+    if (rps !== null && rps > 0 && (!best || rps > best.rps)) best = { phase: k.slice('throughput.'.length), rps };
+  }
+  return best?.phase ?? null;
+}
+
+/** Throughput and p99 of `phase` in a row (null where not measured). */
+export function loadFigures(row: SummaryRow, phase: string | null): { throughput: number | null; p99: number | null } {
+  return phase === null ? { throughput: null, p99: null } : { throughput: med(row, `throughput.${phase}`), p99: med(row, `p99.${phase}`) };
 }
 
 const mib = (b: number) => `${(Math.round((b / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
@@ -35,8 +44,9 @@ export function compareRemedy(base: SummaryRow, remedied: SummaryRow, remedy: { 
   const kept = keptBytes(remedied);
   const baseKept = keptBytes(base);
   const keptChange = kept === null || baseKept === null || baseKept === 0 ? null : (kept - baseKept) / baseKept;
-  const a = loadFigures(base);
-  const b = loadFigures(remedied);
+  const phase = mainLoadPhase(base);
+  const a = loadFigures(base, phase);
+  const b = loadFigures(remedied, phase);
   const throughputRatio = a.throughput && b.throughput ? b.throughput / a.throughput : null;
   const p99DeltaMs = a.p99 !== null && b.p99 !== null ? b.p99 - a.p99 : null;
   // A throughput cost is judged only on medians of several trials: one trial of a short

@@ -187,9 +187,10 @@ export interface RemedyOutcome {
   baseKeptBytes: number | null;
   /** (kept - base kept) / base kept. */
   keptChange: number | null;
-  /** Mean throughput of the loaded phases, remedied / original; null without built-in load. */
+  /** Throughput of the main loaded phase (the original's busiest), remedied / original;
+   * null without built-in load. */
   throughputRatio: number | null;
-  /** Worst p99 of the loaded phases, remedied minus original (ms). */
+  /** p99 of that phase, remedied minus original (ms). */
   p99DeltaMs: number | null;
   /** Kept at most half of the original's, at no more than 2% throughput cost. */
   fixes: boolean;

@@ -2,7 +2,7 @@
 // the conclusion's figures, what "fixes" means (kept at most half, at most 2% of the
 // throughput lost), and the ranking (within the cost first, then by RSS kept).
 import { describe, expect, it } from 'vitest';
-import { compareRemedy, keptBytes, loadFigures, rankRemedies } from '../../../harness/analysis/remedy.js';
+import { compareRemedy, keptBytes, loadFigures, mainLoadPhase, rankRemedies } from '../../../harness/analysis/remedy.js';
 import type { SummaryRow } from '../../../harness/core/types.js';
 
 const MiB = 1024 * 1024;
@@ -56,11 +56,21 @@ describe('compareRemedy', () => {
 });
 
 describe('the figures it reads', () => {
-  it('kept is retained minus baseline, never below 0; throughput is the mean of the loaded phases, p99 the worst', () => {
+  it('kept is retained minus baseline, never below 0; the load figures are those of the busiest loaded phase', () => {
     expect(keptBytes(row('x', 10, 4))).toBe(0);
-    expect(loadFigures({ ...row('x', 1, 2), metrics: { 'throughput.a': s(100), 'throughput.b': s(300), 'throughput.c': s(0), 'p99.a': s(5), 'p99.b': s(9) } }))
-      .toEqual({ throughput: 200, p99: 9 });
-    expect(loadFigures(row('x', 1, 2))).toEqual({ throughput: null, p99: null });
+    const r = { ...row('x', 1, 2), metrics: { 'throughput.warm': s(6), 'throughput.burst': s(517), 'throughput.drain': s(384), 'p99.warm': s(500), 'p99.burst': s(735), 'p99.drain': s(507) } };
+    expect(mainLoadPhase(r)).toBe('burst');
+    expect(loadFigures(r, 'burst')).toEqual({ throughput: 517, p99: 735 });
+    expect(mainLoadPhase(row('x', 1, 2))).toBeNull();
+    expect(loadFigures(row('x', 1, 2), null)).toEqual({ throughput: null, p99: null });
+  });
+
+  it('a warm-up phase of a few requests does not move the ratio: the busiest phase of the original is compared', () => {
+    const base = { ...row('tcmalloc', 8, 208), metrics: { ...row('tcmalloc', 8, 208).metrics, 'throughput.warm': s(6), 'throughput.burst': s(517), 'p99.burst': s(735) } };
+    const rem = { ...row('x', 8, 9), metrics: { ...row('x', 8, 9).metrics, 'throughput.warm': s(0.5), 'throughput.burst': s(516), 'p99.burst': s(731) } };
+    const o = compareRemedy(base, rem, PERIODIC);
+    expect(o.throughputRatio).toBeCloseTo(516 / 517, 6);
+    expect(o.p99DeltaMs).toBe(-4);
   });
 });
 
