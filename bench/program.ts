@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { benchFuzz } from './fuzz.js';
 import { benchHarness } from './harness.js';
 import { benchHostile } from './hostile.js';
+import { benchInspect } from './inspect.js';
 import { benchLedger } from './ledger.js';
 import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
@@ -66,6 +67,13 @@ export function buildBenchProgram(): Command {
     .option('--rounds <n>', 'paired rounds (off and on, interleaved; the ratio with its 95% confidence interval)', '3')
     .option('--poll', 'instead: the counters poll\'s own cost inside the target per allocator (stats_us, time in allocator calls), idle and with a 1 GiB heap')
     .action(async (o: { rounds: string; poll?: boolean }) => (o.poll ? benchProbePoll() : benchProbe(Math.max(2, Number(o.rounds) || 3))));
+  program.command('inspect')
+    .description('what one lab inspect call costs a live process: stop overhead and the allocator calls\' own time per counters snapshot and per release, per allocator and heap size (median and p99)')
+    .option('--snapshots <n>', 'counters snapshots per allocator and heap', '50')
+    .option('--releases <n>', 'releases per allocator and heap (the first reported apart)', '11')
+    .option('--heaps <list>', 'heap sizes in MiB, comma-separated', '256,1024')
+    .action(async (o: { snapshots: string; releases: string; heaps: string }) => benchInspect(Math.max(1, Number(o.snapshots) || 50), Math.max(2, Number(o.releases) || 11),
+      o.heaps.split(',').map((x) => Math.max(1, Number(x) || 256))));
   program.command('ledger')
     .description('the cost of one ledger reading (smaps read and split) per allocator, on the kv server filled to 200 MiB and 1 GiB: median and p99, mappings, the target\'s RSS change')
     .option('--reads <n>', 'readings per allocator and size', '30')
