@@ -29,7 +29,10 @@ const kv = (port: number, ...words: string[]) => execa(KV, ['client', '--port', 
 interface Inspection {
   allocator: string;
   mallocObject: string;
-  snapshots: Array<{ rss: number; split: { anonymous: number; brkHeap: number; threads: number; threadsLocated: number }; counters: Record<string, number | null> | null; stopMs: number | null }>;
+  snapshots: Array<{
+    rss: number; split: { anonymous: number; brkHeap: number; threads: number; threadsLocated: number }; counters: Record<string, number | null> | null; stopMs: number | null;
+    ledger: { pools: Array<{ id: string; bytes: number }> } | null;
+  }>;
   release: { call: string; rssBefore: number; rssAfter: number; reach: string | null } | null;
   verdict: { kind: string; severity: string; rule: string; advice: string };
   notes: string[];
@@ -68,6 +71,9 @@ describe('lab inspect on a live kv server', () => {
     const r = await inspectJson(s.pid, '--release');
     expect(r.allocator).toBe('tcmalloc');
     expect(r.snapshots[0]!.counters!.allocated_bytes!).toBeLessThan(8 * MiB);
+    // The ledger, as in a run: the cleared values sit in tcmalloc's page heap.
+    const pageheap = r.snapshots[0]!.ledger!.pools.find((p) => p.id === 'pageheapFree')!;
+    expect(pageheap.bytes).toBeGreaterThan(100 * MiB);
     expect(r.verdict.kind).toBe('retention');
     expect(r.release!.call).toMatch(/ReleaseFreeMemory/);
     // tcmalloc kept the 150 MiB; its release gives back nearly all of it (measured 141.3 of 155.3 MiB).
@@ -125,7 +131,7 @@ describe('lab inspect on a live kv server', () => {
     const t = await lab(['inspect', String(s.pid)], { FORCE_COLOR: '0' }, 60_000);
     expect(t.exitCode, t.stderr).toBe(0);
     expect(t.stdout).toContain('allocator serving malloc: glibc');
-    for (const row of ['RSS (statm)', 'brk heap', 'anonymous', 'thread stacks', 'file-backed', 'of which LazyFree', 'allocator: in use']) expect(t.stdout).toContain(row);
+    for (const row of ['RSS (statm)', 'brk heap', 'anonymous', 'thread stacks', 'file-backed', 'of which LazyFree', 'allocator: in use', 'glibc free chunks and arena tops (fordblks)', 'unexplained']) expect(t.stdout).toContain(row);
     // An idle server: a heap under 32 MiB.
     expect(t.stdout).toMatch(/verdict: healthy \(ok\)/);
     const md = await lab(['inspect', String(s.pid), '--md'], {}, 60_000);

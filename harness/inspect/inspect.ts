@@ -10,6 +10,7 @@ import { type RssSplit, readRssSplit } from '../core/smaps.js';
 import { readStatmRss } from '../core/proc.js';
 import { LabError } from '../core/errors.js';
 import { profilerFor } from '../allocators/registry.js';
+import { type AllocatorLedger, allocatorLedger } from '../analysis/ledger.js';
 import { type Snapshot, type SnapshotVerdict, snapshotVerdict } from '../analysis/snapshot.js';
 import { type EngineReply, engine } from './engine.js';
 
@@ -33,6 +34,8 @@ export interface InspectSnapshot {
   /** How long the inspector kept one thread stopped, and the allocator calls' own time. */
   stopMs: number | null;
   callMs: number | null;
+  /** The allocator's side of the ledger (analysis/ledger.ts), as in a run; null when unknown. */
+  ledger: AllocatorLedger | null;
 }
 
 export interface InspectRelease {
@@ -87,13 +90,14 @@ function processFacts(pid: number): { program: string | null; cmdline: string } 
   return { program, cmdline };
 }
 
-async function snapshot(pid: number, t0: number, counted: boolean, maxStopMs?: number): Promise<InspectSnapshot> {
+async function snapshot(pid: number, t0: number, counted: boolean, allocator: string, maxStopMs?: number): Promise<InspectSnapshot> {
   const reply = counted ? await engine('counters', pid, { maxStopMs }) : null;
   const split = readRssSplit(pid);
   const rss = readStatmRss(pid);
   if (!split || rss === null) throw new LabError('noProcess', { pid: String(pid) });
   const counters = reply && typeof reply.counters === 'object' ? reply.counters as Record<string, unknown> : null;
-  return { tMs: performance.now() - t0, rss, split, counters, ...(reply ? timing(reply) : { stopMs: null, callMs: null }) };
+  const ledger = allocatorLedger(allocator, counters as Record<string, unknown> | null, split);
+  return { tMs: performance.now() - t0, rss, split, counters, ...(reply ? timing(reply) : { stopMs: null, callMs: null }), ledger };
 }
 
 function threadName(pid: number, tid: number): string {
@@ -131,7 +135,7 @@ function profileHint(allocator: string): string {
   return `${preload}${env}, dumps through ${p.dumpCall}, compared with \`${p.tool} --base\``;
 }
 
-async function watch(o: InspectOptions, t0: number, counted: boolean, first: InspectSnapshot): Promise<{ snaps: InspectSnapshot[]; partial: string | null }> {
+async function watch(o: InspectOptions, t0: number, counted: boolean, allocator: string, first: InspectSnapshot): Promise<{ snaps: InspectSnapshot[]; partial: string | null }> {
   const snaps = [first];
   const total = Math.max(1, Math.floor(o.watchMs! / o.everyMs));
   for (let k = 1; k <= total; k++) {
@@ -141,7 +145,7 @@ async function watch(o: InspectOptions, t0: number, counted: boolean, first: Ins
       return { snaps, partial: 'interrupted' };
     }
     try {
-      const s = await snapshot(o.pid, t0, counted, o.maxStopMs);
+      const s = await snapshot(o.pid, t0, counted, allocator, o.maxStopMs);
       snaps.push(s);
       o.progress?.(`inspect: snapshot ${k + 1} of ${total + 1} at ${(s.tMs / 1000).toFixed(1)} s: RSS ${(s.rss / 2 ** 20).toFixed(1)} MiB`);
     } catch (err) {
@@ -166,8 +170,8 @@ export async function inspect(o: InspectOptions): Promise<InspectResult> {
   if (allocator === 'mimalloc') notes.push('mimalloc 2.0.9 (Debian\'s release build) counts no in-use bytes: the program\'s share of the heap is not measured');
   const t0 = performance.now();
   o.progress?.(`inspect: pid ${o.pid} (${facts.cmdline.slice(0, 60)}), allocator ${allocator}`);
-  const first = await snapshot(o.pid, t0, counted, o.maxStopMs);
-  const { snaps, partial } = o.watchMs ? await watch(o, t0, counted, first) : { snaps: [first], partial: null };
+  const first = await snapshot(o.pid, t0, counted, allocator, o.maxStopMs);
+  const { snaps, partial } = o.watchMs ? await watch(o, t0, counted, allocator, first) : { snaps: [first], partial: null };
   const rel = o.release && counted && !partial ? await release(o.pid, allocator, o.maxStopMs) : null;
   if (o.release && !counted) notes.push('no release: the allocator is unknown');
   const verdict = snapshotVerdict({

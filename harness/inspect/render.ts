@@ -24,8 +24,11 @@ function ledgerRows(s: InspectSnapshot): Array<[string, string, string]> {
   ];
   if (s.counters) {
     rows.push(['allocator: in use', m(num(c.allocated_bytes)), num(c.allocated_bytes) === null ? 'not counted by this allocator' : 'its own count of allocated bytes']);
-    rows.push(['allocator: free', m(num(c.free_bytes)), 'its own count (virtual: may include pages already returned)']);
-    rows.push(['allocator: unmapped', m(num(c.unmapped_bytes)), 'returned to the OS, still reserved']);
+    for (const p of [...(s.ledger?.pools ?? []), ...(s.ledger?.apart ?? [])]) rows.push([`  ${p.name}`, m(p.bytes), p.resident ? 'held by the allocator, resident' : 'counted apart (not resident, or a part of another)']);
+    if (s.ledger && s.ledger.unexplained !== null) {
+      const over = Math.abs(s.ledger.unexplained) > s.ledger.tolerance;
+      rows.push(['  unexplained', m(s.ledger.unexplained), `resident heap - in use - resident pools${over ? ` (over the tolerance of ${m(s.ledger.tolerance)} MiB)` : ''}`]);
+    }
   }
   return rows;
 }
