@@ -13,6 +13,7 @@ import { growthHtml } from './growth.js';
 import { MiB, formatMiB } from '../core/units.js';
 import { LEDGER_TITLE, ledgerBars, ledgerTable } from './ledger.js';
 import { REMEDIES_TITLE, remedyLines } from './remedies.js';
+import { flameHtml } from './flame.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
 import {
   chartsOf, environmentRows, phaseLengths, phaseTexts, releaseTexts, reproduceCommand, runLine, scenarioDescription, scenarioInfo, seedText, variantRows,
@@ -158,11 +159,11 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   }
   parts.push('<h3>Summary</h3>', rows.length ? summaryTable(rows, colors) : '<p class="note">No trial of this scenario finished.</p>');
   if (rows.some((r) => r.trials > 1)) parts.push('<p class="note">Medians across trials; (min-max) where the trials differ.</p>');
-  parts.push(verdictList(rows), ledgerHtml(rows), remediesHtml(rows), growthHtml(rows, esc), '</section>');
+  parts.push(verdictList(rows), ledgerHtml(rows), remediesHtml(rows), growthHtml(rows, esc), flamesHtml(run, rows), '</section>');
   return { html: parts.filter(Boolean).join('\n'), chart };
 }
 
-const BAR_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const BAR_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#a6761d'];
 
 /** The ledger at the retention point: a stacked bar per variant (on one scale), then the table. */
 function ledgerHtml(rows: readonly SummaryRow[]): string {
@@ -180,6 +181,16 @@ function ledgerHtml(rows: readonly SummaryRow[]): string {
   const body = t.body.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`)).join('')}</tr>`).join('');
   return [`<h3>${esc(LEDGER_TITLE)}</h3>`, `<div class="ledger">${bars.map(bar).join('')}<div class="ledger-legend">${legend}</div></div>`,
     `<table class="ledger-table"><thead>${head}</thead><tbody>${body}</tbody></table>`].join('\n');
+}
+
+/** Each profiled row's flame graph of what grew (its first trial's collapsed stacks). */
+function flamesHtml(run: RunData, rows: readonly SummaryRow[]): string {
+  const parts = rows.flatMap((r) => {
+    const stacks = run.flames?.[`${r.scenario}/${r.variant}`];
+    const flame = stacks ? flameHtml(stacks, esc) : '';
+    return flame ? [`<h4>${esc(r.variant)}: what grew, by call stack</h4>`, flame] : [];
+  });
+  return parts.length ? [...parts, '<p class="note">Width is bytes allocated under a frame between the two heap dumps (first trial); hover a frame for its name and size.</p>'].join('\n') : '';
 }
 
 function remediesHtml(rows: readonly SummaryRow[]): string {

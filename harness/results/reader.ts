@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError } from '../core/errors.js';
 import { heldBytes } from '../analysis/metrics.js';
+import { type Stack, parseCollapsed } from '../analysis/growth.js';
 import type { RunInfo, TrialLine } from './schema.js';
 import { csvRecords, jsonLines } from './read-files.js';
 import type { Sample, SummaryRow } from '../core/types.js';
@@ -34,6 +35,24 @@ export interface RunData {
   trials: TrialLine[];
   /** In run order: scenarios as in run.json, variants as in run.json. */
   charts: ChartTrace[];
+  /** The growth profile's collapsed stacks (bytes) of each profiled row's first trial, by
+   * `scenario/variant`, for report.html's flame graph; absent where none was written. */
+  flames?: Record<string, Stack[]>;
+}
+
+/** The first trial's collapsed.txt of each profiled row (the symbolizer wrote it). */
+function readFlames(dir: string, summary: readonly SummaryRow[]): Record<string, Stack[]> {
+  const out: Record<string, Stack[]> = {};
+  for (const r of summary) {
+    if (r.profile?.status !== 'profiled') continue;
+    for (let trial = 1; trial <= r.profile.trials + r.failedTrials; trial++) {
+      const file = join(dir, r.profile.dir, `${r.variant}-${trial}`, 'collapsed.txt');
+      if (!existsSync(file)) continue;
+      out[`${r.scenario}/${r.variant}`] = parseCollapsed(readFileSync(file, 'utf8'));
+      break;
+    }
+  }
+  return out;
 }
 
 const key = (scenario: string, variant: string) => `${scenario}\u0000${variant}`;
@@ -90,7 +109,8 @@ export async function loadRun(dir: string): Promise<RunData> {
   const order = info.scenarios.flatMap((s) => info.variants.map((v) => key(s.name, v.id)));
   const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
   const sorted = [...charts.entries()].sort((a, b) => rank(a[0]) - rank(b[0])).map(([, c]) => c);
-  return { info, summary, trials, charts: sorted };
+  const flames = readFlames(dir, summary);
+  return { info, summary, trials, charts: sorted, ...(Object.keys(flames).length ? { flames } : {}) };
 }
 
 type ChartFor = (scenario: string, variant: string, trial: number) => ChartTrace | undefined;

@@ -68,6 +68,15 @@ describe('lab --scenario leak --quick --profile --memory-limit 16GiB (the suite\
     expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(KEEPER);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain(KEEPER);
   });
+
+  it('report.html draws each profiled variant\'s flame graph, the leaking frame widest under the relay', () => {
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    for (const v of ['tcmalloc', 'jemalloc']) expect(html).toContain(`<h4>${v}: what grew, by call stack</h4>`);
+    // The leaking frame carries most of what grew (the profile table says 99% for the site).
+    const m = /title="leaklab::Relay::PendingTable::Leak: [\d.]+ MiB \(([\d.]+)%\)"/.exec(html);
+    expect(m, 'a PendingTable::Leak frame in the flame graph').not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(80);
+  });
 });
 
 describe('lab --scenario burst --quick --profile: no false alarm', () => {
