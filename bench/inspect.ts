@@ -9,15 +9,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { binaryPath } from '../harness/core/paths.js';
-import { table, writeBench } from './report.js';
+import { sampleQuantile, table, writeBench } from './report.js';
 
 const LIB = '/usr/lib/x86_64-linux-gnu';
 const PRELOAD: Record<string, string | null> = { glibc: null, tcmalloc: 'libtcmalloc.so.4', jemalloc: 'libjemalloc.so.2', mimalloc: 'libmimalloc.so.2' };
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]! : NaN;
-}
 
 interface Timing { stop: number; call: number }
 
@@ -38,7 +34,7 @@ async function one(allocator: string, mib: number, snapshots: number, releases: 
     });
     const counters = Array.from({ length: snapshots }, () => call('counters', p.pid!));
     const rel = Array.from({ length: releases }, () => call('release', p.pid!));
-    const f = (xs: Timing[], k: keyof Timing) => ({ median: quantile(xs.map((x) => x[k]), 0.5), p99: quantile(xs.map((x) => x[k]), 0.99) });
+    const f = (xs: Timing[], k: keyof Timing) => ({ median: sampleQuantile(xs.map((x) => x[k]), 0.5), p99: sampleQuantile(xs.map((x) => x[k]), 0.99) });
     return { allocator, heapMiB: mib, counters: { stop: f(counters, 'stop'), call: f(counters, 'call') }, firstRelease: rel[0]!, releases: { stop: f(rel.slice(1), 'stop'), call: f(rel.slice(1), 'call') } };
   } finally {
     p.kill('SIGKILL');

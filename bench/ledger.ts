@@ -11,17 +11,13 @@ import { readFileSync } from 'node:fs';
 import { readStatmRss } from '../harness/core/proc.js';
 import { readRssSplit } from '../harness/core/smaps.js';
 import { startKv, KV } from '../test/support/kv.js';
-import { table, writeBench } from './report.js';
+import { sampleQuantile, table, writeBench } from './report.js';
 
 const MiB = 1024 * 1024;
 const LIB = '/usr/lib/x86_64-linux-gnu';
 const PRELOAD: Record<string, string | null> = { glibc: null, tcmalloc: 'libtcmalloc.so.4', jemalloc: 'libjemalloc.so.2', mimalloc: 'libmimalloc.so.2' };
 const SIZES = ['200MiB', '1GiB'] as const;
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]!;
-}
 
 async function one(allocator: string, size: string, reads: number) {
   const lib = PRELOAD[allocator];
@@ -37,7 +33,7 @@ async function one(allocator: string, size: string, reads: number) {
       ms.push(performance.now() - t);
     }
     const rssAfter = readStatmRss(kv.pid)!;
-    return { allocator, size, mappings, rssMiB: rssBefore / MiB, medianMs: quantile(ms, 0.5), p99Ms: quantile(ms, 0.99), rssChangeBytes: rssAfter - rssBefore };
+    return { allocator, size, mappings, rssMiB: rssBefore / MiB, medianMs: sampleQuantile(ms, 0.5), p99Ms: sampleQuantile(ms, 0.99), rssChangeBytes: rssAfter - rssBefore };
   } finally {
     kv.proc.kill('SIGKILL');
   }

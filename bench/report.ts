@@ -18,3 +18,10 @@ export function table(head: string[], rows: Array<Array<string | number>>): stri
   for (const r of rows) t.push(r.map(String));
   return t.toString();
 }
+
+/** The q-quantile as one of the values (the lower one between two): what the ledger and
+ * inspect benches report as median and p99. */
+export function sampleQuantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * (s.length - 1)))]! : NaN;
+}

@@ -12,6 +12,7 @@
 // growth. When an input a rule needs is missing, the verdict is `inconclusive` and says
 // which input and how to get it; it never defaults to another kind. The evidence's `rule`
 // lists only the conditions that were evaluated, each with its value.
+import { mibText } from '../core/units.js';
 import { allocatorRow } from '../allocators/registry.js';
 import { POOL_LABELS, POOL_REMEDIES } from './ledger.js';
 import type { Severity, SummaryRow, Verdict } from '../core/types.js';
@@ -47,8 +48,6 @@ export const THRESHOLDS = {
   releaseHelpsMin: 0.5,
 } as const;
 
-/** MiB to one decimal; a value that rounds to zero is 0.0, never -0.0. */
-const mib = (bytes: number) => `${(Math.round((bytes / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 /** One condition a rule evaluated: what, its value, and whether it held. */
@@ -61,7 +60,7 @@ interface Condition {
 class Checks {
   readonly list: Condition[] = [];
   /** `name` (value shown by `show`) compared with `threshold`; records and returns the result. */
-  atLeast(name: string, value: number, threshold: number, show: (x: number) => string = mib): boolean {
+  atLeast(name: string, value: number, threshold: number, show: (x: number) => string = mibText): boolean {
     const ok = value >= threshold;
     this.list.push({ text: `${name} ${show(value)} ${ok ? '>=' : '<'} ${show(threshold)}`, ok });
     return ok;
@@ -152,7 +151,7 @@ export function diagnose(row: SummaryRow): Verdict {
   }
   // The load had not drained when the idle ended: whatever RSS shows then is load.
   if (inp.inFlight !== null && checks.atLeast('inFlightAfter', inp.inFlight, t.floorBytes)) {
-    return verdict('inconclusive', 'warning', `${mib(inp.inFlight)} of requests were still in flight when the idle ended: this machine did not drain the load in the scenario's time, so no verdict is drawn. Run on a quieter machine, or lengthen the drain and idle phases`);
+    return verdict('inconclusive', 'warning', `${mibText(inp.inFlight)} of requests were still in flight when the idle ended: this machine did not drain the load in the scenario's time, so no verdict is drawn. Run on a quieter machine, or lengthen the drain and idle phases`);
   }
   const grown = inp.peak - inp.baseline;
   const kept = inp.retained - inp.baseline;
@@ -173,7 +172,7 @@ function programVerdict(row: SummaryRow, inp: Inputs, kept: number, checks: Chec
   const program = inp.program!;
   if (inp.late === null || inp.lateSource === null) {
     checks.note('growth per unit of work not measured (no lateGrowthShare, no repeatGrowthShare)', false);
-    return verdict('inconclusive', 'warning', `the program's in-use bytes grew ${mib(program)} and are still in use, but growth per unit of work was not measured, so a leak cannot be told from a cache or pool that filled once. Repeat the load so that growth per repetition can be measured, or drive the subject with the built-in load`, { programGrowth: program });
+    return verdict('inconclusive', 'warning', `the program's in-use bytes grew ${mibText(program)} and are still in use, but growth per unit of work was not measured, so a leak cannot be told from a cache or pool that filled once. Repeat the load so that growth per repetition can be measured, or drive the subject with the built-in load`, { programGrowth: program });
   }
   const late = checks.atLeast(inp.lateSource, inp.late, t.leakLateShareMin, ratioText);
   const perRequest = inp.served === null || inp.slope === null || checks.atLeast('growth per request', inp.slope, t.leakMinBytesPerRequest, bytesPerRequest);
@@ -181,13 +180,13 @@ function programVerdict(row: SummaryRow, inp: Inputs, kept: number, checks: Chec
     const notReturned = inp.released === null || checks.atLeast('releasedRss - baselineRss', inp.released - inp.baseline!, t.leakFloorBytes);
     if (notReturned) {
       const when = inp.lateSource === 'repeatGrowthShare' ? 'after the first repetition' : 'in the second half of the load';
-      const rate = inp.served !== null && inp.slope !== null ? `${Math.round(inp.slope)} B per request served` : `${mib(program)} over the run, ${pct(inp.late)} of it ${when}`;
+      const rate = inp.served !== null && inp.slope !== null ? `${Math.round(inp.slope)} B per request served` : `${mibText(program)} over the run, ${pct(inp.late)} of it ${when}`;
       return verdict('leak', 'critical', `the program's bytes grow ${rate} and no release returns them: find the table or cache that is never cleaned (memcheck calls such memory "still reachable", not lost)`, { programGrowth: program });
     }
     return null;
   }
   if (kept > 0 && checks.atLeast('program growth / (retainedRss - baselineRss)', program / kept, t.heldMin, ratioText)) {
-    return verdict('held-by-program', 'warning', `the program itself still uses ${mib(program)} after the load stopped (${pct(program / kept)} of the ${mib(kept)} RSS kept), and it stopped growing with the work: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
+    return verdict('held-by-program', 'warning', `the program itself still uses ${mibText(program)} after the load stopped (${pct(program / kept)} of the ${mibText(kept)} RSS kept), and it stopped growing with the work: a cache, pool or buffer inside the program, not the allocator. Bound or shrink it (size limit, expiry, shrink on idle); a release call cannot return memory still in use`,
       { programGrowth: program, keptAfterIdle: kept, heldByProgram: program, heldFraction: program / kept });
   }
   return null;
@@ -207,7 +206,7 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   }
   if (inp.released === null) {
     checks.note('no release measured', false);
-    return verdict('inconclusive', 'warning', `RSS kept ${mib(byAllocator)} after the idle, but no release was measured, so memory the allocator could return cannot be told from memory pinned between live objects. Add a phase with actions: ['release'] after the idle`, { keptAfterIdle: byAllocator });
+    return verdict('inconclusive', 'warning', `RSS kept ${mibText(byAllocator)} after the idle, but no release was measured, so memory the allocator could return cannot be told from memory pinned between live objects. Add a phase with actions: ['release'] after the idle`, { keptAfterIdle: byAllocator });
   }
   if (program === null) {
     const returned = inp.retained! - inp.released;
@@ -215,14 +214,14 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
       return retention(row, inp, grown, kept, returned, severity, verdict);
     }
     checks.note('program in-use bytes not measured', false);
-    return verdict('inconclusive', 'warning', `RSS kept ${mib(kept)} after the idle and the release returned ${mib(returned)}, but the program's in-use bytes were not measured (${row.allocator} reports none here), so the rest cannot be split between the program and the allocator. Run with an allocator that counts its in-use bytes, or the probe's counting layer`, { keptAfterIdle: kept, returnedByRelease: returned });
+    return verdict('inconclusive', 'warning', `RSS kept ${mibText(kept)} after the idle and the release returned ${mibText(returned)}, but the program's in-use bytes were not measured (${row.allocator} reports none here), so the rest cannot be split between the program and the allocator. Run with an allocator that counts its in-use bytes, or the probe's counting layer`, { keptAfterIdle: kept, returnedByRelease: returned });
   }
   const excess = inp.released - inp.baseline! - program;
   if (checks.atLeast('releasedRss - baselineRss - program bytes', excess, t.floorBytes)
     && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)) {
     const where = dominantPoolOf(row);
     return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes'
-      + (where ? `. Before the release, most of the free memory sat in ${where.label} (${mib(where.bytes)})` : ''),
+      + (where ? `. Before the release, most of the free memory sat in ${where.label} (${mibText(where.bytes)})` : ''),
       { excessAfterRelease: excess, excessFraction: excess / grown, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
   }
   return retention(row, inp, grown, byAllocator, inp.retained! - inp.released, severity, verdict);
@@ -231,12 +230,12 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
 function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, returned: number,
   severity: (f: number) => Severity, verdict: MakeVerdict): Verdict {
   const helps = returned >= THRESHOLDS.releaseHelpsMin * kept;
-  const said = `the allocator kept ${mib(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.`;
+  const said = `the allocator kept ${mibText(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.`;
   const remedy = helps
-    ? `${said} The release call returned ${mib(returned)}. ${capitalize(releaseAdvice(row.allocator))}`
-    : `${said} The release call returned only ${mib(Math.max(0, returned))} of it, so it is not the remedy here. ${capitalize(otherRemedies(row.allocator))}`;
+    ? `${said} The release call returned ${mibText(returned)}. ${capitalize(releaseAdvice(row.allocator))}`
+    : `${said} The release call returned only ${mibText(Math.max(0, returned))} of it, so it is not the remedy here. ${capitalize(otherRemedies(row.allocator))}`;
   const where = dominantPoolOf(row);
-  const located = where ? ` Most of it sat in ${where.label} (${mib(where.bytes)}): ${where.remedy}.` : '';
+  const located = where ? ` Most of it sat in ${where.label} (${mibText(where.bytes)}): ${where.remedy}.` : '';
   return verdict('retention', severity(kept / grown), remedy + located,
     { keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
 }

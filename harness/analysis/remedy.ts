@@ -3,9 +3,9 @@
 // throughput and p99 of the main loaded phase, and a one-line conclusion. A remedy fixes the
 // row when it keeps at most half of what the original kept, at a throughput cost of at
 // most 2%; the best of several is the one that keeps least within that cost. Pure.
+import { mibText } from '../core/units.js';
 import type { RemedyOutcome, SummaryRow } from '../core/types.js';
 
-const MiB = 1024 * 1024;
 /** A remedy must keep at most this fraction of the original's kept RSS... */
 export const FIX_KEPT_MAX = 0.5;
 /** ...at no less than this fraction of its throughput... */
@@ -38,7 +38,6 @@ export function loadFigures(row: SummaryRow, phase: string | null): { throughput
   return phase === null ? { throughput: null, p99: null } : { throughput: med(row, `throughput.${phase}`), p99: med(row, `p99.${phase}`) };
 }
 
-const mib = (b: number) => `${(Math.round((b / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
 
 export function compareRemedy(base: SummaryRow, remedied: SummaryRow, remedy: { id: string; kind: RemedyOutcome['kind']; label: string }): RemedyOutcome {
   const kept = keptBytes(remedied);
@@ -60,7 +59,7 @@ export function compareRemedy(base: SummaryRow, remedied: SummaryRow, remedy: { 
     : ` at ${Math.round(throughputRatio * 100)}% of the throughput${p99DeltaMs === null ? '' : `, p99 ${p99DeltaMs >= 0 ? '+' : ''}${p99DeltaMs.toFixed(1)} ms`}${judged ? '' : ` (cost not judged: ${Math.min(base.trials, remedied.trials)} trial, run --trials ${COST_TRIALS_MIN})`}`;
   const said = kept === null || baseKept === null
     ? `${remedy.label}: RSS kept not measured`
-    : `${remedy.label} kept ${mib(kept)} instead of ${mib(baseKept)}${keptChange === null ? '' : ` (${pct(keptChange)})`}${cost}`;
+    : `${remedy.label} kept ${mibText(kept)} instead of ${mibText(baseKept)}${keptChange === null ? '' : ` (${pct(keptChange)})`}${cost}`;
   const why = !improved ? 'it does not fix this' : cheap ? 'it fixes this' : `it fixes the RSS but costs ${Math.round((1 - throughputRatio!) * 100)}% of the throughput`;
   return { id: remedy.id, kind: remedy.kind, label: remedy.label, of: base.variant, keptBytes: kept, baseKeptBytes: baseKept, keptChange, throughputRatio, p99DeltaMs, fixes, conclusion: `${said}: ${why}` };
 }
@@ -68,7 +67,7 @@ export function compareRemedy(base: SummaryRow, remedied: SummaryRow, remedy: { 
 /** The remedied rows of one original row, best first: those that fix it, by RSS kept; then
  * the others, by RSS kept. */
 export function rankRemedies(rows: readonly SummaryRow[]): SummaryRow[] {
-  const cheap = (r: SummaryRow) => (r.remedy!.fixes ? 0 : 1);
+  const group = (r: SummaryRow) => (r.remedy!.fixes ? 0 : 1);
   const kept = (r: SummaryRow) => r.remedy!.keptBytes ?? Number.POSITIVE_INFINITY;
-  return [...rows].sort((x, y) => cheap(x) - cheap(y) || kept(x) - kept(y));
+  return [...rows].sort((x, y) => group(x) - group(y) || kept(x) - kept(y));
 }

@@ -5,12 +5,11 @@
 // verdict (diagnosis.ts), with what a live process cannot tell said plainly: without a
 // repeated load, growing in-use bytes are a leak or a cache still filling, and one snapshot
 // cannot tell whether they still grow. Pure functions.
+import { mibText } from '../core/units.js';
 import type { Severity, VerdictKind } from '../core/types.js';
 import { allocatorRow } from '../allocators/registry.js';
 import { THRESHOLDS } from './diagnosis.js';
 
-const MiB = 1024 * 1024;
-const mib = (bytes: number) => `${(Math.round((bytes / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
 
 /** One look at the process. */
 export interface Snapshot {
@@ -51,7 +50,7 @@ export function snapshotVerdict(i: SnapshotInputs): SnapshotVerdict {
   const rules: string[] = [];
   const heap = i.last.heapResident;
   const floorOk = heap >= t.floorBytes;
-  rules.push(`resident heap ${mib(heap)} ${floorOk ? '>=' : '<'} ${mib(t.floorBytes)}`);
+  rules.push(`resident heap ${mibText(heap)} ${floorOk ? '>=' : '<'} ${mibText(t.floorBytes)}`);
   if (!floorOk) return { kind: 'healthy', severity: 'ok', rule: rules.join('; '), advice: 'nothing to do: the heap is small' };
 
   const returned = i.release ? i.release.before - i.release.after : null;
@@ -61,16 +60,16 @@ export function snapshotVerdict(i: SnapshotInputs): SnapshotVerdict {
   const notInUse = heap - inUse;
   const programShare = inUse / heap;
   if (programShare >= t.heldMin) {
-    rules.push(`in use by the program ${mib(inUse)} = ${programShare.toFixed(2)} of the resident heap >= ${t.heldMin.toFixed(2)}`);
+    rules.push(`in use by the program ${mibText(inUse)} = ${programShare.toFixed(2)} of the resident heap >= ${t.heldMin.toFixed(2)}`);
     return programVerdict(i, inUse, heap, rules);
   }
-  rules.push(`in use by the program ${mib(inUse)} = ${programShare.toFixed(2)} of the resident heap < ${t.heldMin.toFixed(2)}`);
-  rules.push(`resident heap not in use ${mib(notInUse)}`);
+  rules.push(`in use by the program ${mibText(inUse)} = ${programShare.toFixed(2)} of the resident heap < ${t.heldMin.toFixed(2)}`);
+  rules.push(`resident heap not in use ${mibText(notInUse)}`);
   if (returned === null) {
     rules.push('no release made');
     return {
       kind: 'inconclusive', severity: 'warning', rule: rules.join('; '),
-      advice: `${mib(notInUse)} of the resident heap is not in use, but whether the allocator can return it or it is pinned between live objects needs a release: run again with --release`,
+      advice: `${mibText(notInUse)} of the resident heap is not in use, but whether the allocator can return it or it is pinned between live objects needs a release: run again with --release`,
     };
   }
   return freeVerdict(i.allocator, notInUse, returned, heap, rules);
@@ -80,19 +79,19 @@ export function snapshotVerdict(i: SnapshotInputs): SnapshotVerdict {
 function freeVerdict(allocator: string, notInUse: number, returned: number, heap: number, rules: string[]): SnapshotVerdict {
   const t = THRESHOLDS;
   const helped = returned >= t.releaseHelpsMin * notInUse;
-  rules.push(`returned by the release ${mib(returned)} ${helped ? '>=' : '<'} ${t.releaseHelpsMin} x ${mib(notInUse)}`);
+  rules.push(`returned by the release ${mibText(returned)} ${helped ? '>=' : '<'} ${t.releaseHelpsMin} x ${mibText(notInUse)}`);
   const severity: Severity = notInUse / heap >= t.criticalFraction ? 'critical' : 'warning';
   const row = allocatorRow(allocator);
   if (helped) {
     return {
       kind: 'retention', severity, rule: rules.join('; '),
-      advice: `the allocator kept ${mib(notInUse)} of free memory resident and its release returned ${mib(returned)}: ${row?.releaseAdvice ?? 'call its release function when idle'}`,
+      advice: `the allocator kept ${mibText(notInUse)} of free memory resident and its release returned ${mibText(returned)}: ${row?.releaseAdvice ?? 'call its release function when idle'}`,
     };
   }
   const pinned = notInUse - Math.max(0, returned);
   return {
     kind: 'fragmentation', severity, rule: rules.join('; '),
-    advice: `${mib(pinned)} of the heap is not in use and stayed resident through the release: free memory pinned between live objects (or the program's own anonymous mappings, which no release returns). `
+    advice: `${mibText(pinned)} of the heap is not in use and stayed resident through the release: free memory pinned between live objects (or the program's own anonymous mappings, which no release returns). `
       + `${row?.otherRemedies ?? 'see the allocator\'s manual for what returns free memory sooner'}`,
   };
 }
@@ -107,21 +106,21 @@ function programVerdict(i: SnapshotInputs, inUse: number, heap: number, rules: s
     rules.push('one snapshot: growth not measured');
     return {
       kind: 'inconclusive', severity: 'warning', rule: rules.join('; '),
-      advice: `the program itself uses ${mib(inUse)} of the ${mib(heap)} resident heap: no release returns memory in use. Whether it still grows needs --watch; ${howToTell}`,
+      advice: `the program itself uses ${mibText(inUse)} of the ${mibText(heap)} resident heap: no release returns memory in use. Whether it still grows needs --watch; ${howToTell}`,
     };
   }
   const grew = inUse - i.first.inUse;
   const growing = grew >= growthFloor;
-  rules.push(`in use grew ${mib(grew)} over ${(watched / 1000).toFixed(1)} s ${growing ? '>=' : '<'} ${mib(growthFloor)}`);
+  rules.push(`in use grew ${mibText(grew)} over ${(watched / 1000).toFixed(1)} s ${growing ? '>=' : '<'} ${mibText(growthFloor)}`);
   if (growing) {
     return {
       kind: 'inconclusive', severity: 'warning', rule: rules.join('; '),
-      advice: `the program's in-use bytes grew ${mib(grew)} in ${(watched / 1000).toFixed(1)} s: a leak or a cache still filling; ${howToTell}`,
+      advice: `the program's in-use bytes grew ${mibText(grew)} in ${(watched / 1000).toFixed(1)} s: a leak or a cache still filling; ${howToTell}`,
     };
   }
   return {
     kind: 'held-by-program', severity: 'warning', rule: rules.join('; '),
-    advice: `the program itself uses ${mib(inUse)} of the ${mib(heap)} resident heap and it did not grow while watched: a cache, pool or buffer inside the program, not the allocator (bound or shrink it); a release cannot return memory in use`,
+    advice: `the program itself uses ${mibText(inUse)} of the ${mibText(heap)} resident heap and it did not grow while watched: a cache, pool or buffer inside the program, not the allocator (bound or shrink it); a release cannot return memory in use`,
   };
 }
 
@@ -131,17 +130,17 @@ function withoutInUse(i: SnapshotInputs, heap: number, returned: number | null, 
   rules.push('in-use bytes not measured');
   if (returned !== null) {
     const enough = returned >= Math.max(THRESHOLDS.floorBytes, THRESHOLDS.releaseHelpsMin * heap);
-    rules.push(`returned by the release ${mib(returned)} ${enough ? '>=' : '<'} ${mib(Math.max(THRESHOLDS.floorBytes, THRESHOLDS.releaseHelpsMin * heap))}`);
+    rules.push(`returned by the release ${mibText(returned)} ${enough ? '>=' : '<'} ${mibText(Math.max(THRESHOLDS.floorBytes, THRESHOLDS.releaseHelpsMin * heap))}`);
     if (enough) {
       return {
         kind: 'retention', severity: returned / heap >= THRESHOLDS.criticalFraction ? 'critical' : 'warning', rule: rules.join('; '),
-        advice: `the release returned ${mib(returned)} of the ${mib(heap)} resident heap: ${allocatorRow(i.allocator)?.releaseAdvice ?? 'call the allocator\'s release function when idle'}`,
+        advice: `the release returned ${mibText(returned)} of the ${mibText(heap)} resident heap: ${allocatorRow(i.allocator)?.releaseAdvice ?? 'call the allocator\'s release function when idle'}`,
       };
     }
   }
   return {
     kind: 'inconclusive', severity: 'warning', rule: rules.join('; '),
-    advice: `${i.allocator} reports no in-use bytes here, so the ${mib(heap)} resident heap cannot be split between the program and the allocator${returned === null ? '; a release (--release) that returns most of it would settle it' : ''}. `
+    advice: `${i.allocator} reports no in-use bytes here, so the ${mibText(heap)} resident heap cannot be split between the program and the allocator${returned === null ? '; a release (--release) that returns most of it would settle it' : ''}. `
       + 'At the next start, run it under the lab with the probe\'s counting layer',
   };
 }

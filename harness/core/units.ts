@@ -36,6 +36,12 @@ export function formatMiB(bytes: number | null | undefined, digits = 1): string 
   return bytes === null || bytes === undefined ? '-' : (bytes / MiB).toFixed(digits);
 }
 
+/** MiB to one decimal with its unit, for sentences (verdicts, rules, conclusions); a value
+ * that rounds to zero is "0.0 MiB", never "-0.0 MiB". */
+export function mibText(bytes: number): string {
+  return `${(Math.round((bytes / MiB) * 10) / 10 || 0).toFixed(1)} MiB`;
+}
+
 export function formatPercent(ratio: number | null | undefined, digits = 0): string {
   return ratio === null || ratio === undefined ? '-' : `${(ratio * 100).toFixed(digits)}%`;
 }
