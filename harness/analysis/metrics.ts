@@ -243,7 +243,7 @@ export function ledgerMetrics(trace: Trace, inUseAfter: number | null) {
     };
   }
   const s = at.split;
-  const own = allocatorLedger(trace.allocator, at.alloc, s);
+  const own = allocatorLedger(trace.allocator, at.alloc, s, at.arenas ?? null);
   const pools = Object.fromEntries([...(own?.pools ?? []), ...(own?.apart ?? [])].map((p) => [`pool.${p.id}`, p.bytes]));
   return {
     ledgerBrkHeap: s.brkHeap, ledgerAnonymous: s.anonymous, ledgerStacks: s.stacks, ledgerFile: s.file, ledgerOther: s.other, ledgerLazyFree: s.lazyFree,

@@ -63,7 +63,17 @@ export type TraceEvent =
     type: 'ledger'; tMs: number; point: LedgerPoint; phase: string; split: RssSplit; readMs: number;
     /** The allocator's counters from the subject's `stats-counters` at that point (null: none). */
     alloc?: Record<string, number | null> | null;
+    /** glibc's free memory by arena (the subject's `ledger` reply); absent for other allocators. */
+    arenas?: GlibcArenas | null;
   };
+
+/** One glibc arena from malloc_info() (native/PROTOCOL.md, `ledger`): free bytes in its
+ * fastbins, its other bins (unsorted included) and its top chunk; system = its heap. */
+export interface GlibcArena {
+  index: number; main: boolean;
+  fast_bytes: number; fast_chunks: number; bins_bytes: number; bins_chunks: number; top_bytes: number; system_bytes: number;
+}
+export interface GlibcArenas { arenas: GlibcArena[]; mmapped_bytes: number; mmapped_chunks: number; truncated: boolean }
 
 /** When a ledger is read. */
 export type LedgerPoint = 'phase-end' | 'before-release' | 'after-release';

@@ -11,7 +11,7 @@ import type { ChartTrace, RunData } from '../results/reader.js';
 import type { SummaryRow } from '../core/types.js';
 import { growthHtml } from './growth.js';
 import { MiB, formatMiB } from '../core/units.js';
-import { LEDGER_TITLE, ledgerBars, ledgerTable } from './ledger.js';
+import { LEDGER_TITLE, PHASE_LEDGER_TITLE, ledgerBars, ledgerTable, phaseBars } from './ledger.js';
 import { REMEDIES_TITLE, remedyLines } from './remedies.js';
 import { flameHtml } from './flame.js';
 import { REPORT_COLUMNS, formatSpread, paletteAt, scenarioOrder, trialsCell } from './columns.js';
@@ -159,28 +159,36 @@ function scenarioSection(run: RunData, name: string, index: number, buckets: num
   }
   parts.push('<h3>Summary</h3>', rows.length ? summaryTable(rows, colors) : '<p class="note">No trial of this scenario finished.</p>');
   if (rows.some((r) => r.trials > 1)) parts.push('<p class="note">Medians across trials; (min-max) where the trials differ.</p>');
-  parts.push(verdictList(rows), ledgerHtml(rows), remediesHtml(rows), growthHtml(rows, esc), flamesHtml(run, rows), '</section>');
+  parts.push(verdictList(rows), ledgerHtml(rows, charts), remediesHtml(rows), growthHtml(rows, esc), flamesHtml(run, rows), '</section>');
   return { html: parts.filter(Boolean).join('\n'), chart };
 }
 
 const BAR_COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac', '#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#a6761d'];
 
-/** The ledger at the retention point: a stacked bar per variant (on one scale), then the table. */
-function ledgerHtml(rows: readonly SummaryRow[]): string {
+/** The ledger at the retention point: a stacked bar per variant (on one scale), then the
+ * table; then, per variant, a bar at each phase end of its charted trial (one scale for all). */
+function ledgerHtml(rows: readonly SummaryRow[], charts: readonly ChartTrace[]): string {
   const t = ledgerTable(rows);
   if (!t) return '';
   const bars = ledgerBars(rows);
-  const max = Math.max(...bars.map((b) => b.total), 1);
-  const labels = [...new Set(bars.flatMap((b) => b.segments.map((x) => x.label)))];
+  const byPhase = charts.map((c) => ({ c, bars: phaseBars(rows.find((r) => r.variant === c.variant)?.allocator ?? 'unknown', c.ledgers) })).filter((x) => x.bars.length);
+  const all = [...bars, ...byPhase.flatMap((x) => x.bars)];
+  const labels = [...new Set(all.flatMap((b) => b.segments.map((x) => x.label)))];
   const color = (label: string) => BAR_COLORS[labels.indexOf(label) % BAR_COLORS.length]!;
-  const bar = (b: (typeof bars)[number]) => `<div class="ledger-row"><span class="ledger-name">${esc(b.variant)}</span><div class="ledger-bar" style="width:${((b.total / max) * 100).toFixed(1)}%">`
+  const scale = (list: typeof bars) => Math.max(...list.map((b) => b.total), 1);
+  const stack = (list: typeof bars, max: number) => list.map((b) => `<div class="ledger-row"><span class="ledger-name">${esc(b.label)}</span>`
+    + `<div class="ledger-track"><div class="ledger-bar" style="width:${((b.total / max) * 100).toFixed(1)}%">`
     + b.segments.map((x) => `<span title="${esc(x.label)}: ${formatMiB(x.bytes)} MiB" style="width:${((x.bytes / b.total) * 100).toFixed(2)}%;background:${color(x.label)}"></span>`).join('')
-    + `</div><span class="ledger-total">${formatMiB(b.total)} MiB</span></div>`;
-  const legend = labels.map((l) => `<span><i style="background:${color(l)}"></i>${esc(l)}</span>`).join('');
+    + `</div></div><span class="ledger-total">${formatMiB(b.total)} MiB</span></div>`).join('');
+  const phaseMax = scale(byPhase.flatMap((x) => x.bars));
+  const legend = `<div class="ledger-legend">${labels.map((l) => `<span><i style="background:${color(l)}"></i>${esc(l)}</span>`).join('')}</div>`;
   const head = `<tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>`;
   const body = t.body.map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<td>${esc(c)}</td>` : `<td class="num">${esc(c)}</td>`)).join('')}</tr>`).join('');
-  return [`<h3>${esc(LEDGER_TITLE)}</h3>`, `<div class="ledger">${bars.map(bar).join('')}<div class="ledger-legend">${legend}</div></div>`,
-    `<table class="ledger-table"><thead>${head}</thead><tbody>${body}</tbody></table>`].join('\n');
+  const phases = byPhase.length
+    ? [`<h4>${esc(PHASE_LEDGER_TITLE)}</h4>`, `<div class="ledger">${byPhase.map((x) => `<p class="ledger-variant">${esc(x.c.variant)} (trial ${x.c.trial})</p>${stack(x.bars, phaseMax)}`).join('')}${legend}</div>`]
+    : [];
+  return [`<h3>${esc(LEDGER_TITLE)}</h3>`, `<div class="ledger">${stack(bars, scale(bars))}${legend}</div>`,
+    `<table class="ledger-table"><thead>${head}</thead><tbody>${body}</tbody></table>`, ...phases].join('\n');
 }
 
 /** Each profiled row's flame graph of what grew (its first trial's collapsed stacks). */

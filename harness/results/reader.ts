@@ -10,7 +10,7 @@ import { heldBytes } from '../analysis/metrics.js';
 import { type Stack, parseCollapsed } from '../analysis/growth.js';
 import type { RunInfo, TrialLine } from './schema.js';
 import { csvRecords, jsonLines } from './read-files.js';
-import type { Sample, SummaryRow } from '../core/types.js';
+import type { LedgerEvent, Sample, SummaryRow } from '../core/types.js';
 import { emptySeries, type Series } from '../core/series.js';
 
 /** What a chart shows of one scenario x variant: its first complete trial. */
@@ -26,6 +26,8 @@ export interface ChartTrace {
   unmapped: Series;
   phases: Array<{ name: string; tMs: number }>;
   releases: Array<{ tMs: number; ok: boolean; releaseMs: number | null; rssBeforeBytes: number | null; rssAfterBytes: number | null }>;
+  /** The ledger's readings (each phase end, before and after a release), in time order. */
+  ledgers: LedgerEvent[];
   endMs: number;
 }
 
@@ -86,7 +88,7 @@ export function loadSummary(dir: string): { info: RunInfo; summary: SummaryRow[]
 function newChart(scenario: string, variant: string, trial: number): ChartTrace {
   return {
     scenario, variant, trial, rss: emptySeries(), live: emptySeries(), allocated: emptySeries(),
-    free: emptySeries(), unmapped: emptySeries(), phases: [], releases: [], endMs: 0,
+    free: emptySeries(), unmapped: emptySeries(), phases: [], releases: [], ledgers: [], endMs: 0,
   };
 }
 
@@ -173,7 +175,7 @@ async function readChartSamples(csvPath: string, chartFor: ChartFor): Promise<vo
 
 }
 
-/** The charted trials' phase starts and releases (events.jsonl). */
+/** The charted trials' phase starts, releases and ledger readings (events.jsonl). */
 async function readChartEvents(path: string, chartFor: ChartFor): Promise<void> {
   for await (const e of jsonLines(path)) {
     const c = chartFor(String(e.scenario), String(e.variant), Number(e.trial));
@@ -181,6 +183,7 @@ async function readChartEvents(path: string, chartFor: ChartFor): Promise<void> 
     const t = Number(e.tMs);
     if (t > c.endMs) c.endMs = t;
     if (e.type === 'phase') c.phases.push({ name: String(e.name), tMs: t });
+    if (e.type === 'ledger' && e.split) c.ledgers.push(e as unknown as LedgerEvent);
     if (e.type === 'release') {
       const n = (x: unknown) => (typeof x === 'number' ? x : null);
       c.releases.push({ tMs: t, ok: e.ok === true, releaseMs: n(e.releaseMs), rssBeforeBytes: n(e.rssBeforeBytes), rssAfterBytes: n(e.rssAfterBytes) });

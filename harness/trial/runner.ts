@@ -7,6 +7,7 @@
 import { RssSeries } from '../core/rss-series.js';
 import { readCpuMs, readVmHwm } from '../core/proc.js';
 import { readRssSplit } from '../core/smaps.js';
+import { arenasOfReply } from '../analysis/ledger.js';
 import type { LedgerPoint, Trace, TraceEvent, TrialStatus } from '../core/types.js';
 import type { Variant } from '../allocators/variants.js';
 import type { Scenario } from '../scenario/scenario.js';
@@ -153,7 +154,9 @@ class Trial {
     // --no-stats-poll: the subject is not asked for anything, its ledger has no counters.
     const control = this.o.statsPolling === false ? null : this.subject.control;
     const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats-counters', 5_000).catch(() => null) : null;
-    this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null });
+    // glibc's free memory by arena (malloc_info); other allocators' pools are in the counters.
+    const arenas = control ? arenasOfReply(await control.command<unknown>('ledger', 5_000).catch(() => null)) : null;
+    this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null, ...(arenas ? { arenas } : {}) });
   }
 
   private event(e: TraceEvent): void {

@@ -2,7 +2,7 @@
 // each allocator's own key names (gperftools' numeric properties, jemalloc's mallctl names,
 // glibc's mallinfo2 fields) and a hand-built RSS split.
 import { describe, expect, it } from 'vitest';
-import { allocatorLedger, dominantPool } from '../../../harness/analysis/ledger.js';
+import { allocatorLedger, arenasOfReply, dominantPool } from '../../../harness/analysis/ledger.js';
 
 const MiB = 1024 * 1024;
 const split = (brkMiB: number, anonMiB: number, rssMiB = brkMiB + anonMiB + 10) => ({
@@ -50,11 +50,38 @@ describe('allocatorLedger', () => {
     expect(allocatorLedger('glibc', { uordblks: 1, hblkhd: 0, fordblks: 0, keepcost: 0 }, split(1, 1))!.tolerance).toBe(8 * MiB);
   });
 
-  it('mimalloc: the in-use count only (the probe\'s), no pools; unknown allocators and missing counters give nothing', () => {
-    const l = allocatorLedger('mimalloc', { allocated_bytes: 30 * MiB }, split(0, 100))!;
+  it('mimalloc: the in-use count only (the probe\'s), no pools; committed and reset apart; unknown allocators and missing counters give nothing', () => {
+    const l = allocatorLedger('mimalloc', { allocated_bytes: 30 * MiB, 'process.current_commit': 450 * MiB, 'stats.reset_approx': 0 }, split(0, 100))!;
     expect([l.inUse, l.pools, l.unexplained]).toEqual([30 * MiB, [], 70 * MiB]);
+    // committed is virtual (450 MiB against a 100 MiB resident heap): shown, never subtracted.
+    expect(l.apart.map((p) => [p.id, p.bytes / MiB, p.resident])).toEqual([['committed', 450, false], ['reset', 0, false]]);
     expect(allocatorLedger('mimalloc', { allocated_bytes: null }, split(0, 100))!.unexplained).toBeNull();
     expect(allocatorLedger('unknown', { allocated_bytes: 1 }, split(0, 1))).toBeNull();
     expect(allocatorLedger('glibc', null, split(0, 1))).toBeNull();
+  });
+
+  it('glibc by arena (the `ledger` reply): main and thread arenas, top, bins and fastbins, each subtracted', () => {
+    const arena = (index: number, main: boolean, top: number, bins: number, fast: number) => ({
+      index, main, top_bytes: top * MiB, bins_bytes: bins * MiB, bins_chunks: 10, fast_bytes: fast * MiB, fast_chunks: 3, system_bytes: 64 * MiB,
+    });
+    const arenas = { arenas: [arena(0, true, 1, 20, 0.5), arena(1, false, 30, 2, 0.25), arena(2, false, 50, 3, 0.25)], mmapped_bytes: 4 * MiB, mmapped_chunks: 1, truncated: false };
+    const l = allocatorLedger('glibc', { uordblks: 20 * MiB, hblkhd: 4 * MiB, fordblks: 107 * MiB, keepcost: 1 * MiB }, split(0, 140), arenas)!;
+    expect(l.pools.map((p) => [p.id, p.bytes / MiB, p.resident])).toEqual([
+      ['mainTop', 1, true], ['mainBins', 20, true], ['mainFastbins', 0.5, true], ['threadTops', 80, true], ['threadBins', 5, true], ['threadFastbins', 0.5, true]]);
+    // 140 - 24 in use - 107 in the arenas.
+    expect(l.unexplained).toBe(9 * MiB);
+    expect(l.notes[0]).toBe('3 arenas (the main one and 2 thread arenas) by malloc_info()');
+    expect(dominantPool(l)!.id).toBe('threadTops');
+  });
+
+  it('reads the `ledger` reply: arenas only from a well-formed list; anything else is no arenas', () => {
+    const a = { index: 0, main: true, fast_bytes: 1, fast_chunks: 1, bins_bytes: 2, bins_chunks: 1, top_bytes: 3, system_bytes: 4 };
+    expect(arenasOfReply({ ok: true, allocator: 'glibc', ledger_us: 12, arenas: [a], mmapped_bytes: 5, mmapped_chunks: 1, truncated: true }))
+      .toEqual({ arenas: [a], mmapped_bytes: 5, mmapped_chunks: 1, truncated: true });
+    expect(arenasOfReply({ ok: true, allocator: 'tcmalloc', arenas: null })).toBeNull();
+    expect(arenasOfReply({ ok: false, error: 'unknown command' })).toBeNull();
+    expect(arenasOfReply(null)).toBeNull();
+    expect(arenasOfReply({ arenas: [{ ...a, top_bytes: '3' }] })).toBeNull();
+    expect(arenasOfReply({ arenas: [{ ...a, main: 1 }] })).toBeNull();
   });
 });

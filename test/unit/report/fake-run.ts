@@ -53,6 +53,7 @@ function fakeChart(variant: string, peakMiB: number, keptMiB: number): ChartTrac
     free: { t: [], v: [] }, unmapped: { t: [], v: [] },
     phases: [{ name: 'baseline', tMs: 0 }, { name: 'burst', tMs: 200 }, { name: 'idle', tMs: 500 }, { name: 'after-release', tMs: 800 }],
     releases: [{ tMs: 800, ok: true, releaseMs: 41.25, rssBeforeBytes: keptMiB * MiB, rssAfterBytes: 6 * MiB }],
+    ledgers: [],
     endMs: 1000,
   };
 }

@@ -38,4 +38,23 @@ describe('htmlReport', () => {
   it('is the same for the same run (no time of rendering in it)', () => {
     expect(htmlReport(fakeRun())).toBe(htmlReport(fakeRun()));
   });
+
+  it('draws the ledger at each phase end of a charted trial, on one scale, after the retention-point bars', () => {
+    const run = fakeRun({ variants: ['glibc'] });
+    const MiB = 1024 * 1024;
+    const metric = (v: number) => ({ median: v, min: v, max: v });
+    Object.assign(run.summary[0]!.metrics, { ledgerBrkHeap: metric(0), ledgerAnonymous: metric(100 * MiB), ledgerStacks: metric(0), ledgerFile: metric(0), ledgerOther: metric(0) });
+    const split = (anon: number) => ({ rss: anon * MiB, brkHeap: 0, anonymous: anon * MiB, stacks: 0, file: 0, other: 0, lazyFree: 0, threads: 1, threadsLocated: 1 });
+    run.charts[0]!.ledgers = [
+      { type: 'ledger', tMs: 400, point: 'phase-end', phase: 'burst', readMs: 1, split: split(200), alloc: null },
+      { type: 'ledger', tMs: 500, point: 'phase-end', phase: 'idle', readMs: 1, split: split(50), alloc: null },
+    ];
+    const html = htmlReport(run);
+    const section = html.slice(html.indexOf('Where RSS sat at each phase end'));
+    expect(section).toContain('<p class="ledger-variant">glibc (trial 1)</p>');
+    // The largest reading fills the track; the other is a quarter of it.
+    expect(section).toMatch(/end of burst<\/span><div class="ledger-track"><div class="ledger-bar" style="width:100\.0%">/);
+    expect(section).toMatch(/end of idle<\/span><div class="ledger-track"><div class="ledger-bar" style="width:25\.0%">/);
+    expect(htmlReport(fakeRun())).not.toContain('Where RSS sat at each phase end');
+  });
 });

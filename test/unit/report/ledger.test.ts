@@ -3,6 +3,7 @@
 // in-use bytes, each pool, the remainder marked over the tolerance (5% of RSS or 8 MiB);
 // absent for a run made before the ledger existed, so its reports stay as they were.
 import { describe, expect, it } from 'vitest';
+import { phaseBars } from '../../../harness/report/ledger.js';
 import { markdownReport } from '../../../harness/report/markdown.js';
 import { summaryTable } from '../../../harness/report/terminal.js';
 import { fakeRow, fakeRun } from './fake-run.js';
@@ -52,5 +53,23 @@ describe('the ledger table', () => {
   it('rows without a ledger (an older run) show no table', () => {
     expect(summaryTable([fakeRow('glibc', 100)])).not.toContain('Where RSS sat');
     expect(markdownReport(fakeRun())).not.toContain('Where RSS sat');
+  });
+
+  it('a bar per ledger reading of a trial: the allocator\'s parts of the heap, then what sits outside it', () => {
+    const sp = (brk: number, anon: number) => ({ rss: (brk + anon + 4) * MiB, brkHeap: brk * MiB, anonymous: anon * MiB, stacks: 1 * MiB, file: 3 * MiB, other: 0, lazyFree: 0, threads: 2, threadsLocated: 2 });
+    const bars = phaseBars('tcmalloc', [
+      { type: 'ledger', tMs: 100, point: 'phase-end', phase: 'burst', readMs: 3, split: sp(200, 2), alloc: {
+        'generic.current_allocated_bytes': 150 * MiB, 'tcmalloc.pageheap_free_bytes': 40 * MiB, 'generic.heap_size': 201 * MiB,
+        'tcmalloc.pageheap_unmapped_bytes': 0, 'generic.total_physical_bytes': 202 * MiB } },
+      { type: 'ledger', tMs: 200, point: 'before-release', phase: 'idle', readMs: 3, split: sp(50, 2), alloc: null },
+      { type: 'ledger', tMs: 300, point: 'after-release', phase: 'after-release', readMs: 3, split: sp(5, 2), alloc: null },
+    ]);
+    expect(bars.map((b) => b.label)).toEqual(['end of burst', 'before the release', 'after the release']);
+    // 202 heap - 150 in use - 40 page heap - 1 metadata = 11 unexplained.
+    expect(bars[0]!.segments.map((x) => [x.label, x.bytes / MiB])).toEqual([
+      ['in use by the program', 150], ['tcmalloc page heap free', 40], ['allocator metadata', 1], ['unexplained', 11], ['thread stacks', 1], ['file-backed', 3]]);
+    expect(bars[0]!.total).toBe(206 * MiB);
+    // Without counters: the kernel's brk heap and anonymous memory.
+    expect(bars[1]!.segments.map((x) => [x.label, x.bytes / MiB])).toEqual([['brk heap', 50], ['anonymous', 2], ['thread stacks', 1], ['file-backed', 3]]);
   });
 });
