@@ -1,5 +1,5 @@
-// npm run bench -- observer: does watching the relay change what it does? Runs burst (the
-// full scenario, or --quick) on every default variant with the harness's 100 ms counters
+// npm run bench -- observer: does watching the subject change what it does? Runs burst (the
+// full scenario, or --quick; --scenario for another, e.g. a target's) on every default variant (or --variants) with the harness's 100 ms counters
 // poll on and off (lab run --no-stats-poll), alternating the two each round, and puts the
 // medians of retainedRss, releasedRss and retention side by side. Goal: on and off differ
 // by at most 1% of the peak or 1 MiB (whichever is larger), and retention by at most 0.01,
@@ -11,7 +11,7 @@ import { buildNative } from '../harness/tooling/build.js';
 import { executeRun, planScenario } from '../harness/run/run.js';
 import { applyQuick, loadScenario } from '../harness/scenario/scenario.js';
 import { max, median, min } from '../harness/analysis/stats.js';
-import { VARIANTS } from '../harness/allocators/variants.js';
+import { VARIANTS, findVariant } from '../harness/allocators/variants.js';
 import { table, writeBench } from './report.js';
 
 // retention (kept growth / peak growth) is retainedRss with the peak's trial-to-trial
@@ -31,11 +31,16 @@ export function allowedDifference(peakBytes: number): number {
   return Math.max(GOAL_PEAK_FRACTION * peakBytes, GOAL_FLOOR_BYTES);
 }
 
-export async function benchObserver(rounds: number, quick: boolean): Promise<void> {
+export async function benchObserver(o: { rounds: number; quick: boolean; scenario: string; variants: string[] | null }): Promise<void> {
+  const { rounds, quick } = o;
   await buildNative();
-  const loaded = await loadScenario('burst');
+  const loaded = await loadScenario(o.scenario);
   const scenario = quick ? applyQuick(loaded.scenario) : loaded.scenario;
-  const variants = VARIANTS.filter((v) => v.isDefault);
+  const variants = o.variants ? o.variants.map((id) => {
+    const v = findVariant(id);
+    if (!v) throw new Error(`--variants: no variant '${id}' (valid: ${VARIANTS.map((x) => x.id).join(', ')})`);
+    return v;
+  }) : VARIANTS.filter((v) => v.isDefault);
   // values[variant][mode][metric]: one number per round
   const values = new Map<string, Record<Mode, Record<string, number[]>>>();
   const errors: string[] = [];
@@ -88,7 +93,7 @@ export async function benchObserver(rounds: number, quick: boolean): Promise<voi
       withinGoal: diff !== null && allowed !== null && Math.abs(diff) <= allowed,
     };
   }));
-  const label = quick ? 'burst --quick' : 'burst';
+  const label = quick ? `${o.scenario} --quick` : o.scenario;
   const file = writeBench('observer', {
     scenario: label, rounds, goal: `|on - off| <= max(${GOAL_PEAK_FRACTION * 100}% of peakRss, 1 MiB); retention: |on - off| <= ${GOAL_RATIO}`, errors, rows,
   });

@@ -54,10 +54,14 @@ export function buildBenchProgram(): Command {
     .option('--rounds <n>', 'rounds (median reported)', '3')
     .action(async (o: { rounds: string }) => benchProfile(Math.max(1, Number(o.rounds) || 3)));
   program.command('observer')
-    .description('burst with the relay\'s 100 ms counters poll on and off: retainedRss and releasedRss per variant side by side (goal: differ by <= 1% of peak or 1 MiB)')
+    .description('a scenario with the subject\'s 100 ms counters poll and ledger readings on and off: retainedRss and releasedRss per variant side by side (goal: differ by <= 1% of peak or 1 MiB)')
     .option('--rounds <n>', 'rounds of on + off (median reported)', '3')
-    .option('--quick', 'burst --quick instead of the full burst')
-    .action(async (o: { rounds: string; quick?: boolean }) => benchObserver(Math.max(1, Number(o.rounds) || 3), Boolean(o.quick)));
+    .option('--quick', 'the scenario\'s --quick form')
+    .option('--scenario <name>', 'scenario to run (a file in scenarios/)', 'burst')
+    .option('--variants <ids>', 'comma-separated variants (default: the default ones)')
+    .action(async (o: { rounds: string; quick?: boolean; scenario: string; variants?: string }) => benchObserver({
+      rounds: Math.max(1, Number(o.rounds) || 3), quick: Boolean(o.quick), scenario: o.scenario, variants: o.variants ? o.variants.split(',').map((v) => v.trim()) : null,
+    }));
   program.command('reach')
     .description('what a release reaches with a live transient (thread churn) thread: RSS after release while it is alive, after it exits, and without churn, per allocator')
     .option('--rounds <n>', 'rounds (median reported)', '3')
