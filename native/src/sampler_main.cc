@@ -224,6 +224,12 @@ class StatsPoller {
       out->append("}\n");
       input_.erase(0, kHeaderSize + h.length);
       in_flight_ = false;
+      // The reply is computed with the allocator's locks held (glibc's mallinfo2 walks every
+      // free chunk: 107 ms on a heap of 8.4 M free chunks, docs/benches.md "probe poll"):
+      // the next request waits at least kBudget times this round trip, so polling holds
+      // those locks at most 1/kBudget of the time however slow the heap makes it.
+      const int64_t now = MonotonicUs();
+      next_due_ = std::max(next_due_, now + (now - sent_us_) * kBudget);
     }
     return true;
   }
@@ -235,6 +241,7 @@ class StatsPoller {
 
  private:
   static constexpr size_t kHeaderSize = leaklab::kHeaderSize;
+  static constexpr int64_t kBudget = 20;  // <= 5% of the subject's time in the poll's locks
   int fd_;
   const int64_t interval_us_;
   int64_t next_due_ = 0;
