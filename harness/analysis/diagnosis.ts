@@ -46,6 +46,11 @@ export const THRESHOLDS = {
   /** A release call that returned less than this fraction of what the allocator kept is not
    * recommended as the remedy. */
   releaseHelpsMin: 0.5,
+  /** Not fragmentation but retention: before the release, at least this fraction of what
+   * stayed after it sat in arena tops (glibc's ledger by arena): one free chunk at the end of
+   * an arena's heap, which nothing live pins, and which malloc_trim does not trim in a
+   * thread arena. */
+  topsShareMin: 0.5,
 } as const;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -218,13 +223,24 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   }
   const excess = inp.released - inp.baseline! - program;
   if (checks.atLeast('releasedRss - baselineRss - program bytes', excess, t.floorBytes)
-    && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)) {
+    && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)
+    && !atArenaTops(row, excess, checks)) {
     const where = dominantPoolOf(row);
     return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes'
       + (where ? `. Before the release, most of the free memory sat in ${where.label} (${mibText(where.bytes)})` : ''),
       { excessAfterRelease: excess, excessFraction: excess / grown, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
   }
   return retention(row, inp, grown, byAllocator, inp.retained! - inp.released, severity, verdict);
+}
+
+/** Whether what stayed after the release sat, before it, in arena tops (the ledger's
+ * pool.mainTop + pool.threadTops): free memory at the end of a heap, which no live object
+ * pins. False (and nothing noted) without a ledger by arena. */
+function atArenaTops(row: SummaryRow, excess: number, checks: Checks): boolean {
+  const tops = ['pool.mainTop', 'pool.threadTops'].map((k) => row.metrics[k]?.median ?? null).filter((x): x is number => x !== null);
+  if (tops.length === 0) return false;
+  const sum = tops.reduce((a, b) => a + b, 0);
+  return checks.atLeast('in arena tops before the release / that', sum / excess, THRESHOLDS.topsShareMin, ratioText);
 }
 
 function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, returned: number,

@@ -430,3 +430,42 @@ describe('the ledger\'s largest pool in the verdict', () => {
     expect(v.remedy).not.toContain('Most of it sat');
   });
 });
+
+describe('glibc arena tops are retention, not fragmentation', () => {
+  const m = (mib: number) => ({ median: mib * MiB, min: mib * MiB, max: mib * MiB });
+  // Kept 200 MiB; the release returned nothing; nothing in use: without a ledger by arena this is fragmentation.
+  const kept = () => target(200, 200, 0, 0, 'glibc');
+
+  it('what stayed after the release sat in thread-arena tops: retention, the release not the remedy, the tops named', () => {
+    const r = kept();
+    r.metrics['pool.threadTops'] = m(180);
+    r.metrics['pool.mainTop'] = m(0.5);
+    r.metrics['pool.threadBins'] = m(19);
+    const v = diagnose(r);
+    expect(v.kind).toBe('retention');
+    expect(v.evidence.rule).toContain('in arena tops before the release / that 0.90 >= 0.50');
+    expect(v.remedy).toContain('The release call returned only 0.0 MiB of it, so it is not the remedy here');
+    expect(v.remedy).toContain('Most of it sat in glibc thread arena tops (180.0 MiB): malloc_trim does not trim thread-arena tops');
+  });
+
+  it('at the threshold: half in tops is retention; just under half is fragmentation', () => {
+    const at = kept();
+    at.metrics['pool.threadTops'] = m(100);
+    expect(diagnose(at).kind).toBe('retention');
+    const under = kept();
+    under.metrics['pool.threadTops'] = m(99);
+    under.metrics['pool.threadBins'] = m(101);
+    const v = diagnose(under);
+    expect(v.kind).toBe('fragmentation');
+    expect(v.evidence.rule).toContain('in arena tops before the release / that 0.49 < 0.50');
+    expect(v.evidence.dominantPool).toBe('threadBins');
+  });
+
+  it('without a ledger by arena (fordblks only) nothing about tops is claimed', () => {
+    const r = kept();
+    r.metrics['pool.fordblks'] = m(200);
+    const v = diagnose(r);
+    expect(v.kind).toBe('fragmentation');
+    expect(v.evidence.rule).not.toContain('arena tops');
+  });
+});
