@@ -79,7 +79,7 @@ export function buildBenchProgram(): Command {
     .action(async (o: { snapshots: string; releases: string; heaps: string }) => benchInspect(Math.max(1, Number(o.snapshots) || 50), Math.max(2, Number(o.releases) || 11),
       o.heaps.split(',').map((x) => Math.max(1, Number(x) || 256))));
   program.command('ledger')
-    .description('the cost of one ledger reading (smaps read and split) per allocator, on the kv server filled to 200 MiB and 1 GiB: median and p99, mappings, the target\'s RSS change')
+    .description('the cost of one ledger reading (smaps, stats-counters, ledger) per allocator, on the kv server under the probe at 200 MiB, 1 GiB and a fragmented 1 GiB: median and p99, each part, the time inside the target, the target\'s RSS change')
     .option('--reads <n>', 'readings per allocator and size', '30')
     .action(async (o: { reads: string }) => benchLedger(Math.max(1, Number(o.reads) || 30)));
   return program;
