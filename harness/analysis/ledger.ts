@@ -175,7 +175,7 @@ function glibcPools(a: Alloc, arenas: GlibcArenas | null): Pick<AllocatorLedger,
   // fordblks includes the top chunks, keepcost is the main heap's: a part, not subtracted.
   if (!arenas) return { inUse, pools: [...pool('fordblks', n(a, 'fordblks')), ...pool('keepcost', n(a, 'keepcost'))], apart: [], notes: GLIBC_NOTES };
   const sum = (main: boolean, k: 'top_bytes' | 'bins_bytes' | 'fast_bytes') => arenas.arenas.filter((x) => x.main === main).reduce((t, x) => t + x[k], 0);
-  const threads = arenas.arenas.filter((x) => !x.main).length;
+  const threads = arenas.arenas.filter((x) => !x.main).reduce((t, x) => t + (x.arenas ?? 1), 0);
   return {
     inUse,
     pools: [
@@ -184,8 +184,8 @@ function glibcPools(a: Alloc, arenas: GlibcArenas | null): Pick<AllocatorLedger,
     ],
     apart: [],
     notes: [
-      `${arenas.arenas.length} arena${arenas.arenas.length === 1 ? '' : 's'} (the main one and ${threads} thread arena${threads === 1 ? '' : 's'}) by malloc_info()`
-        + (arenas.truncated ? '; the reply was cut short, so the arenas not listed are in the remainder' : ''),
+      `${threads + 1} arena${threads === 0 ? '' : 's'} (the main one and ${threads} thread arena${threads === 1 ? '' : 's'}) by malloc_info()`
+        + (arenas.truncated ? '; those past the reply\'s limit are summed in one entry' : ''),
       ...GLIBC_NOTES,
     ],
   };
@@ -227,7 +227,7 @@ export function dominantPool(l: AllocatorLedger): Pool | null {
   return from.reduce<Pool | null>((best, p) => (best === null || p.bytes > best.bytes ? p : best), null);
 }
 
-const ARENA_KEYS = ['index', 'fast_bytes', 'fast_chunks', 'bins_bytes', 'bins_chunks', 'top_bytes', 'system_bytes'] as const;
+const ARENA_KEYS = ['fast_bytes', 'fast_chunks', 'bins_bytes', 'bins_chunks', 'top_bytes', 'system_bytes'] as const;
 
 /** glibc's arenas from a subject's `ledger` reply (native/PROTOCOL.md); null when the reply
  * has none (another allocator, or a subject without the command) or is malformed. */
@@ -237,7 +237,11 @@ export function arenasOfReply(reply: unknown): GlibcArenas | null {
   const arenas: GlibcArena[] = [];
   for (const x of r.arenas as Array<Record<string, unknown>>) {
     if (!x || typeof x.main !== 'boolean' || !ARENA_KEYS.every((k) => typeof x[k] === 'number')) return null;
-    arenas.push({ main: x.main, ...Object.fromEntries(ARENA_KEYS.map((k) => [k, x[k] as number])) } as GlibcArena);
+    // index null: the entry that sums the arenas past the reply's limit, `arenas` of them.
+    const rest = x.index === null && typeof x.arenas === 'number';
+    if (typeof x.index !== 'number' && !rest) return null;
+    arenas.push({ index: rest ? null : x.index as number, ...(rest ? { arenas: x.arenas as number } : {}), main: x.main,
+      ...Object.fromEntries(ARENA_KEYS.map((k) => [k, x[k] as number])) } as GlibcArena);
   }
   const num = (k: string) => (typeof r[k] === 'number' ? r[k] as number : 0);
   return { arenas, mmapped_bytes: num('mmapped_bytes'), mmapped_chunks: num('mmapped_chunks'), truncated: r.truncated === true };

@@ -70,7 +70,8 @@ export type TraceEvent =
 /** One glibc arena from malloc_info() (native/PROTOCOL.md, `ledger`): free bytes in its
  * fastbins, its other bins (unsorted included) and its top chunk; system = its heap. */
 export interface GlibcArena {
-  index: number; main: boolean;
+  /** null: the one entry that sums the arenas past the reply's limit (`arenas` of them). */
+  index: number | null; arenas?: number; main: boolean;
   fast_bytes: number; fast_chunks: number; bins_bytes: number; bins_chunks: number; top_bytes: number; system_bytes: number;
 }
 export interface GlibcArenas { arenas: GlibcArena[]; mmapped_bytes: number; mmapped_chunks: number; truncated: boolean }

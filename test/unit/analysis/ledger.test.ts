@@ -78,6 +78,13 @@ describe('allocatorLedger', () => {
     const a = { index: 0, main: true, fast_bytes: 1, fast_chunks: 1, bins_bytes: 2, bins_chunks: 1, top_bytes: 3, system_bytes: 4 };
     expect(arenasOfReply({ ok: true, allocator: 'glibc', ledger_us: 12, arenas: [a], mmapped_bytes: 5, mmapped_chunks: 1, truncated: true }))
       .toEqual({ arenas: [a], mmapped_bytes: 5, mmapped_chunks: 1, truncated: true });
+    // Past the reply's limit, one entry (index null) sums the rest: 100 more thread arenas.
+    const rest = { ...a, index: null, arenas: 100, main: false };
+    const cut = arenasOfReply({ arenas: [a, rest], mmapped_bytes: 0, mmapped_chunks: 0, truncated: true })!;
+    expect(cut.arenas[1]).toEqual(rest);
+    expect(allocatorLedger('glibc', { uordblks: 0, hblkhd: 0 }, split(0, 1), cut)!.notes[0])
+      .toBe('101 arenas (the main one and 100 thread arenas) by malloc_info(); those past the reply\'s limit are summed in one entry');
+    expect(arenasOfReply({ arenas: [{ ...a, index: null }] })).toBeNull();
     expect(arenasOfReply({ ok: true, allocator: 'tcmalloc', arenas: null })).toBeNull();
     expect(arenasOfReply({ ok: false, error: 'unknown command' })).toBeNull();
     expect(arenasOfReply(null)).toBeNull();
