@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "alloc.h"
+#include "alloc/adapter.h"
 #include "event_loop.h"
 #include "json_writer.h"
 
