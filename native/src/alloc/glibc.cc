@@ -249,10 +249,10 @@ namespace {
 std::unique_ptr<Adapter> ResolveGlibc(const MallocObject& object) {
   if (object.name.rfind("libc.so", 0) != 0) return nullptr;
   GlibcApi api{};
-  api.malloc_trim = SymbolAs<int (*)(size_t)>(object, kGlibcNames.malloc_trim);
+  api.malloc_trim = SymbolAs<int (*)(size_t)>(object, kGlibcNames.trim);
   if (api.malloc_trim == nullptr) return nullptr;
-  api.mallinfo2 = SymbolAs<struct mallinfo2 (*)()>(object, kGlibcNames.mallinfo2);
-  api.malloc_info = SymbolAs<int (*)(int, FILE*)>(object, kGlibcNames.malloc_info);
+  api.mallinfo2 = SymbolAs<struct mallinfo2 (*)()>(object, kGlibcNames.counters);
+  api.malloc_info = SymbolAs<int (*)(int, FILE*)>(object, kGlibcNames.info);
   api.version = SymbolAs<const char* (*)()>(object, "gnu_get_libc_version");
   return std::make_unique<Glibc>(api);
 }

@@ -147,7 +147,7 @@ Adapter& Linked() {
 namespace {
 
 std::unique_ptr<Adapter> ResolveJemalloc(const MallocObject& object) {
-  auto fn = SymbolAs<MallctlFn>(object, kJemallocNames.mallctl);
+  auto fn = SymbolAs<MallctlFn>(object, kJemallocNames.ctl);
   if (fn == nullptr) return nullptr;
   return std::make_unique<Jemalloc>(fn);
 }

@@ -36,9 +36,9 @@ extern const size_t kJemallocStatsCount;
 
 // Function names the inspector resolves in a target, and how it labels its calls.
 struct GlibcNames {
-  const char* mallinfo2;
-  const char* malloc_trim;
-  const char* malloc_info;
+  const char* counters;  // mallinfo2
+  const char* trim;      // the process-wide release
+  const char* info;      // the XML report of every arena
   const char* release_call;  // the inspector's release label
   const char* const* malloc_family;  // glibc malloc's own entry points, null-terminated
 };
@@ -49,7 +49,7 @@ struct TcmallocNames {
   const char* release_call;
 };
 struct JemallocNames {
-  const char* mallctl;
+  const char* ctl;           // the one entry point
   const char* purge_all;     // the mallctl name of the process-wide purge
   const char* release_call;
 };
