@@ -75,7 +75,7 @@ void Hold(void* p) {
 
 // threads=T: one thread's share; its blocks are held by RunThreads once every thread is done.
 constexpr int kThreadBlocks = 256;
-pthread_barrier_t g_start;
+pthread_barrier_t g_start, g_done;
 
 void* ThreadWork(void* arg) {
   void** mine = static_cast<void**>(arg);
@@ -88,6 +88,9 @@ void* ThreadWork(void* arg) {
     std::free(mine[i]);
     mine[i] = nullptr;
   }
+  // No thread exits before all have an arena: glibc hands an exited thread's arena to the
+  // next thread that needs one.
+  pthread_barrier_wait(&g_done);
   return nullptr;
 }
 
@@ -96,9 +99,11 @@ void RunThreads(unsigned long n) {
   pthread_t ids[64];
   if (n > 64) n = 64;
   pthread_barrier_init(&g_start, nullptr, static_cast<unsigned>(n));
+  pthread_barrier_init(&g_done, nullptr, static_cast<unsigned>(n));
   for (unsigned long t = 0; t < n; ++t) pthread_create(&ids[t], nullptr, &ThreadWork, blocks[t]);
   for (unsigned long t = 0; t < n; ++t) pthread_join(ids[t], nullptr);
   pthread_barrier_destroy(&g_start);
+  pthread_barrier_destroy(&g_done);
   for (unsigned long t = 0; t < n; ++t)
     for (int i = 1; i < kThreadBlocks; i += 2) Hold(blocks[t][i]);
 }

@@ -43,6 +43,7 @@ async function quiescent(command: Command): Promise<{ ledger: Ledger; stats: Jso
 /** glibc's own accounting, checked on one quiescent moment. */
 function expectAccounting(ledger: Ledger, stats: Json): void {
   expect(ledger).toMatchObject({ ok: true, allocator: 'glibc', truncated: false });
+  expect(ledger.ledger_us).toBeGreaterThanOrEqual(0);
   const arenas = ledger.arenas!;
   expect(arenas[0]).toMatchObject({ index: 0, main: true });
   expect(arenas.slice(1).every((a) => !a.main)).toBe(true);
@@ -138,6 +139,31 @@ describe('test_host under the probe (glibc), with the counting shim: ledger', ()
       await command('ledger');
       expect(await lastHandle(command), `read ${i}`).toEqual([0, 0]);
     }
+  });
+});
+
+describe('test_host under the probe (glibc) with more arenas than the ledger lists', () => {
+  let h: TestHost;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leaklab-ledger-many-'));
+    dirs.push(dir);
+    // glibc's arena limit is 8 per core by default; MALLOC_ARENA_MAX raises it.
+    h = await startTestHost({ ...preloadEnv(null, dir), MALLOC_ARENA_MAX: '128' }, dir);
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('lists 64 and sums the rest into one aggregate entry that still adds up', async () => {
+    await h.run('threads=64');  // 64 thread arenas, the main one and the probe thread's
+    const { ledger, stats } = await quiescent((c) => h.admin.command(c));
+    expect(ledger.truncated).toBe(true);
+    expect(ledger.arenas).toHaveLength(65);
+    const rest = ledger.arenas![64]! as Arena & { arenas: number };
+    expect(rest).toMatchObject({ index: null, main: false });
+    expect(rest.arenas).toBeGreaterThanOrEqual(1);
+    expect(ledger.arenas!.reduce((s, a) => s + free(a), 0)).toBe(stats.alloc.fordblks);
+    expect(ledger.arenas![0]!.top_bytes).toBe(stats.alloc.keepcost);
   });
 });
 
