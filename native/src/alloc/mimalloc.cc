@@ -12,7 +12,7 @@
 #include "alloc/adapter.h"
 #include "alloc/raw.h"
 #include "alloc/resolve.h"
-#include "mimalloc_stats_text.h"
+#include "alloc/mimalloc_stats_text.h"
 
 namespace leaklab::alloc {
 

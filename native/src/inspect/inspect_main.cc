@@ -40,10 +40,9 @@
 #include <nlohmann/json.hpp>
 
 #include "alloc/raw.h"
-#include "mimalloc_stats_text.h"
 
 #include "elf_objects.h"
-#include "mimalloc_stats_text.h"
+#include "alloc/mimalloc_stats_text.h"
 
 extern "C" const unsigned char leaklab_tramp_start[], leaklab_tramp_end[];
 
