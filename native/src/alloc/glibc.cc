@@ -259,7 +259,7 @@ std::unique_ptr<Adapter> ResolveGlibc(const MallocObject& object) {
 
 }  // namespace
 
-const Binder kGlibcBinder = {&ResolveGlibc, nullptr, 0};
+extern const Binder kGlibcBinder = {&ResolveGlibc, nullptr, 0};
 
 #endif
 

@@ -156,7 +156,7 @@ const ApiMark kMarks[] = {{"mallctl", "jemalloc"}, {"je_mallctl", "jemalloc (je_
 
 }  // namespace
 
-const Binder kJemallocBinder = {&ResolveJemalloc, kMarks, 2};
+extern const Binder kJemallocBinder = {&ResolveJemalloc, kMarks, 2};
 
 #endif
 

@@ -133,7 +133,7 @@ const ApiMark kMarks[] = {{"mi_version", "mimalloc"}};
 
 }  // namespace
 
-const Binder kMimallocBinder = {&ResolveMimalloc, kMarks, 1};
+extern const Binder kMimallocBinder = {&ResolveMimalloc, kMarks, 1};
 
 #endif
 

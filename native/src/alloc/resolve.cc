@@ -10,6 +10,13 @@
 namespace leaklab::alloc {
 namespace {
 
+}  // namespace
+
+// Each defined in its allocator's file (alloc/<name>.cc).
+extern const Binder kGlibcBinder, kTcmallocBinder, kJemallocBinder, kMimallocBinder;
+
+namespace {
+
 // Detection order: an allocator with its own API before glibc, which every process has.
 const Binder* const kBinders[] = {&kJemallocBinder, &kTcmallocBinder, &kMimallocBinder, &kGlibcBinder};
 

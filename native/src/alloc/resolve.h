@@ -25,14 +25,14 @@ struct ApiMark {
   const char* label;
 };
 
-// One allocator's resolved binding (each allocator file defines one).
+// One allocator's resolved binding: each allocator file defines one (extern const Binder
+// k<Name>Binder), and resolve.cc lists them in the order it tries them.
 struct Binder {
   // The adapter, or null when this allocator does not serve malloc in `object`.
   std::unique_ptr<Adapter> (*resolve)(const struct MallocObject& object);
   const ApiMark* marks;  // for OtherAllocators
   size_t mark_count;
 };
-extern const Binder kGlibcBinder, kTcmallocBinder, kJemallocBinder, kMimallocBinder;
 
 // Where `malloc` comes from, looking past the probe's own counting layer and the test
 // shim (native/test/alloc_count.cc); base null and name "unknown" when dladdr cannot tell.

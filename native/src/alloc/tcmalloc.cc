@@ -204,7 +204,7 @@ const ApiMark kMarks[] = {{"MallocExtension_GetNumericProperty", "tcmalloc"}};
 
 }  // namespace
 
-const Binder kTcmallocBinder = {&ResolveTcmalloc, kMarks, 1};
+extern const Binder kTcmallocBinder = {&ResolveTcmalloc, kMarks, 1};
 
 #endif
 
