@@ -11,7 +11,7 @@ import { benchMemory } from './memory.js';
 import { benchNative } from './native.js';
 import { benchObserver } from './observer.js';
 import { benchProbe } from './probe.js';
-import { benchProbePoll } from './probe-poll.js';
+import { benchProbeLedger, benchProbePoll } from './probe-poll.js';
 import { benchProfile } from './profile.js';
 import { benchReach } from './reach.js';
 import { benchReport } from './render.js';
@@ -70,7 +70,9 @@ export function buildBenchProgram(): Command {
     .description('the probe\'s cost to a target (relay-glibc, each allocator preloaded): req/s and peak RSS with and without it (goal: ratios >= 0.98, <= 1.02), and one gdb attach release per allocator')
     .option('--rounds <n>', 'paired rounds (off and on, interleaved; the ratio with its 95% confidence interval)', '3')
     .option('--poll', 'instead: the counters poll\'s own cost inside the target per allocator (stats_us, time in allocator calls), idle and with a 1 GiB heap')
-    .action(async (o: { rounds: string; poll?: boolean }) => (o.poll ? benchProbePoll() : benchProbe(Math.max(2, Number(o.rounds) || 3))));
+    .option('--ledger', 'with --poll: the ledger command\'s cost under glibc (ledger_us), idle, with thread arenas, a 1 GiB heap and every other block of it freed')
+    .action(async (o: { rounds: string; poll?: boolean; ledger?: boolean }) =>
+      (o.poll ? (o.ledger ? benchProbeLedger() : benchProbePoll()) : benchProbe(Math.max(2, Number(o.rounds) || 3))));
   program.command('inspect')
     .description('what one lab inspect call costs a live process: stop overhead and the allocator calls\' own time per counters snapshot and per release, per allocator and heap size (median and p99)')
     .option('--snapshots <n>', 'counters snapshots per allocator and heap', '50')

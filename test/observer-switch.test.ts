@@ -23,7 +23,7 @@ const MINI = join(ROOT, 'test', 'fixtures', 'scenarios', 'mini.json');
 
 it('a release whose mallctl fails fails its trial, says why, and yields no releasedRss', async () => {
   const dir = join(out, 'failed-release');
-  // Test-only knob (native/src/alloc_jemalloc.cc): purge an arena that does not exist, a
+  // Test-only knob (native/src/alloc/jemalloc.cc): purge an arena that does not exist, a
   // real mallctl call that really fails with ENOENT. The relay inherits the harness's env.
   const r = await lab(['--scenario', MINI, '--variants', 'jemalloc', '--out', dir], { LEAKLAB_TEST_JEMALLOC_PURGE_ARENA: '4095' });
   expect(r.exitCode, r.stderr).toBe(1);

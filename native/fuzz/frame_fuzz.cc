@@ -36,15 +36,15 @@ void HandleFrame(const leaklab::Frame& frame, leaklab::RelaySettings& settings) 
   if (frame.header.type != FrameType::kAdmin) return;
   const std::string payload(frame.payload ? frame.payload : "", frame.header.length);
   std::string args;
-  switch (leaklab::ParseAdminCommand(payload, &args)) {
-    case leaklab::AdminCommand::kSet: {
+  switch (leaklab::ParseCommand(payload, &args)) {
+    case leaklab::Command::kSet: {
       const std::string reply = leaklab::RunSetCommand(settings, args);
       // A value with a NUL in it is not a number ("set leak-rate 0\0junk" once set 0).
       if (reply.rfind("{\"ok\":true", 0) == 0 && args.find('\0') != std::string::npos)
         std::abort();
       break;
     }
-    case leaklab::AdminCommand::kUnknown: leaklab::UnknownCommandReply(payload); break;
+    case leaklab::Command::kUnknown: leaklab::UnknownCommandReply("admin", payload, ", config, set <key> <value>"); break;
     default: break;  // the others only read the relay's state: nothing more to parse
   }
 }

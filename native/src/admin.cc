@@ -14,9 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin_command.h"
-#include "control/alloc_calls_hook.h"
-#include "control/leak_check.h"
-#include "alloc.h"
+#include "alloc/adapter.h"
 #include "connection.h"
 #include "json_writer.h"
 #include "net.h"
@@ -28,7 +26,7 @@ namespace {
 
 // The shared object that `malloc` resolves to in this process (e.g. "libtcmalloc.so.4"),
 // to catch a relay that silently fell back to glibc.
-std::string MallocLibrary() {
+std::string ServingLibrary() {
   Dl_info info{};
   if (dladdr(reinterpret_cast<void*>(&std::malloc), &info) == 0 || info.dli_fname == nullptr)
     return "unknown";
@@ -51,20 +49,16 @@ Admin::Admin(Relay& relay, EventLoop& acceptor, uint32_t max_frame)
       acceptor_(acceptor),
       max_frame_(max_frame),
       policy_(relay, acceptor),
-      version_(alloc::Version()),
-      malloc_library_(MallocLibrary()),
-      stats_reply_(new char[kStatsReplyBytes]) {}
+      malloc_library_(ServingLibrary()),
+      handler_(alloc::Linked(), *this) {}
 
 void Admin::Start() {
-  alloc_calls_.Find();
   listen_fd_ = ListenLoopback(&port_);
   listener_ = std::make_unique<Acceptor>(loop_, listen_fd_, "relay admin", [this](int fd) { OnAccept(fd); });
   listener_->Start();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "admin");  // seen in /proc/<pid>/task/*/comm
-    // One stats reply before any command: whatever the allocators set up on first use
-    // (a FILE, a probe allocation, jemalloc's ctl tables) is made now, not while polled.
-    Stats(true);
+    handler_.Start();  // the allocator's first-use setup now, not while polled
     loop_.Run(ReleasePolicy::kCheckMs, [this] { policy_.Check(); });
   });
   thread_.detach();  // runs until the process exits
@@ -79,9 +73,7 @@ void Admin::OnAccept(int fd) {
     // Every command name fits std::string's inline buffer: no allocation for it.
     const std::string command(f.payload ? f.payload : "", f.header.length);
     std::free(f.payload);
-    alloc_calls_.Begin();
     const std::string_view reply = Handle(command);
-    alloc_calls_.End();
     const uint32_t size = static_cast<uint32_t>(reply.size());
     if (c.output_bytes() == 0 && reply.size() <= sizeof buffer->bytes) {
       std::memcpy(buffer->bytes, reply.data(), reply.size());
@@ -99,20 +91,11 @@ void Admin::OnAccept(int fd) {
   conn->Start();
 }
 
-std::string_view Admin::Handle(const std::string& command) {
-  std::string args;
-  switch (ParseAdminCommand(command, &args)) {
-    case AdminCommand::kStats: return Stats(true);
-    case AdminCommand::kStatsCounters: return Stats(false);
-    case AdminCommand::kPing: reply_ = nlohmann::json{{"ok", true}}.dump(); break;
-    case AdminCommand::kRelease: reply_ = Release(); break;
-    case AdminCommand::kConfig: reply_ = Config(); break;
-    case AdminCommand::kSet: reply_ = RunSetCommand(relay_.settings(), args); break;
-    case AdminCommand::kProfileDump: reply_ = ProfileDump(args); break;
-    case AdminCommand::kLeakCheck: reply_ = LeakCheckReply(); break;
-    case AdminCommand::kUnknown: reply_ = UnknownCommandReply(command); break;
-  }
-  return reply_;
+bool Admin::HostCommand(Command command, const std::string& args, std::string* reply) {
+  if (command == Command::kConfig) *reply = Config();
+  else if (command == Command::kSet) *reply = RunSetCommand(relay_.settings(), args);
+  else return false;
+  return true;
 }
 
 // {"ok":true, "leak-rate":..., ... every setting by its key, then the fixed options}.
@@ -128,27 +111,10 @@ std::string Admin::Config() {
   return j.dump();
 }
 
-// with_smaps: /proc/self/smaps_rollup walks every page table of the process under its
-// mmap lock: ~5 ms at 450 MiB RSS, so the harness samples it from outside, less often, and
-// asks for "stats-counters" (everything else) every 100 ms.
-// Written into stats_reply_ with no malloc/free call (JsonWriter, alloc::Stats): the
-// harness must not be what drives the allocator in an idle phase.
-std::string_view Admin::Stats(bool with_smaps) {
-  const int64_t start = NowUs();
-  uint64_t test_frees = 0;
-  const uint64_t test_allocs = alloc_calls_.Now(&test_frees);
+// The relay's own figures in a stats reply (after rss): its request counters, limits and
+// release policies. No malloc/free call (the 100 ms counters poll).
+void Admin::WriteHostStats(JsonWriter& j) {
   const RelayCounters& c = relay_.counters();
-  JsonWriter j(stats_reply_.get(), kStatsReplyBytes);
-  j.Bool("ok", true);
-  j.Int("t_us", start);
-  j.Int("pid", static_cast<int64_t>(getpid()));
-  j.IntOrNull("rss_bytes", ReadRssBytes());
-  if (with_smaps) {
-    const SmapsRollup smaps = ReadSmapsRollup();
-    j.IntOrNull("smaps_rss_bytes", smaps.rss_bytes);
-    j.IntOrNull("private_dirty_bytes", smaps.private_dirty_bytes);
-    j.IntOrNull("lazyfree_bytes", smaps.lazyfree_bytes);
-  }
   j.Int("live_request_bytes", c.live_request_bytes.load());
   j.Int("live_request_count", c.live_request_count.load());
   j.Int("transient_threads_started", relay_.transient_threads_started());
@@ -166,47 +132,18 @@ std::string_view Admin::Stats(bool with_smaps) {
   j.Int("congested_upstreams", c.congested_upstreams.load());
   relay_.AddLimitStats(j);  // clients_open, ..., client_in_flight_max
   policy_.AddStats(j);
-  j.BeginObject("allocator");
-  j.String("name", alloc::Name());
-  j.String("version", version_.c_str());
-  j.String("release_call", alloc::ReleaseCall());
-  j.String("malloc_library", malloc_library_.c_str());
-  j.EndObject();
-  j.BeginObject("alloc");
-  alloc::Stats(j, with_smaps);
-  j.EndObject();
-  j.Int("stats_us", NowUs() - start);
-  alloc_calls_.Write(j, test_allocs, test_frees);
-  if (!j.Finish()) {
-    reply_ = AdminErrorReply("stats reply larger than " + std::to_string(kStatsReplyBytes) +
-                             " bytes (Admin::kStatsReplyBytes)");
-    return reply_;
-  }
-  return std::string_view(j.data(), j.size());
 }
 
 // Thread-local release on every worker, the acceptor and this thread, then the
 // process-wide call (RunRelease, which the release policies run too). ok:false, with
 // the failing call in "error", when an allocator call reported a failure.
-std::string Admin::Release() {
+std::string_view Admin::Release(char*, size_t) {
   const ReleaseReport r = RunRelease(relay_, acceptor_);
   nlohmann::ordered_json j;
   j["ok"] = r.ok;
   WriteReleaseReport(r, j);
-  return j.dump();
-}
-
-// "profile-dump <path>": the allocator's heap profile to <path> (an absolute path; the
-// relay's working directory is not the harness's). {"ok":true,"path":...} or an error.
-std::string Admin::ProfileDump(const std::string& path) {
-  if (path.empty() || path[0] != '/')
-    return AdminErrorReply("usage: profile-dump <absolute path>");
-  std::string error;
-  if (!alloc::ProfileDump(path, &error)) return AdminErrorReply(error);
-  nlohmann::ordered_json j;
-  j["ok"] = true;
-  j["path"] = path;
-  return j.dump();
+  release_reply_ = j.dump();
+  return release_reply_;
 }
 
 }  // namespace leaklab

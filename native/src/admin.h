@@ -1,6 +1,7 @@
 // The relay's admin port: ADMIN frames in, one JSON object per ADMIN_REPLY out.
-// Runs its own thread and event loop; commands: ping, stats, stats-counters, release,
-// config, set, profile-dump, leak-check. The relay's release policies are checked on the same loop.
+// Runs its own thread and event loop; the commands are the probe's too
+// (control/command_handler.h), and the relay adds config and set as their host. The
+// relay's release policies are checked on the same loop.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <thread>
 
 #include "acceptor.h"
-#include "control/alloc_calls_hook.h"
+#include "control/command_handler.h"
 #include "event_loop.h"
 #include "release_policy.h"
 
@@ -18,10 +19,10 @@ namespace leaklab {
 
 class Relay;
 
-class Admin {
+class Admin : public CommandHost {
  public:
   // Largest stats reply (a release build's is about 2 KiB); larger is an error reply.
-  static constexpr size_t kStatsReplyBytes = 16384;
+  static constexpr size_t kStatsReplyBytes = CommandHandler::kReplyBytes;
 
   // `acceptor` is the relay's acceptor loop: `release` runs the thread-local release there
   // too.
@@ -30,16 +31,21 @@ class Admin {
   void Start();
   uint16_t port() const { return port_; }
 
-  // The reply to one command, valid until the next call; admin thread only. `stats` and
-  // `stats-counters` make no malloc/free call (see Stats()).
-  std::string_view Handle(const std::string& command);
+  // The reply to one command, valid until the next call; admin thread only. `stats`,
+  // `stats-counters` and `ledger` make no malloc/free call.
+  std::string_view Handle(const std::string& command) { return handler_.Handle(command); }
+
+  // CommandHost: the relay's side of the commands.
+  const char* Kind() const override { return "admin"; }
+  const char* HostCommands() const override { return ", config, set <key> <value>"; }
+  const char* MallocLibrary() const override { return malloc_library_.c_str(); }
+  void WriteHostStats(JsonWriter& j) override;
+  std::string_view Release(char* buf, size_t len) override;
+  bool HostCommand(Command command, const std::string& args, std::string* reply) override;
 
  private:
   void OnAccept(int fd);
-  std::string_view Stats(bool with_smaps);
-  std::string Release();
   std::string Config();
-  std::string ProfileDump(const std::string& path);
 
   Relay& relay_;
   EventLoop& acceptor_;
@@ -52,12 +58,9 @@ class Admin {
   std::unique_ptr<Acceptor> listener_;
   uint16_t port_ = 0;
   // Fixed for the process's life, so kept rather than made per stats reply.
-  const std::string version_;
   const std::string malloc_library_;
-  std::unique_ptr<char[]> stats_reply_;  // kStatsReplyBytes; Stats() writes here
-  std::string reply_;                    // the other commands' replies
-  // Test hook (native/test/alloc_count.cc preloaded): reported by stats as test_alloc_calls.
-  AllocCallsHook alloc_calls_;
+  std::string release_reply_;
+  CommandHandler handler_;  // admin thread only
 };
 
 }  // namespace leaklab

@@ -1,7 +1,7 @@
 // A JSON object written into a fixed buffer, without allocating: the relay's `stats`
 // replies, which the harness asks for every 100 ms. Allocator activity drives jemalloc's
 // decay and tcmalloc's release, so the observer must not allocate inside the relay
-// (docs/native.md). Fields go through StatsOut, so the allocator files (alloc.h) write
+// (docs/native.md). Fields go through StatsOut, so the allocator files (alloc/adapter.h) write
 // their counters without knowing where they go.
 #pragma once
 

@@ -25,7 +25,7 @@
 #include <string>
 
 #include "admin.h"
-#include "alloc.h"
+#include "alloc/adapter.h"
 #include "event_loop.h"
 #include "flags.h"
 #include "net.h"
@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
   ready["port"] = relay.port();
   ready["admin_port"] = admin.port();
   ready["pid"] = getpid();
-  ready["allocator"] = leaklab::alloc::Name();
-  ready["version"] = leaklab::alloc::Version();
+  ready["allocator"] = leaklab::alloc::Linked().Name();
+  ready["version"] = leaklab::alloc::Linked().Version();
   std::fputs((ready.dump() + "\n").c_str(), stdout);
   std::fflush(stdout);
   rlimit nofile{};

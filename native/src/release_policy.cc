@@ -11,7 +11,7 @@
 #include <functional>
 #include <mutex>
 
-#include "alloc.h"
+#include "alloc/adapter.h"
 #include "proc_stats.h"
 #include "relay.h"
 
@@ -23,14 +23,14 @@ double Ms(int64_t from_us, int64_t to_us) { return static_cast<double>(to_us - f
 pid_t ThreadId() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
 // Runs `call` on the calling thread and records it (with the thread) as one step.
-ReleaseStep Step(const char* thread, int worker, alloc::CallResult (*call)()) {
+ReleaseStep Step(const char* thread, int worker, alloc::CallResult (alloc::Adapter::*call)()) {
   ReleaseStep s;
   s.thread = thread;
   s.worker = worker;
   s.tid = ThreadId();
   s.main_thread = s.tid == getpid();
   const int64_t t0 = NowUs();
-  s.result = call();
+  s.result = (alloc::Linked().*call)();
   s.ms = Ms(t0, NowUs());
   return s;
 }
@@ -76,17 +76,17 @@ ReleaseReport RunRelease(Relay& relay, EventLoop& acceptor) {
   r.transient_threads_started = relay.transient_threads_started();
   const int64_t t0 = NowUs();
   relay.RunOnEveryWorker([&](int index) {
-    steps[static_cast<size_t>(index)] = Step("worker", index, alloc::ReleaseThread);
+    steps[static_cast<size_t>(index)] = Step("worker", index, &alloc::Adapter::ReleaseThread);
   });
   // Test only: LEAKLAB_TEST_RELEASE_SKIP_ACCEPTOR leaves the acceptor (the main thread)
   // out, to measure what its step does (npm run bench -- reach; docs/native.md).
   static const bool skip_acceptor = std::getenv("LEAKLAB_TEST_RELEASE_SKIP_ACCEPTOR") != nullptr;
   ReleaseStep on_acceptor;
   if (!skip_acceptor)
-    RunOn(acceptor, [&] { on_acceptor = Step("acceptor", -1, alloc::ReleaseThread); });
-  const ReleaseStep on_admin = Step("admin", -1, alloc::ReleaseThread);
+    RunOn(acceptor, [&] { on_acceptor = Step("acceptor", -1, &alloc::Adapter::ReleaseThread); });
+  const ReleaseStep on_admin = Step("admin", -1, &alloc::Adapter::ReleaseThread);
   const int64_t t1 = NowUs();
-  const ReleaseStep process = Step("process", -1, alloc::ReleaseProcess);
+  const ReleaseStep process = Step("process", -1, &alloc::Adapter::ReleaseProcess);
   const int64_t t2 = NowUs();
   r.rss_after_bytes = ReadRssBytes();
   r.release_ms = Ms(t0, t2);
@@ -110,7 +110,7 @@ void WriteReleaseReport(const ReleaseReport& r, nlohmann::ordered_json& j) {
   j["release_ms"] = r.release_ms;
   j["thread_ms"] = r.thread_ms;
   j["process_ms"] = r.process_ms;
-  j["call"] = alloc::ReleaseCall();
+  j["call"] = alloc::Linked().ReleaseCall();
   nlohmann::ordered_json calls = nlohmann::ordered_json::array();
   std::string errors;
   for (const ReleaseStep& s : r.steps) {
@@ -204,7 +204,7 @@ int64_t ReleasePolicy::FreeResidentBytes() {
   const int64_t rss_minus_live = std::max<int64_t>(0, rss - baseline_rss_ - live);
   if (free_bytes_known_ == 0) return rss_minus_live;
   FreeBytesOut out;
-  alloc::Stats(out, false);
+  alloc::Linked().Stats(out, false);
   const int64_t free = out.free_bytes;
   if (free < 0) {
     free_bytes_known_ = 0;  // fixed at link time: do not ask again

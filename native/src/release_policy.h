@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "alloc.h"
+#include "alloc/adapter.h"
 #include "event_loop.h"
 #include "json_writer.h"
 
@@ -83,7 +83,7 @@ class ReleasePolicy {
   int64_t last_requests_ = 0;
   int64_t last_request_ms_ = 0;
   bool idle_armed_ = false;
-  // free-over: RSS at start, whether alloc::Stats() has a free_bytes figure (-1 = not yet
+  // free-over: RSS at start, whether the adapter's Stats() has a free_bytes figure (-1 = not yet
   // known), the last estimate (-1 = policy off), and the lowest estimate since the last
   // free-over release (what that release could not return; 0 before the first).
   int64_t baseline_rss_ = 0;

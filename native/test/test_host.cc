@@ -12,11 +12,17 @@
 //                 sparse       free every other block held
 //                 free         free every block held
 //                 churn=N      N times malloc(64) then free it at once
+//                 threads=T    T threads at once, each mallocs 256 blocks of 4000 bytes,
+//                              frees every other one and hands the rest to `hold` (glibc
+//                              gives each its own arena: test/native/ledger-command.test.ts)
+//                 hole=SIZE    malloc(SIZE), then 2 KiB blocks kept until one lies above it,
+//                              then free it: a free chunk of SIZE below the top of the arena
 // drop-root and close-fds happen in a constructor of the executable, which runs right
 // after the preloaded libraries' constructors: earlier than any main() could. It listens on
 // 127.0.0.1:PORT with an epoll set of its own (it gets the probe's old descriptor
 // numbers), prints "uid=N listening", and answers each connection with "host\n".
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -67,6 +73,41 @@ void Hold(void* p) {
   g_held[g_count++] = p;
 }
 
+// threads=T: one thread's share; its blocks are held by RunThreads once every thread is done.
+constexpr int kThreadBlocks = 256;
+pthread_barrier_t g_start, g_done;
+
+void* ThreadWork(void* arg) {
+  void** mine = static_cast<void**>(arg);
+  pthread_barrier_wait(&g_start);  // all at once, so that glibc gives each an arena of its own
+  for (int i = 0; i < kThreadBlocks; ++i) {
+    mine[i] = std::malloc(4000);
+    static_cast<char*>(mine[i])[0] = 1;
+  }
+  for (int i = 0; i < kThreadBlocks; i += 2) {
+    std::free(mine[i]);
+    mine[i] = nullptr;
+  }
+  // No thread exits before all have an arena: glibc hands an exited thread's arena to the
+  // next thread that needs one.
+  pthread_barrier_wait(&g_done);
+  return nullptr;
+}
+
+void RunThreads(unsigned long n) {
+  static void* blocks[64][kThreadBlocks];
+  pthread_t ids[64];
+  if (n > 64) n = 64;
+  pthread_barrier_init(&g_start, nullptr, static_cast<unsigned>(n));
+  pthread_barrier_init(&g_done, nullptr, static_cast<unsigned>(n));
+  for (unsigned long t = 0; t < n; ++t) pthread_create(&ids[t], nullptr, &ThreadWork, blocks[t]);
+  for (unsigned long t = 0; t < n; ++t) pthread_join(ids[t], nullptr);
+  pthread_barrier_destroy(&g_start);
+  pthread_barrier_destroy(&g_done);
+  for (unsigned long t = 0; t < n; ++t)
+    for (int i = 1; i < kThreadBlocks; i += 2) Hold(blocks[t][i]);
+}
+
 // One workload line (see the header); false if it is not one.
 bool RunCommand(const char* line) {
   unsigned long n = 0, size = 0;
@@ -84,6 +125,18 @@ bool RunCommand(const char* line) {
   } else if (std::strcmp(line, "free") == 0) {
     for (size_t i = 0; i < g_count; ++i) std::free(g_held[i]);
     g_count = 0;
+  } else if (std::sscanf(line, "threads=%lu", &n) == 1) {
+    RunThreads(n);
+  } else if (std::sscanf(line, "hole=%lu", &size) == 1) {
+    // Small blocks kept until one lies above `big` (the first ones may fill free chunks
+    // elsewhere): then `big` is not next to the top, and free() puts it in a bin.
+    char* big = static_cast<char*>(std::malloc(size));
+    for (int i = 0; i < 4096; ++i) {
+      char* guard = static_cast<char*>(std::malloc(2048));  // past tcache sizes
+      Hold(guard);
+      if (guard > big) break;
+    }
+    std::free(big);
   } else if (std::sscanf(line, "churn=%lu", &n) == 1) {
     for (unsigned long i = 0; i < n; ++i) {
       void* volatile p = std::malloc(64);

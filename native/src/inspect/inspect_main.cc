@@ -39,8 +39,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alloc/raw.h"
+
 #include "elf_objects.h"
-#include "mimalloc_stats_text.h"
+#include "alloc/mimalloc_stats_text.h"
 
 extern "C" const unsigned char leaklab_tramp_start[], leaklab_tramp_end[];
 
@@ -48,6 +50,27 @@ namespace leaklab::inspect {
 namespace {
 
 using json = nlohmann::json;
+namespace alloc = leaklab::alloc;
+// The allocator API names the inspector resolves in its target (alloc/raw.h: each defined
+// in its allocator's file, beside the adapter that calls the same functions).
+const alloc::GlibcNames& kGl = alloc::kGlibcNames;
+const alloc::TcmallocNames& kTc = alloc::kTcmallocNames;
+const alloc::JemallocNames& kJe = alloc::kJemallocNames;
+const alloc::MimallocNames& kMi = alloc::kMimallocNames;
+
+// allocated_bytes, free_bytes and unmapped_bytes from the allocator file's formula (null: -1).
+void Normalized(const alloc::Normalized& n, json& j) {
+  auto or_null = [](int64_t v) { return v < 0 ? json(nullptr) : json(v); };
+  j["allocated_bytes"] = or_null(n.allocated_bytes);
+  j["free_bytes"] = or_null(n.free_bytes);
+  j["unmapped_bytes"] = or_null(n.unmapped_bytes);
+}
+
+bool Number(const json& v, uint64_t* out) {
+  if (!v.is_number()) return false;
+  *out = v.get<uint64_t>();
+  return true;
+}
 using Clock = std::chrono::steady_clock;
 
 // ---- state layout on the target's stack (offsets used by trampoline.S) ----
@@ -303,35 +326,31 @@ Resolved Resolve(pid_t pid) {
   if (r.malloc_object) {
     const Object& m = *r.malloc_object;
     r.malloc_addr = m.Find("malloc");
-    if (m.Find("MallocExtension_GetNumericProperty")) r.allocator = "tcmalloc";
-    else if (m.Find("mallctl")) r.allocator = "jemalloc";
-    else if (m.Find("mi_version")) r.allocator = "mimalloc";
-    else if (&m == r.libc && m.Find("malloc_trim")) r.allocator = "glibc";
+    if (m.Find(kTc.get_property)) r.allocator = "tcmalloc";
+    else if (m.Find(kJe.ctl)) r.allocator = "jemalloc";
+    else if (m.Find(kMi.version)) r.allocator = "mimalloc";
+    else if (&m == r.libc && m.Find(kGl.trim)) r.allocator = "glibc";
   }
-  static const char* const kFns[] = {
-      "malloc_trim", "mallinfo2", "malloc_info", "MallocExtension_GetNumericProperty",
-      "MallocExtension_ReleaseFreeMemory", "mallctl", "mi_version", "mi_collect", "mi_process_info",
-      "mi_stats_print_out", "MallocExtension_GetStats"};
+  const char* const kFns[] = {
+      kGl.trim, kGl.counters, kGl.info, kTc.get_property, kTc.release, kJe.ctl,
+      kMi.version, kMi.collect, kMi.process_info, kMi.stats_print, kTc.get_stats};
   if (r.malloc_object)
     for (const char* f : kFns)
       if (uint64_t a = r.malloc_object->Find(f)) r.fns[f] = a;
   if (r.libc)
     for (const char* f : {"fmemopen", "fclose", "setvbuf", "fputs"})
       if (uint64_t a = r.libc->Find(f)) r.fns[f] = a;
-  if (r.allocator == "glibc") r.release_call = "malloc_trim(0)";
-  else if (r.allocator == "tcmalloc") r.release_call = "MallocExtension_ReleaseFreeMemory()";
-  else if (r.allocator == "jemalloc") r.release_call = "mallctl(\"arena.4096.purge\")";
-  else if (r.allocator == "mimalloc") r.release_call = "mi_collect(true) (the calling thread's heap only)";
+  if (r.allocator == "glibc") r.release_call = kGl.release_call;
+  else if (r.allocator == "tcmalloc") r.release_call = kTc.release_call;
+  else if (r.allocator == "jemalloc") r.release_call = kJe.release_call;
+  else if (r.allocator == "mimalloc") r.release_call = kMi.release_label;
   // Code a parked thread must not be inside.
   if (r.malloc_object && r.malloc_object != r.libc && !r.malloc_object->main_program)
     for (auto [lo, hi] : r.malloc_object->exec_ranges) r.deny.push_back({lo, hi, "allocator " + Base(r.malloc_object->path)});
   if (r.libc) {
-    DenySpan(*r.libc, {"__default_morecore", "malloc", "__libc_malloc", "free", "__libc_free", "cfree", "realloc",
-                       "__libc_realloc", "memalign", "__libc_memalign", "aligned_alloc", "valloc", "__libc_valloc",
-                       "pvalloc", "__libc_pvalloc", "calloc", "__libc_calloc", "malloc_trim", "malloc_usable_size",
-                       "mallinfo2", "mallinfo", "__libc_mallinfo", "malloc_stats", "mallopt", "__libc_mallopt",
-                       "posix_memalign", "malloc_info"},
-             "glibc malloc", &r.deny);
+    std::set<std::string> family;
+    for (const char* const* f = kGl.malloc_family; *f != nullptr; ++f) family.insert(*f);
+    DenySpan(*r.libc, family, "glibc malloc", &r.deny);
     DenySpan(*r.libc, {"fork", "__fork", "__libc_fork", "_Fork"}, "fork", &r.deny);
     DenySpan(*r.libc, {"_IO_flush_all", "_IO_flush_all_linebuffered", "_flushlbf"}, "stdio list lock", &r.deny);
     DenySpan(*r.libc, {"_IO_list_lock", "_IO_list_unlock", "_IO_list_resetlock"}, "stdio list lock", &r.deny);
@@ -984,16 +1003,13 @@ json Counters(Session& s) {
   uint64_t mi_out = 0, ver_call = SIZE_MAX;
   size_t mi_call = SIZE_MAX, tc_calls[16];
   uint64_t tc_out[16];
-  const char* tc_props[] = {"generic.current_allocated_bytes", "generic.heap_size", "generic.total_physical_bytes",
-                            "tcmalloc.pageheap_free_bytes", "tcmalloc.pageheap_unmapped_bytes",
-                            "tcmalloc.central_cache_free_bytes", "tcmalloc.transfer_cache_free_bytes",
-                            "tcmalloc.thread_cache_free_bytes", "tcmalloc.current_total_thread_cache_bytes"};
-  const size_t ntc = sizeof tc_props / sizeof tc_props[0];
+  const char* const* tc_props = alloc::kTcmallocProperties;
+  const size_t ntc = alloc::kTcmallocPropertyCount;
   uint64_t je_ver_out = 0, mi_text = 0;
   size_t mi_print_call = SIZE_MAX;
   if (a == "glibc") {
     mi_out = b.Buf(80);
-    mi_call = b.Call("mallinfo2", "mallinfo2", {mi_out});
+    mi_call = b.Call(kGl.counters, kGl.counters, {mi_out});
   } else if (a == "jemalloc") {
     const uint64_t epoch = b.Buf(8), elen = b.Buf(8);
     {
@@ -1001,14 +1017,14 @@ json Counters(Session& s) {
       std::memcpy(b.p.data.data() + (epoch & ~Plan::kData), &one, 8);
       std::memcpy(b.p.data.data() + (elen & ~Plan::kData), &eight, 8);
     }
-    b.Call("epoch", "mallctl", {b.Str("epoch"), epoch, elen, epoch, 8});
+    b.Call("epoch", kJe.ctl, {b.Str("epoch"), epoch, elen, epoch, 8});
     for (const char* k : {"stats.allocated", "stats.active", "stats.resident", "stats.mapped", "stats.retained",
                           "stats.metadata", "opt.dirty_decay_ms", "opt.muzzy_decay_ms", "opt.narenas", "background_thread"}) {
       const uint64_t out = b.Buf(8), len = b.Buf(8);
       const bool is_bool = std::strcmp(k, "background_thread") == 0;
       const uint64_t n = is_bool ? 1 : (std::strcmp(k, "opt.narenas") == 0 ? 4 : 8);
       std::memcpy(b.p.data.data() + (len & ~Plan::kData), &n, 8);
-      const size_t c = b.Call(k, "mallctl", {b.Str(k), out, len, 0, 0});
+      const size_t c = b.Call(k, kJe.ctl, {b.Str(k), out, len, 0, 0});
       reads.push_back({std::string(k) == "background_thread" ? "opt.background_thread" : k, c, out, is_bool,
                        std::strstr(k, "decay") != nullptr});
       if (std::strcmp(k, "opt.narenas") == 0) reads.back().is_bool = false;
@@ -1017,25 +1033,25 @@ json Counters(Session& s) {
     const uint64_t len = b.Buf(8);
     uint64_t eight = 8;
     std::memcpy(b.p.data.data() + (len & ~Plan::kData), &eight, 8);
-    ver_call = b.Call("version", "mallctl", {b.Str("version"), je_ver_out, len, 0, 0});
+    ver_call = b.Call("version", kJe.ctl, {b.Str("version"), je_ver_out, len, 0, 0});
   } else if (a == "tcmalloc") {
     for (size_t i = 0; i < ntc; ++i) {
       tc_out[i] = b.Buf(8);
-      tc_calls[i] = b.Call(tc_props[i], "MallocExtension_GetNumericProperty", {b.Str(tc_props[i]), tc_out[i]});
+      tc_calls[i] = b.Call(tc_props[i], kTc.get_property, {b.Str(tc_props[i]), tc_out[i]});
     }
   } else if (a == "mimalloc") {
     mi_out = b.Buf(64);
     std::vector<uint64_t> args;
     for (int i = 0; i < 8; ++i) args.push_back(mi_out + 8 * i);
-    mi_call = b.Call("mi_process_info", "mi_process_info", args);
-    ver_call = b.Call("mi_version", "mi_version", {});
+    mi_call = b.Call(kMi.process_info, kMi.process_info, args);
+    ver_call = b.Call(kMi.version, kMi.version, {});
     // The stats text, as the probe reads it for unmapped_bytes: mi_stats_print_out with
     // fputs as the output function, into an unbuffered fmemopen stream over our buffer.
     mi_text = b.Buf(kMallocInfoCap);
-    if (r.fns.count("fputs") && r.fns.count("mi_stats_print_out")) {
+    if (r.fns.count("fputs") && r.fns.count(kMi.stats_print)) {
       b.Call("fmemopen", "fmemopen", {mi_text, kMallocInfoCap, b.Str("w")}, kFlagSave);
       b.Call("setvbuf", "setvbuf", {0, 0, _IONBF, 0}, kFlagRdiHandle | kFlagSkipNull);
-      mi_print_call = b.Call("mi_stats_print_out", "mi_stats_print_out", {r.fns.at("fputs"), 0}, kFlagRsiHandle | kFlagSkipNull);
+      mi_print_call = b.Call(kMi.stats_print, kMi.stats_print, {r.fns.at("fputs"), 0}, kFlagRsiHandle | kFlagSkipNull);
       b.Call("fclose", "fclose", {0}, kFlagRdiHandle | kFlagSkipNull);
     }
   } else {
@@ -1048,9 +1064,7 @@ json Counters(Session& s) {
     const char* f[] = {"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"};
     uint64_t v[10];
     for (int i = 0; i < 10; ++i) v[i] = U64At(d, mi_out + 8 * i), j[f[i]] = done(mi_call) ? json(v[i]) : json(nullptr);
-    j["allocated_bytes"] = done(mi_call) ? json(v[7] + v[4]) : json(nullptr);
-    j["free_bytes"] = done(mi_call) ? json(v[8]) : json(nullptr);
-    j["unmapped_bytes"] = nullptr;
+    Normalized(done(mi_call) ? alloc::GlibcNormalized(v[7], v[4], v[8]) : alloc::Normalized(), j);
   } else if (a == "jemalloc") {
     std::map<std::string, json> got;
     for (const Read& rd : reads) {
@@ -1065,12 +1079,10 @@ json Counters(Session& s) {
       j[rd.key] = val;
       got[rd.key] = val;
     }
-    const json& al = got["stats.allocated"];
-    const json& res = got["stats.resident"];
-    j["allocated_bytes"] = al;
-    j["free_bytes"] = al.is_number() && res.is_number() && res.get<uint64_t>() >= al.get<uint64_t>()
-                          ? json(res.get<uint64_t>() - al.get<uint64_t>()) : json(nullptr);
-    j["unmapped_bytes"] = got["stats.retained"];
+    uint64_t al = 0, res = 0, ret = 0;
+    const bool has_al = Number(got["stats.allocated"], &al), has_res = Number(got["stats.resident"], &res),
+               has_ret = Number(got["stats.retained"], &ret);
+    Normalized(alloc::JemallocNormalized(has_al ? &al : nullptr, has_res ? &res : nullptr, has_ret ? &ret : nullptr), j);
     j["version"] = nullptr;
     if (done(ver_call) && s.res.calls[ver_call].rax == 0) {
       char vb[64] = {};
@@ -1084,14 +1096,12 @@ json Counters(Session& s) {
       v[i] = U64At(d, tc_out[i]);
       j[tc_props[i]] = ok[i] ? json(v[i]) : json(nullptr);
     }
-    j["allocated_bytes"] = ok[0] ? json(v[0]) : json(nullptr);
-    j["free_bytes"] = ok[3] && ok[5] && ok[6] && ok[7] ? json(v[3] + v[5] + v[6] + v[7]) : json(nullptr);
-    j["unmapped_bytes"] = ok[4] ? json(v[4]) : json(nullptr);
+    Normalized(alloc::TcmallocNormalized(v, ok), j);
   } else {
     const char* f[] = {"process.elapsed_msecs", "process.user_msecs", "process.system_msecs", "process.current_rss",
                        "process.peak_rss", "process.current_commit", "process.peak_commit", "process.page_faults"};
     for (int i = 0; i < 8; ++i) j[f[i]] = done(mi_call) ? json(U64At(d, mi_out + 8 * i)) : json(nullptr);
-    j["mi_version"] = done(ver_call) ? json(static_cast<int>(s.res.calls[ver_call].rax)) : json(nullptr);
+    j[kMi.version] = done(ver_call) ? json(static_cast<int>(s.res.calls[ver_call].rax)) : json(nullptr);
     // As the probe: a release build keeps only the OS-level counters in its stats text.
     double reserved = 0, committed = 0, reset = 0;
     bool have = false;
@@ -1107,10 +1117,7 @@ json Counters(Session& s) {
       j["stats.reset_approx"] = num(hs, reset);
       have = hr && hc && hs;
     }
-    // mimalloc's release build does not count live malloc'd bytes.
-    j["allocated_bytes"] = nullptr;
-    j["free_bytes"] = nullptr;
-    j["unmapped_bytes"] = have ? json(static_cast<int64_t>(reserved - committed + reset)) : json(nullptr);
+    Normalized(alloc::MimallocNormalized(have, reserved, committed, reset), j);
   }
   // As the probe says where its allocated_bytes came from: here only ever the allocator.
   j["allocated_bytes_source"] = j["allocated_bytes"].is_null() ? json(nullptr) : json("allocator");
@@ -1130,17 +1137,17 @@ json CallsJson(const Session& s, const Plan& p, bool int_rc) {
 json Release(Session& s, json* calls_out) {
   Builder b{{}, s.r};
   const std::string& a = s.r.allocator;
-  if (a == "glibc") b.Call("malloc_trim(0)", "malloc_trim", {0});
-  else if (a == "tcmalloc") b.Call("MallocExtension_ReleaseFreeMemory()", "MallocExtension_ReleaseFreeMemory", {});
-  else if (a == "jemalloc") b.Call("mallctl(\"arena.4096.purge\")", "mallctl", {b.Str("arena.4096.purge"), 0, 0, 0, 0});
-  else if (a == "mimalloc") b.Call("mi_collect(true)", "mi_collect", {1});
+  if (a == "glibc") b.Call(kGl.release_call, kGl.trim, {0});
+  else if (a == "tcmalloc") b.Call(kTc.release_call, kTc.release, {});
+  else if (a == "jemalloc") b.Call(kJe.release_call, kJe.ctl, {b.Str(kJe.purge_all), 0, 0, 0, 0});
+  else if (a == "mimalloc") b.Call(kMi.release_call, kMi.collect, {1});
   else Fail(kFail, "failed", "allocator unknown: no release call");
   if (b.p.calls.empty()) Fail(kFail, "failed", "the release function is not exported");
   RunPlan(s, b.p);
   *calls_out = CallsJson(s, b.p, true);
   json extra = json::object();
   if (a == "mimalloc")
-    extra["reach"] = "mi_collect(true) ran on thread " + std::to_string(s.ch.tid) +
+    extra["reach"] = std::string(kMi.release_call) + " ran on thread " + std::to_string(s.ch.tid) +
                      ": it collects that thread's heap and the abandoned segments, not the other threads' heaps";
   return extra;
 }
@@ -1153,8 +1160,8 @@ json MallocInfo(Session& s) {
   const std::string& a = s.r.allocator;
   if (a == "tcmalloc") {
     // gperftools writes its text straight into a buffer: no stream needed.
-    b.Call("MallocExtension_GetStats", "MallocExtension_GetStats", {buf, kMallocInfoCap});
-    if (b.p.calls.empty()) Fail(kFail, "failed", "MallocExtension_GetStats is not exported");
+    b.Call(kTc.get_stats, kTc.get_stats, {buf, kMallocInfoCap});
+    if (b.p.calls.empty()) Fail(kFail, "failed", std::string(kTc.get_stats) + " is not exported");
   } else {
     MallocInfoStream(b, buf);
   }
@@ -1172,9 +1179,10 @@ void MallocInfoStream(Builder& b, uint64_t buf) {
   const std::string& a = r.allocator;
   b.Call("fmemopen", "fmemopen", {buf, kMallocInfoCap, mode}, kFlagSave);
   b.Call("setvbuf", "setvbuf", {0, 0, _IONBF, 0}, kFlagRdiHandle | kFlagSkipNull);
-  if (a == "glibc") b.Call("malloc_info(0)", "malloc_info", {0, 0}, kFlagRsiHandle | kFlagSkipNull);
-  else if (a == "mimalloc") b.Call("mi_stats_print_out(fputs)", "mi_stats_print_out", {r.fns.count("fputs") ? r.fns.at("fputs") : 0, 0}, kFlagRsiHandle | kFlagSkipNull);
-  else Fail(kFail, "failed", "malloc-info is implemented for glibc (malloc_info), tcmalloc (MallocExtension_GetStats) and mimalloc (mi_stats_print_out) only");
+  if (a == "glibc") b.Call(std::string(kGl.info) + "(0)", kGl.info, {0, 0}, kFlagRsiHandle | kFlagSkipNull);
+  else if (a == "mimalloc") b.Call(std::string(kMi.stats_print) + "(fputs)", kMi.stats_print, {r.fns.count("fputs") ? r.fns.at("fputs") : 0, 0}, kFlagRsiHandle | kFlagSkipNull);
+  else Fail(kFail, "failed", std::string("malloc-info is implemented for glibc (") + kGl.info + "), tcmalloc (" +
+                                 kTc.get_stats + ") and mimalloc (" + kMi.stats_print + ") only");
   b.Call("fclose", "fclose", {0}, kFlagRdiHandle | kFlagSkipNull);
   if (b.p.calls.size() != 4) Fail(kFail, "failed", "fmemopen, setvbuf, fclose or the allocator's function is missing");
 }
@@ -1272,7 +1280,7 @@ int Run(int argc, char** argv, json& out) {
       out["calls"] = calls;
       out["release_call"] = r.release_call;
     } else if (o.command == "malloc-info") {
-      out["malloc_info"] = MallocInfo(s);
+      out[kGl.info] = MallocInfo(s);  // the key is the glibc function's name
     } else {
       Builder b{{}, r};
       const std::string& f = o.call_args[0];

@@ -30,7 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "probe_commands.h"
+#include "probe_host.h"
 #include "probe_server.h"
 
 namespace leaklab::probe {
@@ -59,7 +59,7 @@ void Fail(const std::string& what) {
 
 // False with *error when the file could not be written; *ours false as well when the
 // descriptors are not the probe's any more (then nothing of them may be closed).
-bool WriteAnnouncement(const Start& start, const ProbeCommands& commands, std::string* error,
+bool WriteAnnouncement(const Start& start, const ProbeHost& commands, std::string* error,
                        bool* ours) {
   *ours = true;
   nlohmann::ordered_json j;
@@ -98,7 +98,7 @@ void* ProbeThread(void* arg) {
   try {
     // Named for `top -H` and /proc/<pid>/task/*/comm.
     pthread_setname_np(pthread_self(), "leaklab-probe");
-    static ProbeCommands commands;
+    static ProbeHost commands;
     std::string error;
     bool ours = true;
     if (!WriteAnnouncement(start, commands, &error, &ours)) {

@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "probe_commands.h"
+#include "probe_host.h"
 
 namespace leaklab::probe {
 
@@ -66,7 +66,7 @@ bool SameFile(int fd, const FileIdent& id) {
 
 bool ProbeServer::Ours() const { return SameFile(listen_fd_, listen_id_) && SameFile(epoll_fd_, epoll_id_); }
 
-std::string ProbeServer::Run(ProbeCommands& commands) {
+std::string ProbeServer::Run(ProbeHost& commands) {
   static const char kNotOurs[] =
       "the host closed the probe's socket or epoll descriptor (it closes inherited descriptors at start?)";
   epoll_event events[16];
@@ -117,7 +117,7 @@ void ProbeServer::Accept() {
   }
 }
 
-bool ProbeServer::OnReadable(Client& c, ProbeCommands& commands) {
+bool ProbeServer::OnReadable(Client& c, ProbeHost& commands) {
   for (;;) {
     if (c.in_used == sizeof c.in) return Serve(c, commands);  // full: answer, then read on
     const ssize_t n = read(c.fd, c.in + c.in_used, sizeof c.in - c.in_used);
@@ -133,7 +133,7 @@ bool ProbeServer::OnReadable(Client& c, ProbeCommands& commands) {
   }
 }
 
-bool ProbeServer::Serve(Client& c, ProbeCommands& commands) {
+bool ProbeServer::Serve(Client& c, ProbeHost& commands) {
   size_t at = 0;
   while (c.out_used == 0 && !c.close_after_flush) {
     FrameHeader h;

@@ -18,7 +18,7 @@
 
 namespace leaklab::probe {
 
-class ProbeCommands;
+class ProbeHost;
 
 // Which file a descriptor refers to (device and inode): a host that closes every inherited
 // descriptor may have reopened the number for a file of its own.
@@ -39,7 +39,7 @@ class ProbeServer {
   // probe's listening socket or epoll descriptor (a daemon that closes every inherited
   // descriptor at start); returns why it stopped. It then closes nothing: the numbers may
   // be the host's own descriptors by now.
-  std::string Run(ProbeCommands& commands);
+  std::string Run(ProbeHost& commands);
   // Whether the listening socket and the epoll set are still the ones Open() made.
   bool Ours() const;
   // In a child forked without exec: the probe thread is gone, so the child lets go of the
@@ -65,9 +65,9 @@ class ProbeServer {
 
   void Accept();
   // false when the client is to be dropped.
-  bool OnReadable(Client& c, ProbeCommands& commands);
+  bool OnReadable(Client& c, ProbeHost& commands);
   // Answers the whole frames in c.in while nothing waits to be sent; false to drop.
-  bool Serve(Client& c, ProbeCommands& commands);
+  bool Serve(Client& c, ProbeHost& commands);
   bool Flush(Client& c);
   void Queue(Client& c, FrameType type, uint64_t id, std::string_view payload);
   void Drop(int fd);

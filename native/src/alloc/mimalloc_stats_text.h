@@ -1,6 +1,6 @@
 // Reads mimalloc's mi_stats_print_out() text: the only place a release build of mimalloc
-// shows its OS-level counters. Pure string handling, shared by the relay
-// (alloc_mimalloc.cc) and the probe (probe/probe_mimalloc.cc).
+// shows its OS-level counters. Pure string handling, for the mimalloc adapter
+// (alloc/mimalloc.cc: the relay's binding and the probe's) and the inspector.
 #pragma once
 
 #include <cstddef>

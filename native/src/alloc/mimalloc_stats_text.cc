@@ -1,4 +1,4 @@
-#include "mimalloc_stats_text.h"
+#include "alloc/mimalloc_stats_text.h"
 
 #include <cstdlib>
 #include <cstring>
