@@ -94,6 +94,12 @@ function otherRemedies(allocator: string): string {
     ?? 'see the allocator\'s manual for the settings that return free memory sooner';
 }
 
+/** `s` as a sentence: capitalized, ending with a full stop. */
+function sentence(s: string): string {
+  const c = capitalize(s);
+  return c.endsWith('.') ? c : `${c}.`;
+}
+
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
@@ -247,12 +253,13 @@ function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, re
   severity: (f: number) => Severity, verdict: MakeVerdict): Verdict {
   const helps = returned >= THRESHOLDS.releaseHelpsMin * kept;
   const said = `the allocator kept ${mibText(kept)} (${pct(kept / grown)} of the peak's growth) of freed memory after the idle.`;
-  const remedy = helps
-    ? `${said} The release call returned ${mibText(returned)}. ${capitalize(releaseAdvice(row.allocator))}`
-    : `${said} The release call returned only ${mibText(Math.max(0, returned))} of it, so it is not the remedy here. ${capitalize(otherRemedies(row.allocator))}`;
   const where = dominantPoolOf(row);
-  const located = where ? ` Most of it sat in ${where.label} (${mibText(where.bytes)}): ${where.remedy}.` : '';
-  return verdict('retention', severity(kept / grown), remedy + located,
+  // The place the ledger found names its own remedy; without one, the allocator's general advice.
+  const located = where ? `Most of it sat in ${where.label} (${mibText(where.bytes)}): ${where.remedy}.` : '';
+  const remedy = helps
+    ? `${said} The release call returned ${mibText(returned)}. ${sentence(releaseAdvice(row.allocator))}${located ? ` ${located}` : ''}`
+    : `${said} The release call returned only ${mibText(Math.max(0, returned))} of it, so it is not the remedy here. ${located || sentence(otherRemedies(row.allocator))}`;
+  return verdict('retention', severity(kept / grown), remedy,
     { keptAfterIdle: kept, keptFraction: kept / grown, returnedByRelease: returned, ...(where ? { dominantPool: where.id, dominantPoolBytes: where.bytes } : {}) });
 }
 

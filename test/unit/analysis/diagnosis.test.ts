@@ -385,14 +385,14 @@ describe('an allocator the lab could not name (a target\'s unknown)', () => {
     const v = diagnose(burst(490, 2, 0, {}, 'unknown'));
     expect(v.kind).toBe('retention');
     expect(v.remedy).toBe('the allocator kept 490.0 MiB (98% of the peak\'s growth) of freed memory after the idle. The release call returned 488.0 MiB. '
-      + 'Call the allocator\'s release function when idle, or tune it to return freed pages sooner');
+      + 'Call the allocator\'s release function when idle, or tune it to return freed pages sooner.');
   });
   it('and, after a release that returned little, the generic pointer to its manual', () => {
     // 160 MiB kept, 60 of them the program's (levelled off, 38%): the allocator keeps 100 MiB (20%); the release returned 10.
     const v = diagnose(burst(160, 150, 60, { lateGrowthShare: 0 }, 'unknown'));
     expect(v.kind).toBe('retention');
     expect(v.remedy).toBe('the allocator kept 100.0 MiB (20% of the peak\'s growth) of freed memory after the idle. The release call returned only 10.0 MiB of it, so it is not the remedy here. '
-      + 'See the allocator\'s manual for the settings that return free memory sooner');
+      + 'See the allocator\'s manual for the settings that return free memory sooner.');
   });
 });
 
