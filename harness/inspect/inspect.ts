@@ -9,8 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type RssSplit, readRssSplit } from '../core/smaps.js';
 import { readStatmRss } from '../core/proc.js';
 import { LabError } from '../core/errors.js';
+import type { GlibcArenas } from '../core/types.js';
 import { profilerFor } from '../allocators/registry.js';
-import { type AllocatorLedger, allocatorLedger } from '../analysis/ledger.js';
+import { type AllocatorLedger, allocatorLedger, arenasOfReply } from '../analysis/ledger.js';
 import { type Snapshot, type SnapshotVerdict, snapshotVerdict } from '../analysis/snapshot.js';
 import { type EngineReply, engine } from './engine.js';
 
@@ -34,6 +35,8 @@ export interface InspectSnapshot {
   /** How long the inspector kept one thread stopped, and the allocator calls' own time. */
   stopMs: number | null;
   callMs: number | null;
+  /** glibc's free memory by arena (the inspector's malloc-info, parsed as a run's `ledger`); null otherwise. */
+  arenas: GlibcArenas | null;
   /** The allocator's side of the ledger (analysis/ledger.ts), as in a run; null when unknown. */
   ledger: AllocatorLedger | null;
 }
@@ -96,8 +99,12 @@ async function snapshot(pid: number, t0: number, counted: boolean, allocator: st
   const rss = readStatmRss(pid);
   if (!split || rss === null) throw new LabError('noProcess', { pid: String(pid) });
   const counters = reply && typeof reply.counters === 'object' ? reply.counters as Record<string, unknown> : null;
-  const ledger = allocatorLedger(allocator, counters as Record<string, unknown> | null, split);
-  return { tMs: performance.now() - t0, rss, split, counters, ...(reply ? timing(reply) : { stopMs: null, callMs: null }), ledger };
+  // glibc: where the free memory sits by arena, from one more call (malloc_info walks every
+  // arena's free chunks under its lock, as mallinfo2 does).
+  const info = counted && allocator === 'glibc' ? await engine('malloc-info', pid, { maxStopMs }) : null;
+  const arenas = arenasOfReply((info?.malloc_info as { ledger?: unknown } | undefined)?.ledger ?? null);
+  const ledger = allocatorLedger(allocator, counters as Record<string, unknown> | null, split, arenas);
+  return { tMs: performance.now() - t0, rss, split, counters, ...(reply ? timing(reply) : { stopMs: null, callMs: null }), arenas, ledger };
 }
 
 function threadName(pid: number, tid: number): string {

@@ -139,39 +139,6 @@ void Keep(Ledger* out, const ArenaLedger& a) {
   Add(&out->rest, a);
 }
 
-// Scans the text line by line; no allocation.
-void ParseMallocInfo(const char* text, size_t size, Ledger* out) {
-  ArenaLines arena;
-  const char* const stop = text + size;
-  for (const char* line = text; line < stop;) {
-    const char* end = static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(stop - line)));
-    if (end == nullptr) end = stop;
-    const char* p = line;
-    while (p < end && *p == ' ') ++p;
-    const bool in_heap = arena.index >= 0;
-    if (Starts(p, end, "<heap nr=\"")) {
-      arena = ArenaLines();
-      arena.index = Attr(p, end, "nr=\"");
-    } else if (in_heap && (Starts(p, end, "<size ") || Starts(p, end, "<unsorted "))) {
-      arena.sizes_bytes += Attr(p, end, "total=\"");
-      arena.sizes_chunks += Attr(p, end, "count=\"");
-    } else if (in_heap && Starts(p, end, "<total type=\"fast\"")) {
-      arena.fast_bytes = Attr(p, end, "size=\"");
-      arena.fast_chunks = Attr(p, end, "count=\"");
-    } else if (in_heap && Starts(p, end, "<total type=\"rest\"")) {
-      arena.rest_bytes = Attr(p, end, "size=\"");
-    } else if (in_heap && Starts(p, end, "<system type=\"current\"")) {
-      arena.system_bytes = Attr(p, end, "size=\"");
-    } else if (in_heap && Starts(p, end, "</heap>")) {
-      Keep(out, arena.Finish());
-      arena = ArenaLines();
-    } else if (!in_heap && Starts(p, end, "<total type=\"mmap\"")) {
-      out->mmapped_bytes = Attr(p, end, "size=\"");
-      out->mmapped_chunks = Attr(p, end, "count=\"");
-    }
-    line = end + 1;
-  }
-}
 
 class Glibc : public Adapter {
  public:
@@ -262,5 +229,40 @@ std::unique_ptr<Adapter> ResolveGlibc(const MallocObject& object) {
 extern const Binder kGlibcBinder = {&ResolveGlibc, nullptr, 0};
 
 #endif
+
+// Scans malloc_info()'s text line by line; no allocation (raw.h: the inspector parses the
+// text it reads from a live process with it too).
+void ParseMallocInfo(const char* text, size_t size, Ledger* out) {
+  ArenaLines arena;
+  const char* const stop = text + size;
+  for (const char* line = text; line < stop;) {
+    const char* end = static_cast<const char*>(std::memchr(line, '\n', static_cast<size_t>(stop - line)));
+    if (end == nullptr) end = stop;
+    const char* p = line;
+    while (p < end && *p == ' ') ++p;
+    const bool in_heap = arena.index >= 0;
+    if (Starts(p, end, "<heap nr=\"")) {
+      arena = ArenaLines();
+      arena.index = Attr(p, end, "nr=\"");
+    } else if (in_heap && (Starts(p, end, "<size ") || Starts(p, end, "<unsorted "))) {
+      arena.sizes_bytes += Attr(p, end, "total=\"");
+      arena.sizes_chunks += Attr(p, end, "count=\"");
+    } else if (in_heap && Starts(p, end, "<total type=\"fast\"")) {
+      arena.fast_bytes = Attr(p, end, "size=\"");
+      arena.fast_chunks = Attr(p, end, "count=\"");
+    } else if (in_heap && Starts(p, end, "<total type=\"rest\"")) {
+      arena.rest_bytes = Attr(p, end, "size=\"");
+    } else if (in_heap && Starts(p, end, "<system type=\"current\"")) {
+      arena.system_bytes = Attr(p, end, "size=\"");
+    } else if (in_heap && Starts(p, end, "</heap>")) {
+      Keep(out, arena.Finish());
+      arena = ArenaLines();
+    } else if (!in_heap && Starts(p, end, "<total type=\"mmap\"")) {
+      out->mmapped_bytes = Attr(p, end, "size=\"");
+      out->mmapped_chunks = Attr(p, end, "count=\"");
+    }
+    line = end + 1;
+  }
+}
 
 }  // namespace leaklab::alloc

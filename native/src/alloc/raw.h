@@ -17,6 +17,11 @@ struct Normalized {
   int64_t unmapped_bytes = -1;
 };
 
+struct Ledger;  // adapter.h
+// glibc: where each arena's free memory sits, from malloc_info()'s text (`ledger`; the
+// inspector reads the same text from a live process). Fills *out; allocates nothing.
+void ParseMallocInfo(const char* text, size_t size, Ledger* out);
+
 // glibc: from mallinfo2()'s uordblks, hblkhd and fordblks.
 Normalized GlibcNormalized(uint64_t uordblks, uint64_t hblkhd, uint64_t fordblks);
 // tcmalloc: from the numeric properties kTcmallocProperties, in that order; ok[i] false

@@ -39,7 +39,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alloc/adapter.h"
 #include "alloc/raw.h"
+#include "control/ledger_json.h"
 
 #include "elf_objects.h"
 #include "alloc/mimalloc_stats_text.h"
@@ -1153,6 +1155,7 @@ json Release(Session& s, json* calls_out) {
 }
 
 void MallocInfoStream(Builder& b, uint64_t buf);
+json ArenaLedger(const std::string& text);
 
 json MallocInfo(Session& s) {
   Builder b{{}, s.r};
@@ -1169,8 +1172,23 @@ json MallocInfo(Session& s) {
   const auto& d = s.res.data;
   const size_t at = buf & ~Plan::kData;
   std::string text(reinterpret_cast<const char*>(d.data() + at), strnlen(reinterpret_cast<const char*>(d.data() + at), kMallocInfoCap));
-  return {{"text", text}, {"bytes", text.size()}, {"truncated", text.size() >= kMallocInfoCap - 1},
-          {"calls", CallsJson(s, b.p, false)}};
+  const bool truncated = text.size() >= kMallocInfoCap - 1;
+  json out = {{"text", text}, {"bytes", text.size()}, {"truncated", truncated}, {"calls", CallsJson(s, b.p, false)}};
+  if (a == "glibc" && !truncated) out["ledger"] = ArenaLedger(text);
+  return out;
+}
+
+// glibc's arenas from malloc_info()'s text, parsed and written as the admin port's `ledger`
+// reply writes them (alloc/glibc.cc, control/ledger_json.cc): the harness reads one shape.
+json ArenaLedger(const std::string& text) {
+  static alloc::Ledger ledger;
+  ledger = alloc::Ledger();
+  alloc::ParseMallocInfo(text.data(), text.size(), &ledger);
+  static char buf[64 * 1024];
+  JsonWriter j(buf, sizeof buf);
+  WriteLedgerArenas(j, ledger);
+  if (!j.Finish()) return nullptr;
+  return json::parse(std::string(j.data(), j.size()));
 }
 
 void MallocInfoStream(Builder& b, uint64_t buf) {
