@@ -47,10 +47,11 @@ export const THRESHOLDS = {
    * recommended as the remedy. */
   releaseHelpsMin: 0.5,
   /** Not fragmentation but retention: before the release, at least this fraction of what
-   * stayed after it sat in arena tops (glibc's ledger by arena): one free chunk at the end of
-   * an arena's heap, which nothing live pins, and which malloc_trim does not trim in a
-   * thread arena. */
-  topsShareMin: 0.5,
+   * stayed after it sat in whole free pages that nothing live pins (the ledger's
+   * FREE_PAGE_POOLS): glibc's arena tops (malloc_trim never trims a thread arena's),
+   * tcmalloc's page heap, jemalloc's dirty and muzzy pages (a forced purge is skipped for an
+   * arena its background thread is purging at that moment: jemalloc's pac_decay_to_limit). */
+  freePagesShareMin: 0.5,
 } as const;
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -230,7 +231,7 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   const excess = inp.released - inp.baseline! - program;
   if (checks.atLeast('releasedRss - baselineRss - program bytes', excess, t.floorBytes)
     && checks.atLeast('that / peak growth', excess / grown, t.fragmentationMin, ratioText)
-    && !atArenaTops(row, excess, checks)) {
+    && !inFreePages(row, excess, checks)) {
     const where = dominantPoolOf(row);
     return verdict('fragmentation', severity(excess / grown), 'free memory is pinned between live objects: keep long-lived small objects apart from short-lived large buffers (a separate arena or pool per lifetime), or use an allocator that segregates size classes'
       + (where ? `. Before the release, most of the free memory sat in ${where.label} (${mibText(where.bytes)})` : ''),
@@ -239,14 +240,17 @@ function allocatorVerdict(row: SummaryRow, inp: Inputs, grown: number, kept: num
   return retention(row, inp, grown, byAllocator, inp.retained! - inp.released, severity, verdict);
 }
 
-/** Whether what stayed after the release sat, before it, in arena tops (the ledger's
- * pool.mainTop + pool.threadTops): free memory at the end of a heap, which no live object
- * pins. False (and nothing noted) without a ledger by arena. */
-function atArenaTops(row: SummaryRow, excess: number, checks: Checks): boolean {
-  const tops = ['pool.mainTop', 'pool.threadTops'].map((k) => row.metrics[k]?.median ?? null).filter((x): x is number => x !== null);
-  if (tops.length === 0) return false;
-  const sum = tops.reduce((a, b) => a + b, 0);
-  return checks.atLeast('in arena tops before the release / that', sum / excess, THRESHOLDS.topsShareMin, ratioText);
+/** The ledger's pools of whole free pages, which no live object pins (analysis/ledger.ts). */
+const FREE_PAGE_POOLS = ['mainTop', 'threadTops', 'pageheapFree', 'dirtyMuzzy'] as const;
+
+/** Whether what stayed after the release sat, before it, in whole free pages (the ledger's
+ * FREE_PAGE_POOLS): memory the release did not reach, not memory pinned between live
+ * objects. False (and nothing noted) without such pools in the ledger. */
+function inFreePages(row: SummaryRow, excess: number, checks: Checks): boolean {
+  const pools = FREE_PAGE_POOLS.map((id) => row.metrics[`pool.${id}`]?.median ?? null).filter((x): x is number => x !== null);
+  if (pools.length === 0) return false;
+  const sum = pools.reduce((a, b) => a + b, 0);
+  return checks.atLeast('in whole free pages before the release (tops, page heap, dirty) / that', sum / excess, THRESHOLDS.freePagesShareMin, ratioText);
 }
 
 function retention(row: SummaryRow, inp: Inputs, grown: number, kept: number, returned: number,

@@ -8,7 +8,7 @@ import { latestRun, lab, tempDir } from './helpers.js';
 const out = tempDir('leaklab-target-redis-');
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it('redis-flush --quick: jemalloc keeps the deleted values, MEMORY PURGE gives them back', async () => {
+it('redis-flush --quick: jemalloc keeps the deleted values in dirty pages: retention', async () => {
   const r = await lab(['--scenario', 'redis-flush', '--quick', '--out', out]);
   expect(r.exitCode, r.stderr).toBe(0);
   const { run, summary, processes } = latestRun(out);
@@ -28,8 +28,14 @@ it('redis-flush --quick: jemalloc keeps the deleted values, MEMORY PURGE gives t
   expect(m('peakLive')).toBeGreaterThan(80 * 1024 * 1024);  // jemalloc's allocated bytes at the peak
   expect(m('liveAfter')).toBeLessThan(16 * 1024 * 1024);  // every key deleted
   expect(m('retention')).toBeGreaterThan(0.6);
-  expect(m('releaseEfficiency')).toBeGreaterThan(0.7);
+  // What it kept sat in dirty pages (measured 101.5 of 113 MiB, 0.9), not in slabs with live
+  // regions. MEMORY PURGE usually returns them (measured 0.89-0.90 of what was kept in 5 runs
+  // of 6), but not always: jemalloc skips a forced purge of an arena its background thread
+  // (on in Redis) is purging at that moment (pac_decay_to_limit returns while
+  // decay->purging), and one run returned 0.15. Either way they are free pages: retention.
+  expect(m('pool.dirtyMuzzy')).toBeGreaterThan(0.7 * (m('retainedRss') - m('baselineRss')));
   expect(row.verdict.kind).toBe('retention');
+  expect(row.verdict.evidence.dominantPool).toBe('dirtyMuzzy');
   expect(row.verdict.remedy).toMatch(/dirty_decay_ms|purge/);
   const loads = processes.filter((p) => p.role === 'load');
   expect(loads.map((p) => p.argv[0])).toEqual(['redis-benchmark', 'redis-cli']);

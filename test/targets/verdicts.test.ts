@@ -122,7 +122,7 @@ describe('kv scenarios under every allocator (--quick)', () => {
     expect(median('kv-arena-top', 'glibc', 'pool.threadBins')!).toBeLessThan(4 * MiB);
     expect(median('kv-arena-top', 'glibc', 'releaseEfficiency')!).toBeLessThan(0.1);
     expect(r.verdict.evidence.dominantPool).toBe('threadTops');
-    expect(r.verdict.evidence.rule).toMatch(/in arena tops before the release \/ that 1\.00 >= 0\.50/);
+    expect(r.verdict.evidence.rule).toMatch(/in whole free pages before the release \(tops, page heap, dirty\) \/ that 1\.00 >= 0\.50/);
     expect(r.verdict.remedy).toContain('so it is not the remedy here. Most of it sat in glibc thread arena tops');
     expect(Math.abs(median('kv-arena-top', 'glibc', 'ledgerUnexplained')!)).toBeLessThan(8 * MiB);
   });
