@@ -169,12 +169,17 @@ const GLIBC_NOTES = [
 ];
 
 function glibcPools(a: Alloc, arenas: GlibcArenas | null): Pick<AllocatorLedger, 'inUse' | 'pools' | 'apart' | 'notes'> {
-  const uord = n(a, 'uordblks');
-  const hblkhd = n(a, 'hblkhd');
-  const inUse = uord !== null && hblkhd !== null ? uord + hblkhd : null;
-  // fordblks includes the top chunks, keepcost is the main heap's: a part, not subtracted.
-  if (!arenas) return { inUse, pools: [...pool('fordblks', n(a, 'fordblks')), ...pool('keepcost', n(a, 'keepcost'))], apart: [], notes: GLIBC_NOTES };
+  if (!arenas) {
+    const uord = n(a, 'uordblks');
+    const hblkhd = n(a, 'hblkhd');
+    const inUse = uord !== null && hblkhd !== null ? uord + hblkhd : null;
+    // fordblks includes the top chunks, keepcost is the main heap's: a part, not subtracted.
+    return { inUse, pools: [...pool('fordblks', n(a, 'fordblks')), ...pool('keepcost', n(a, 'keepcost'))], apart: [], notes: GLIBC_NOTES };
+  }
   const sum = (main: boolean, k: 'top_bytes' | 'bins_bytes' | 'fast_bytes') => arenas.arenas.filter((x) => x.main === main).reduce((t, x) => t + x[k], 0);
+  // In use as mallinfo2 counts it (uordblks + hblkhd), from the same reading as the pools:
+  // each arena's system memory less its free bytes, plus the mmapped chunks.
+  const inUse = arenas.arenas.reduce((t, x) => t + x.system_bytes - x.top_bytes - x.bins_bytes - x.fast_bytes, 0) + arenas.mmapped_bytes;
   const threads = arenas.arenas.filter((x) => !x.main).reduce((t, x) => t + (x.arenas ?? 1), 0);
   return {
     inUse,
@@ -208,11 +213,11 @@ function mimallocPools(a: Alloc): Pick<AllocatorLedger, 'inUse' | 'pools' | 'apa
 /** The allocator's ledger at one point; null for an allocator the lab cannot read. `arenas`:
  * glibc's free memory by arena (the subject's `ledger` reply), where the subject gave it. */
 export function allocatorLedger(allocator: string, alloc: Alloc | null | undefined, split: RssSplit, arenas: GlibcArenas | null = null): AllocatorLedger | null {
-  if (!alloc) return null;
+  if (!alloc && !(allocator === 'glibc' && arenas)) return null;
   const by = { tcmalloc: tcmallocPools, jemalloc: jemallocPools, glibc: (a: Alloc) => glibcPools(a, arenas), mimalloc: mimallocPools }[allocator as 'glibc'];
   if (!by) return null;
   const heapResident = split.brkHeap + split.anonymous;
-  const p = by(alloc);
+  const p = by(alloc ?? {});
   // Pools the allocator counts apart from the resident heap (jemalloc's retained,
   // tcmalloc's unmapped, mimalloc's committed) or as a part of another (keepcost) are not subtracted.
   const residentPools = p.pools.filter((x) => x.resident).reduce((s, x) => s + x.bytes, 0);

@@ -153,9 +153,12 @@ class Trial {
     if (!split) return;
     // --no-stats-poll: the subject is not asked for anything, its ledger has no counters.
     const control = this.o.statsPolling === false ? null : this.subject.control;
-    const stats = control ? await control.command<{ alloc?: Record<string, number | null> }>('stats-counters', 5_000).catch(() => null) : null;
     // glibc's free memory by arena (malloc_info); other allocators' pools are in the counters.
     const arenas = control ? arenasOfReply(await control.command<unknown>('ledger', 5_000).catch(() => null)) : null;
+    // A reply with arenas holds the in-use bytes too (each arena's system memory less its free
+    // bytes, plus mmapped chunks: mallinfo2's sums): the counters would walk every free chunk
+    // a second time under the arena locks (290 ms on a fragmented 1 GiB heap, bench ledger).
+    const stats = control && !arenas ? await control.command<{ alloc?: Record<string, number | null> }>('stats-counters', 5_000).catch(() => null) : null;
     this.event({ type: 'ledger', tMs, point, phase, split, readMs, alloc: stats?.alloc ?? null, ...(arenas ? { arenas } : {}) });
   }
 

@@ -61,11 +61,16 @@ describe('allocatorLedger', () => {
   });
 
   it('glibc by arena (the `ledger` reply): main and thread arenas, top, bins and fastbins, each subtracted', () => {
-    const arena = (index: number, main: boolean, top: number, bins: number, fast: number) => ({
-      index, main, top_bytes: top * MiB, bins_bytes: bins * MiB, bins_chunks: 10, fast_bytes: fast * MiB, fast_chunks: 3, system_bytes: 64 * MiB,
+    const arena = (index: number, main: boolean, top: number, bins: number, fast: number, system: number) => ({
+      index, main, top_bytes: top * MiB, bins_bytes: bins * MiB, bins_chunks: 10, fast_bytes: fast * MiB, fast_chunks: 3, system_bytes: system * MiB,
     });
-    const arenas = { arenas: [arena(0, true, 1, 20, 0.5), arena(1, false, 30, 2, 0.25), arena(2, false, 50, 3, 0.25)], mmapped_bytes: 4 * MiB, mmapped_chunks: 1, truncated: false };
+    // In use: the main arena's 41.5 MiB of system memory less its 21.5 free, the thread
+    // arenas' nothing, plus 4 MiB of mmapped chunks: 24 MiB, as mallinfo2's uordblks + hblkhd.
+    const arenas = { arenas: [arena(0, true, 1, 20, 0.5, 41.5), arena(1, false, 30, 2, 0.25, 32.25), arena(2, false, 50, 3, 0.25, 53.25)], mmapped_bytes: 4 * MiB, mmapped_chunks: 1, truncated: false };
     const l = allocatorLedger('glibc', { uordblks: 20 * MiB, hblkhd: 4 * MiB, fordblks: 107 * MiB, keepcost: 1 * MiB }, split(0, 140), arenas)!;
+    expect(l.inUse).toBe(24 * MiB);
+    // The runner asks only for the `ledger` reply when it has arenas: the same ledger without counters.
+    expect(allocatorLedger('glibc', null, split(0, 140), arenas)).toEqual(l);
     expect(l.pools.map((p) => [p.id, p.bytes / MiB, p.resident])).toEqual([
       ['mainTop', 1, true], ['mainBins', 20, true], ['mainFastbins', 0.5, true], ['threadTops', 80, true], ['threadBins', 5, true], ['threadFastbins', 0.5, true]]);
     // 140 - 24 in use - 107 in the arenas.
