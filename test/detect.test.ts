@@ -71,9 +71,14 @@ describe('a real detect run on a target (kv-unreachable): heap checker (normal),
       expect(x.leakedBytes).toBeGreaterThan(50 * 2 ** 20);
     }
     const truth = row('lsan').leakedBytes!;
-    // LeakSanitizer sees exactly the values: direct leaks of the server's own count.
-    expect(row('lsan').report!.leaked!.bytes).toBe(truth);
-    expect(row('lsan').report!.definitelyLost!.bytes).toBe(truth);
+    // LeakSanitizer sees the values as direct leaks of the server's own count: exactly in six
+    // full test runs, and 398,745 B (one value of 64-512 KiB) fewer in the seventh
+    // (2026-12-03). Its scan is conservative: a stale copy of a dropped pointer left in memory makes
+    // that value look reachable. It never reports more than the server dropped.
+    const lsan = row('lsan').report!;
+    expect(lsan.leaked!.bytes).toBeLessThanOrEqual(truth);
+    expect(lsan.leaked!.bytes).toBeGreaterThanOrEqual(truth - 1024 * 1024);
+    expect(lsan.definitelyLost!.bytes).toBe(lsan.leaked!.bytes);
     // The heap checker's figure is within 5% of the heapcheck run's own truth.
     const hc = row('heapcheck-normal');
     expect(hc.report!.leaked!.bytes).toBeGreaterThan(hc.leakedBytes! * 0.95);
